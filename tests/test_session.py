@@ -1,0 +1,241 @@
+"""The session core against a scripted GA peer on loopback, through the official SDK client."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.conftest import wait_until
+from tests.peer import ScriptedPeer
+from voicenb import events as ev
+from voicenb.audio import pcm_source, silence
+from voicenb.policy import SummaryPolicy
+from voicenb.state import Transcript
+from voicenb.summarisers import OfflineSummariser
+
+FACTS = [
+    "My order number is 30518.",
+    "The surname is Sethi, S-E-T-H-I.",
+    "It is the BW8140 washer-dryer.",
+    "Delivery was on the 3rd of March.",
+    "I'd prefer an engineer on Thursday morning.",
+    "My phone is 07700 900123.",
+]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[ev.SessionEvent] = []
+
+    def __call__(self, event: ev.SessionEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type) -> list:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def converse(peer: ScriptedPeer, n: int, audio_s: float = 6.0, start: int = 0) -> None:
+    for k in range(start, start + n):
+        await peer.user_turn(FACTS[k % len(FACTS)], audio_s=audio_s)
+        await peer.assistant_turn(f"Thanks, noted point {k}.", audio_s=audio_s / 2)
+        await asyncio.sleep(0.02)
+
+
+async def test_configures_ga_session_through_sdk(peer, make_session):
+    async with make_session() as s:
+        await peer.connected()
+        await wait_until(lambda: "session.update" in peer.received_types())
+    session = peer.received[0]["session"]
+    assert session["type"] == "realtime" and session["output_modalities"] == ["audio"]
+    assert session["audio"]["input"]["format"] == {"type": "audio/pcm", "rate": 24000}
+    assert session["audio"]["input"]["turn_detection"]["type"] == "server_vad"
+    assert "transcription" in session["audio"]["input"] and session["audio"]["output"]["voice"]
+    assert "modalities" not in session and "input_audio_format" not in session  # no beta fields
+    assert s.offline is False
+
+
+async def test_pumps_audio_from_any_async_source(peer, make_session):
+    async with make_session() as s:
+        await s.pump(pcm_source(silence(1.0), realtime=False))
+        await wait_until(lambda: peer.audio_bytes == 48_000)
+
+
+async def test_user_transcripts_come_from_events_not_polling(peer, make_session):
+    rec = Recorder()
+    async with make_session() as s:
+        s.subscribe(rec)
+        await peer.connected()
+        item = await peer.user_turn("hello there", transcript="later")
+        await wait_until(lambda: item.id in s.state.log)
+        assert s.state.log[item.id].status is Transcript.PENDING
+        await peer.complete_transcript(item, "hello there")
+        await wait_until(lambda: s.state.log[item.id].status is Transcript.COMPLETE)
+    assert s.state.log[item.id].text == "hello there" and s.state.log[item.id].audio_s == 3.0
+    assert [e.text for e in rec.of(ev.TranscriptDone)] == ["hello there"]
+    assert "conversation.item.retrieve" not in peer.received_types()
+
+
+async def test_cancelled_zero_token_response_is_not_the_window(peer, make_session):
+    async with make_session() as s:
+        await peer.connected()
+        await peer.user_turn("one", audio_s=2)
+        await peer.assistant_turn("two", audio_s=1)
+        await wait_until(lambda: len(s.ledger.records) == 1)
+        window = s.window_tokens
+        await peer.cancelled_response()
+        await wait_until(lambda: len(s.ledger.records) == 2)
+    assert window > 0 and s.window_tokens == window
+
+
+async def test_long_conversation_stays_bounded_and_matches_the_server(peer, make_session):
+    trigger = 500
+    async with make_session(policy=SummaryPolicy(trigger_tokens=trigger, keep_last=4)) as s:
+        await peer.connected()
+        windows = []
+        s.subscribe(lambda e: windows.append(e.window_tokens) if isinstance(e, ev.UsageUpdated) else None)
+        for k in range(30):
+            await converse(peer, 1, start=k)
+            await wait_until(lambda k=k: len(s.ledger.records) == k + 1)
+            await wait_until(lambda: not s.summarising)
+        one_turn = 60 + 60  # a user turn (6 s) and its reply (3 s) in tokens
+        assert s.summaries >= 5
+        assert max(windows) <= trigger + one_turn
+        # Nothing lost: every turn ever spoken is in the full log, in order.
+        assert len(s.state.turns()) == 60
+        # The local window is exactly the server's conversation.
+        assert s.state.window == [i.id for i in peer.items]
+        assert peer.items[0].role == "system"
+        summary = s.state.current_summary()
+        assert summary.id == peer.items[0].id and summary.text == peer.items[0].text
+        assert "30518" in summary.text and "Sethi" in summary.text  # rolling summary keeps early facts
+        deleted = [i for i in s.state.log.values() if not i.in_window]
+        assert all(i.deleted_by == "summary" for i in deleted)
+        assert not s.errors
+
+
+async def test_turns_arriving_during_a_summary_are_kept(peer, make_session):
+    release = asyncio.Event()
+
+    class SlowSummariser(OfflineSummariser):
+        async def summarise(self, turns, previous, language, budget_tokens):
+            await release.wait()
+            return await super().summarise(turns, previous, language, budget_tokens)
+
+    policy = SummaryPolicy(trigger_tokens=100, keep_last=2)
+    async with make_session(policy=policy, summariser=SlowSummariser()) as s:
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: s.summarising)
+        snapshot = list(s.state.window)
+        late_user = await peer.user_turn("While you summarise: my postcode is LS6 2AB.")
+        late_reply = await peer.assistant_turn("Got the postcode.")
+        await wait_until(lambda: late_reply.id in s.state.window)
+        release.set()
+        await wait_until(lambda: s.summaries == 1)
+    assert late_user.id in s.state.window and late_reply.id in s.state.window
+    assert s.state.window == [i.id for i in peer.items]
+    folded = set(s.state.current_summary().summarises)
+    assert folded <= set(snapshot) and late_user.id not in folded
+
+
+async def test_pending_transcripts_are_never_summarised_or_deleted(peer, make_session):
+    async with make_session(policy=SummaryPolicy(trigger_tokens=50, keep_last=2, min_turns=1)) as s:
+        await peer.connected()
+        await peer.user_turn("first", audio_s=6)
+        await peer.assistant_turn("ok", audio_s=3)
+        stuck = await peer.user_turn("lost words", audio_s=6, transcript="never")
+        await peer.assistant_turn("hmm", audio_s=3)
+        await peer.user_turn("third", audio_s=6)
+        await peer.assistant_turn("fine", audio_s=3)
+        await wait_until(lambda: s.summaries == 1)
+        await wait_until(lambda: not s.summarising)
+    assert stuck.id in s.state.window and s.state.log[stuck.id].status is Transcript.PENDING
+    assert stuck.id not in s.state.current_summary().summarises
+
+
+async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session):
+    calls = []
+
+    class Flaky(OfflineSummariser):
+        async def summarise(self, turns, previous, language, budget_tokens):
+            calls.append(len(turns))
+            if len(calls) == 1:
+                raise TimeoutError("summary model timed out")
+            return await super().summarise(turns, previous, language, budget_tokens)
+
+    rec = Recorder()
+    policy = SummaryPolicy(trigger_tokens=100, keep_last=2)
+    policy.backoff.base_s = 0.2
+    async with make_session(policy=policy, summariser=Flaky()) as s:
+        s.subscribe(rec)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: rec.of(ev.SummaryFailed))
+        assert len(peer.items) == 6 and len(s.state.window) == 6
+        await asyncio.sleep(0.3)  # past the back-off: the next response retries
+        await converse(peer, 1)
+        await wait_until(lambda: s.summaries == 1)
+    failed = rec.of(ev.SummaryFailed)[0]
+    assert "timed out" in failed.error and failed.retry_in_s == 0.2
+    assert s.state.window == [i.id for i in peer.items] and len(s.state.turns()) == 8
+
+
+async def test_rejected_summary_insert_deletes_nothing(peer, make_session):
+    peer.reject_root_inserts = True
+    rec = Recorder()
+    async with make_session(policy=SummaryPolicy(trigger_tokens=100, keep_last=2)) as s:
+        s.subscribe(rec)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: rec.of(ev.SummaryFailed))
+    assert "root inserts disabled" in rec.of(ev.SummaryFailed)[0].error
+    assert "conversation.item.delete" not in peer.received_types()
+    assert len(s.state.window) == 6
+
+
+async def test_malformed_events_are_reported_and_lose_nothing(peer, make_session):
+    rec = Recorder()
+    async with make_session() as s:
+        s.subscribe(rec)
+        await peer.connected()
+        await peer.user_turn("keep me")
+        await peer.send({"type": "conversation.item.deleted"})  # no item_id
+        await peer.send({"type": "response.done", "response": {"usage": "garbage"}})
+        await peer.send({"type": "some.future.event", "x": 1})  # unknown: ignored
+        await peer.assistant_turn("still here")
+        await wait_until(lambda: len(s.state.turns()) == 2)
+    assert len(rec.of(ev.Error)) == 2 and all(e.code == "malformed_event" for e in rec.of(ev.Error))
+    assert [t.text for t in s.state.turns()] == ["keep me", "still here"]
+
+
+async def test_dropped_socket_keeps_the_log(peer, make_session):
+    rec = Recorder()
+    s = make_session()
+    s.subscribe(rec)
+    await s.connect()
+    await peer.connected()
+    await converse(peer, 2)
+    await wait_until(lambda: len(s.state.turns()) == 4)
+    await peer.drop()
+    await asyncio.wait_for(s.run(), 5)  # returns once the connection has ended
+    await s.close()
+    assert rec.of(ev.Closed) and len(s.state.turns()) == 4
+    assert all(t.text for t in s.state.turns())
+
+
+async def test_summarise_now_and_language_option(peer, make_session):
+    seen = {}
+
+    class Spy(OfflineSummariser):
+        async def summarise(self, turns, previous, language, budget_tokens):
+            seen["language"] = language
+            return await super().summarise(turns, previous, language, budget_tokens)
+
+    policy = SummaryPolicy(trigger_tokens=10**6, keep_last=2, language="French")
+    async with make_session(policy=policy, summariser=Spy()) as s:
+        await peer.connected()
+        await converse(peer, 2)
+        await wait_until(lambda: len(s.ledger.records) == 2)
+        assert s.summaries == 0  # the trigger is far away
+        await s.summarise_now()
+    assert s.summaries == 1 and seen["language"] == "French"
+    assert s.state.window == [i.id for i in peer.items] and len(peer.items) == 3

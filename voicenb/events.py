@@ -1,0 +1,115 @@
+"""Typed events a `VoiceSession` publishes to its subscribers (widgets, notebooks, the CLI).
+
+They are small frozen dataclasses: cheap to create on the audio path, easy to match on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .tokens import ResponseRecord
+
+Role = Literal["user", "assistant", "system"]
+
+
+@dataclass(frozen=True)
+class Connected:
+    url: str
+    model: str
+    offline: bool
+
+
+@dataclass(frozen=True)
+class Closed:
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemAdded:
+    item_id: str
+    role: Role
+    is_summary: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    """The server heard the user start speaking (barge-in: stop playback now)."""
+
+    item_id: str
+    audio_start_ms: int
+
+
+@dataclass(frozen=True)
+class TranscriptDelta:
+    role: Role
+    item_id: str
+    delta: str
+
+
+@dataclass(frozen=True)
+class TranscriptDone:
+    role: Role
+    item_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TranscriptFailed:
+    item_id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class AudioDelta:
+    item_id: str
+    pcm: bytes  # PCM16 mono 24 kHz
+
+
+@dataclass(frozen=True)
+class UsageUpdated:
+    record: ResponseRecord
+    window_tokens: int
+
+
+@dataclass(frozen=True)
+class SummaryStarted:
+    item_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SummaryFinished:
+    summary_item_id: str
+    text: str
+    deleted_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SummaryFailed:
+    error: str
+    retry_in_s: float
+
+
+@dataclass(frozen=True)
+class ItemDeleted:
+    item_id: str
+
+
+@dataclass(frozen=True)
+class ItemTruncated:
+    item_id: str
+    audio_end_ms: int
+
+
+@dataclass(frozen=True)
+class Error:
+    message: str
+    code: str | None = None
+    type: str | None = None
+
+
+SessionEvent = (
+    Connected | Closed | ItemAdded | SpeechStarted | TranscriptDelta | TranscriptDone | TranscriptFailed
+    | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFailed | ItemDeleted
+    | ItemTruncated | Error
+)  # fmt: skip

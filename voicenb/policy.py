@@ -1,0 +1,98 @@
+"""When and what to summarise: pure decisions over the conversation state, no I/O, no asyncio."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .state import ConversationState, Item, Transcript
+
+
+@dataclass
+class Backoff:
+    """Exponential back-off after summariser failures."""
+
+    base_s: float = 2.0
+    max_s: float = 60.0
+    failures: int = 0
+    not_before: float = 0.0
+
+    def failed(self, now: float) -> float:
+        """Record a failure at ``now``; returns the delay before the next attempt."""
+        delay = min(self.base_s * 2**self.failures, self.max_s)
+        self.failures += 1
+        self.not_before = now + delay
+        return delay
+
+    def succeeded(self) -> None:
+        self.failures, self.not_before = 0, 0.0
+
+    def ready(self, now: float) -> bool:
+        return now >= self.not_before
+
+
+@dataclass
+class SummaryPlan:
+    """What one summary run folds: the turns to summarise and the summary item it replaces."""
+
+    turns: list[Item]
+    previous_summary: Item | None = None
+
+    @property
+    def item_ids(self) -> list[str]:
+        ids = [t.id for t in self.turns]
+        return [self.previous_summary.id, *ids] if self.previous_summary else ids
+
+
+@dataclass
+class SummaryPolicy:
+    """Summarise-and-prune rules.
+
+    * ``trigger_tokens``: summarise once a completed response reports a window at or above this;
+      default derived from the model, below the server's own truncation point.
+    * ``keep_last``: the most recent turns always stay verbatim.
+    * ``min_turns``: do not bother summarising fewer turns than this.
+    * ``language``: language of the summary; None means the conversation's own language.
+    * ``summary_share``: the summary may use at most this share of the trigger, so that summary plus
+      kept turns stay well under it however long the conversation runs.
+    """
+
+    trigger_tokens: int = 20_000
+    keep_last: int = 4
+    min_turns: int = 2
+    language: str | None = None
+    summary_share: float = 0.25
+    backoff: Backoff = field(default_factory=Backoff)
+
+    @property
+    def summary_budget_tokens(self) -> int:
+        return max(50, int(self.trigger_tokens * self.summary_share))
+
+    def should_summarise(self, window_tokens: int, state: ConversationState, now: float) -> bool:
+        return (
+            window_tokens >= self.trigger_tokens
+            and self.backoff.ready(now)
+            and self.plan(state) is not None
+        )  # fmt: skip
+
+    def plan(self, state: ConversationState) -> SummaryPlan | None:
+        """The oldest window turns that may be folded, or None if too few.
+
+        Selection walks the window oldest-first, stops at the first turn whose transcript is still
+        pending (its words are unknown, so summarising or deleting it would lose them) and skips
+        turns whose transcription failed (they stay verbatim: the server still has their audio).
+        """
+        turns = state.window_turns()
+        candidates = turns[: max(0, len(turns) - self.keep_last)]
+        chosen: list[Item] = []
+        for turn in candidates:
+            if turn.status is Transcript.PENDING:
+                break
+            if turn.status is Transcript.COMPLETE:
+                chosen.append(turn)
+        if len(chosen) < max(1, self.min_turns):
+            return None
+        return SummaryPlan(chosen, state.current_summary())
+
+    def plan_now(self, state: ConversationState) -> SummaryPlan | None:
+        """A manual "summarise now": same selection, but one turn is enough."""
+        return SummaryPolicy(self.trigger_tokens, self.keep_last, 1, self.language).plan(state)

@@ -1,0 +1,490 @@
+"""`VoiceSession`: one async session over the Realtime GA protocol, through the official SDK.
+
+Data flow: an audio source (any async iterator of PCM16 24 kHz chunks) is pumped to the server;
+server events go through ONE dispatch table (`_HANDLERS`) into the pure conversation state and token
+ledger; typed events (`voicenb.events`) are published to subscribers; after each completed response
+the summary policy decides, and a background task summarises and prunes without blocking the dialogue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import events as ev
+from .audio import pcm_duration_s
+from .policy import SummaryPlan, SummaryPolicy
+from .state import ConversationState
+from .summarisers import OfflineSummariser, Summariser
+from .tokens import TokenLedger, Usage, model_spec
+
+log = logging.getLogger("voicenb.session")
+
+Subscriber = Callable[[ev.SessionEvent], Any]
+
+
+@dataclass
+class SessionConfig:
+    """What the session asks of the server (GA `session.update` shape is built from this)."""
+
+    model: str = "gpt-realtime"
+    instructions: str = "You are a friendly voice assistant. Answer in one or two short sentences."
+    voice: str = "marin"
+    output_modalities: list[str] = field(default_factory=lambda: ["audio"])
+    transcription_model: str = "gpt-4o-mini-transcribe"
+    transcription_language: str | None = None
+    vad_threshold: float = 0.5
+    vad_prefix_padding_ms: int = 300
+    vad_silence_ms: int = 500
+    turn_detection: bool = True  # server VAD; False = the client commits turns itself
+    truncation: str | dict = "auto"
+
+    def to_api(self) -> dict[str, Any]:
+        transcription: dict[str, Any] = {"model": self.transcription_model}
+        if self.transcription_language:
+            transcription["language"] = self.transcription_language
+        turn_detection = (
+            {
+                "type": "server_vad",
+                "threshold": self.vad_threshold,
+                "prefix_padding_ms": self.vad_prefix_padding_ms,
+                "silence_duration_ms": self.vad_silence_ms,
+                "create_response": True,
+                "interrupt_response": True,
+            }
+            if self.turn_detection
+            else None
+        )
+        pcm = {"type": "audio/pcm", "rate": 24000}
+        return {
+            "type": "realtime",
+            "instructions": self.instructions,
+            "output_modalities": list(self.output_modalities),
+            "audio": {
+                "input": {"format": pcm, "transcription": transcription, "turn_detection": turn_detection},
+                "output": {"format": pcm, "voice": self.voice},
+            },
+            "truncation": self.truncation,
+        }
+
+
+class SummaryError(RuntimeError):
+    pass
+
+
+class VoiceSession:
+    """A realtime voice session that keeps every turn and summarises its own context.
+
+    ``async with VoiceSession() as s: await s.run(source)``. With no API key and no URL it uses the
+    offline engine (started in-process on loopback); ``websocket_base_url`` points it at any server.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        policy: SummaryPolicy | None = None,
+        summariser: Summariser | None = None,
+        api_key: str | None = None,
+        websocket_base_url: str | None = None,
+        base_url: str | None = None,
+        engine_config: Any = None,
+        confirm_timeout_s: float = 10.0,
+    ) -> None:
+        self.config = config or SessionConfig()
+        spec = model_spec(self.config.model)
+        self.policy = policy or SummaryPolicy(trigger_tokens=spec.default_trigger)
+        self.summariser: Summariser = summariser or OfflineSummariser()
+        self.state = ConversationState()
+        self.ledger = TokenLedger(spec)
+        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self._ws_url, self._base_url, self._engine_config = websocket_base_url, base_url, engine_config
+        self.offline = not self._api_key and not websocket_base_url and not base_url
+        self.url = ""
+        self.confirm_timeout_s = confirm_timeout_s
+        self._subscribers: list[Subscriber] = []
+        self._conn: Any = None
+        self._manager: Any = None
+        self._engine: Any = None
+        self._reader: asyncio.Task | None = None
+        self._summary_task: asyncio.Task | None = None
+        self._window_fresh = True  # False between a summary and the next response.done
+        self._waiters: dict[tuple[str, str], asyncio.Future] = {}
+        self._speech_start_ms: dict[str, int] = {}
+        self._user_audio_s: dict[str, float] = {}
+        self._last_event_at = 0.0
+        self._closed = asyncio.Event()
+        self._tasks: set[asyncio.Future] = set()
+        self._t0 = time.monotonic()
+        self.summaries = 0
+        self.errors: list[ev.Error] = []
+
+    # --- subscribers -----------------------------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn(event)`` for every published event; returns a function that unsubscribes."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+    def _publish(self, event: ev.SessionEvent) -> None:
+        for fn in list(self._subscribers):
+            try:
+                result = fn(event)
+                if asyncio.iscoroutine(result):
+                    task = asyncio.ensure_future(result)
+                    self._tasks.add(task)  # keep a reference until done
+                    task.add_done_callback(self._tasks.discard)
+            except Exception:  # a broken view must not break the dialogue
+                log.exception("subscriber %r failed on %s", fn, type(event).__name__)
+
+    # --- connection ------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> VoiceSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Open the connection, configure the session and start reading server events."""
+        from openai import AsyncOpenAI
+
+        if self.offline:
+            from .engine import OfflineEngine
+
+            self._engine = OfflineEngine(self._engine_config)
+            await self._engine.start()
+            self._ws_url = self._engine.url
+            log.warning("No OPENAI_API_KEY set: using the offline engine at %s", self._ws_url)
+        client = AsyncOpenAI(
+            api_key=self._api_key or "offline", base_url=self._base_url, websocket_base_url=self._ws_url
+        )
+        self.url = self._ws_url or str(client.base_url)
+        self._manager = client.realtime.connect(model=self.config.model)
+        self._conn = await self._manager.enter()
+        self._closed.clear()
+        await self._conn.session.update(session=self.config.to_api())
+        self._reader = asyncio.create_task(self._read_events(), name="voicenb-reader")
+        self._publish(ev.Connected(self.url, self.config.model, self.offline))
+
+    async def close(self) -> None:
+        for task in (self._summary_task, self._reader):
+            if task and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = None
+        if self._engine is not None:
+            await self._engine.stop()
+            self._engine = None
+        for fut in self._waiters.values():
+            fut.cancel()
+        self._waiters.clear()
+        if not self._closed.is_set():
+            self._closed.set()
+            self._publish(ev.Closed("closed"))
+
+    async def run(self, source: AsyncIterator[bytes] | None = None) -> None:
+        """Pump ``source`` to the server until it ends (then wait for the dialogue to settle) or until
+        `stop()`; without a source, run until `stop()` or the connection closes."""
+        if self._conn is None:
+            await self.connect()
+        if source is not None:
+            await self.pump(source)
+            await self.wait_idle()
+        else:
+            await self._closed.wait()
+
+    def stop(self) -> None:
+        """Ask `run()` to return; safe from any callback on the loop."""
+        self._closed.set()
+
+    async def pump(self, source: AsyncIterator[bytes]) -> None:
+        """Send every chunk of ``source`` as ``input_audio_buffer.append``."""
+        async for chunk in source:
+            if self._closed.is_set():
+                break
+            await self.send_audio(chunk)
+
+    async def send_audio(self, pcm: bytes) -> None:
+        await self._conn.input_audio_buffer.append(audio=base64.b64encode(pcm).decode())
+
+    async def send_text(self, text: str, *, respond: bool = True) -> None:
+        """Add a typed user turn (and ask for a reply)."""
+        await self._conn.conversation.item.create(
+            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        )
+        if respond:
+            await self._conn.response.create()
+
+    async def wait_idle(self, quiet_s: float = 1.5, timeout_s: float = 120.0) -> None:
+        """Wait until no server event has arrived for ``quiet_s`` and no summary is running."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and not self._closed.is_set():
+            busy = self._summary_task is not None and not self._summary_task.done()
+            if not busy and time.monotonic() - self._last_event_at >= quiet_s:
+                return
+            await asyncio.sleep(0.05)
+
+    # --- server events: one dispatch table -------------------------------------------------------
+
+    async def _read_events(self) -> None:
+        try:
+            async for event in self._conn:
+                self._last_event_at = time.monotonic()
+                self.handle(event)
+        except Exception as exc:  # a dropped socket ends the session; the log keeps every turn
+            self._report_error(f"connection lost: {exc}", "connection_lost")
+        finally:
+            if not self._closed.is_set():
+                self._closed.set()
+                self._publish(ev.Closed("connection ended"))
+
+    def handle(self, event: Any) -> None:
+        """Dispatch one server event (SDK model or dict). Malformed events are reported, never fatal."""
+        etype = getattr(event, "type", None) or (event.get("type") if isinstance(event, dict) else None)
+        handler = _HANDLERS.get(etype or "")
+        if handler is None:
+            return
+        try:
+            handler(
+                self,
+                event if isinstance(event, dict) else event.model_dump(exclude_unset=True, warnings=False),
+            )
+        except Exception as exc:
+            self._report_error(f"malformed {etype} event: {exc!r}", "malformed_event")
+
+    def _on_item_added(self, e: dict) -> None:
+        item = self.state.on_item_added(e["item"], e.get("previous_item_id"))
+        if item.id in self._user_audio_s:
+            self.state.on_user_audio(item.id, self._user_audio_s[item.id])
+        self._resolve(("added", item.id), item)
+        self._publish(ev.ItemAdded(item.id, item.role, item.is_summary))  # type: ignore[arg-type]
+
+    def _on_item_done(self, e: dict) -> None:
+        self.state.on_item_done(e["item"])
+
+    def _on_item_deleted(self, e: dict) -> None:
+        item_id = e["item_id"]
+        waiter = self._waiters.get(("deleted", item_id))
+        self.state.on_item_deleted(item_id, by="summary" if waiter else "server")
+        self._resolve(("deleted", item_id), item_id)
+        self._publish(ev.ItemDeleted(item_id))
+
+    def _on_item_truncated(self, e: dict) -> None:
+        self.state.on_item_truncated(e["item_id"], e["audio_end_ms"])
+        self._publish(ev.ItemTruncated(e["item_id"], e["audio_end_ms"]))
+
+    def _on_speech_started(self, e: dict) -> None:
+        self._speech_start_ms[e["item_id"]] = e.get("audio_start_ms") or 0
+        self._publish(ev.SpeechStarted(e["item_id"], e.get("audio_start_ms") or 0))
+
+    def _on_speech_stopped(self, e: dict) -> None:
+        start = self._speech_start_ms.pop(e["item_id"], None)
+        if start is not None:
+            self._user_audio_s[e["item_id"]] = max(0.0, (e["audio_end_ms"] - start) / 1000)
+        self.state.on_user_audio(e["item_id"], self._user_audio_s.get(e["item_id"], 0.0))
+
+    def _on_user_transcript_delta(self, e: dict) -> None:
+        self.state.on_transcript_delta(e["item_id"], e.get("delta") or "")
+        self._publish(ev.TranscriptDelta("user", e["item_id"], e.get("delta") or ""))
+
+    def _on_user_transcript_done(self, e: dict) -> None:
+        self.state.on_transcript_done(e["item_id"], e.get("transcript") or "")
+        self._publish(ev.TranscriptDone("user", e["item_id"], e.get("transcript") or ""))
+
+    def _on_user_transcript_failed(self, e: dict) -> None:
+        error = (e.get("error") or {}).get("message") or "transcription failed"
+        self.state.on_transcript_failed(e["item_id"], error)
+        self._publish(ev.TranscriptFailed(e["item_id"], error))
+
+    def _on_assistant_delta(self, e: dict) -> None:
+        self.state.on_transcript_delta(e["item_id"], e.get("delta") or "")
+        self._publish(ev.TranscriptDelta("assistant", e["item_id"], e.get("delta") or ""))
+
+    def _on_assistant_done(self, e: dict) -> None:
+        text = e.get("transcript") if "transcript" in e else e.get("text")
+        self.state.on_transcript_done(e["item_id"], text or "")
+        self._publish(ev.TranscriptDone("assistant", e["item_id"], text or ""))
+
+    def _on_audio_delta(self, e: dict) -> None:
+        pcm = base64.b64decode(e["delta"])
+        self.state.on_assistant_audio(e["item_id"], pcm_duration_s(pcm))
+        self._publish(ev.AudioDelta(e["item_id"], pcm))
+
+    def _on_response_done(self, e: dict) -> None:
+        response = e["response"]
+        usage = Usage.from_api(response.get("usage"))
+        status = response.get("status") or "completed"
+        record = self.ledger.add(response.get("id") or "", status, usage, time.monotonic() - self._t0)
+        for out in response.get("output") or []:  # final assistant text, even if deltas were missed
+            if out.get("type") == "message" and out.get("id") in self.state.log:
+                self.state.on_item_done(out)
+        if status == "completed" and not usage.is_empty:
+            self._window_fresh = True
+        self._publish(ev.UsageUpdated(record, self.ledger.window_tokens))
+        self._maybe_summarise()
+
+    def _on_error(self, e: dict) -> None:
+        err = e.get("error") or {}
+        for key, fut in list(self._waiters.items()):
+            if key == ("event", err.get("event_id")) and not fut.done():
+                fut.set_exception(SummaryError(err.get("message") or "server error"))
+        self._report_error(err.get("message") or "server error", err.get("code"), err.get("type"))
+
+    def _report_error(self, message: str, code: str | None = None, etype: str | None = None) -> None:
+        error = ev.Error(message, code, etype)
+        self.errors.append(error)
+        log.warning("realtime error: %s (%s)", message, code)
+        self._publish(error)
+
+    # --- summarise and prune ---------------------------------------------------------------------
+
+    def _maybe_summarise(self) -> None:
+        if self._summary_task and not self._summary_task.done():
+            return  # at most one at a time
+        if not self._window_fresh:
+            return  # the last window figure predates the last summary
+        if self.policy.should_summarise(self.ledger.window_tokens, self.state, time.monotonic()):
+            self._start_summary(self.policy.plan(self.state))
+
+    def summarise_now(self) -> asyncio.Task | None:
+        """Summarise now regardless of the trigger (a button in the panel). None if nothing to fold."""
+        if self._summary_task and not self._summary_task.done():
+            return self._summary_task
+        plan = self.policy.plan_now(self.state)
+        return self._start_summary(plan) if plan else None
+
+    def _start_summary(self, plan: SummaryPlan | None) -> asyncio.Task | None:
+        if plan is None:
+            return None
+        self._summary_task = asyncio.create_task(self._summarise(plan), name="voicenb-summary")
+        return self._summary_task
+
+    async def _summarise(self, plan: SummaryPlan) -> None:
+        """Summarise ``plan``'s turns, insert the summary at the root, then delete exactly those items.
+
+        Turns that arrive meanwhile are untouched: we delete by id, never rewrite history. Nothing is
+        deleted unless the summary item is confirmed by the server.
+        """
+        ids = plan.item_ids
+        self._publish(ev.SummaryStarted(tuple(ids)))
+        previous = plan.previous_summary.text if plan.previous_summary else None
+        try:
+            turns = [(t.role, t.text) for t in plan.turns]
+            text = await self.summariser.summarise(
+                turns, previous, self.policy.language, self.policy.summary_budget_tokens
+            )
+            summary_id = await self._insert_summary(text, ids)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            delay = self.policy.backoff.failed(time.monotonic())
+            self._publish(ev.SummaryFailed(f"{type(exc).__name__}: {exc}", delay))
+            return
+        self.policy.backoff.succeeded()
+        deleted = await self._delete_items([i for i in ids if i in self.state.window])
+        self.summaries += 1
+        self._window_fresh = False
+        self._publish(ev.SummaryFinished(summary_id, text, tuple(deleted)))
+
+    async def _insert_summary(self, text: str, summarises: list[str]) -> str:
+        summary_id = f"{ConversationState.SUMMARY_PREFIX}{uuid.uuid4().hex[:20]}"
+        item = {
+            "id": summary_id,
+            "type": "message",
+            "role": "system",
+            "content": [{"type": "input_text", "text": text}],
+        }
+        event_id = f"evt_{uuid.uuid4().hex[:20]}"
+        confirmed = self._expect(("added", summary_id))
+        failed = self._expect(("event", event_id))
+        await self._conn.conversation.item.create(item=item, previous_item_id="root", event_id=event_id)
+        try:
+            done, _ = await asyncio.wait(
+                {confirmed, failed}, timeout=self.confirm_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if failed in done:
+                failed.result()  # raises the server's error
+            if confirmed not in done:
+                raise SummaryError("server did not confirm the summary item")
+        finally:
+            self._forget(("added", summary_id), ("event", event_id))
+        self.state.mark_summary(summary_id, summarises)
+        return summary_id
+
+    async def _delete_items(self, ids: list[str]) -> list[str]:
+        """Delete ``ids`` and wait for each `conversation.item.deleted`; returns the confirmed ones."""
+        waiters = {i: self._expect(("deleted", i)) for i in ids}
+        for item_id in ids:
+            await self._conn.conversation.item.delete(item_id=item_id)
+        done, _ = (
+            await asyncio.wait(set(waiters.values()), timeout=self.confirm_timeout_s) if ids else ((), ())
+        )
+        self._forget(*[("deleted", i) for i in ids])
+        confirmed = [i for i, fut in waiters.items() if fut in done and not fut.cancelled()]
+        if len(confirmed) < len(ids):
+            self._report_error(f"{len(ids) - len(confirmed)} deletions not confirmed", "delete_unconfirmed")
+        return confirmed
+
+    def _expect(self, key: tuple[str, str]) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters[key] = fut
+        return fut
+
+    def _resolve(self, key: tuple[str, str], value: Any) -> None:
+        fut = self._waiters.get(key)
+        if fut is not None and not fut.done():
+            fut.set_result(value)
+
+    def _forget(self, *keys: tuple[str, str]) -> None:
+        for key in keys:
+            self._waiters.pop(key, None)
+
+    # --- views -----------------------------------------------------------------------------------
+
+    @property
+    def window_tokens(self) -> int:
+        return self.ledger.window_tokens
+
+    @property
+    def summarising(self) -> bool:
+        return self._summary_task is not None and not self._summary_task.done()
+
+
+def _as_dict(event: Any) -> dict:
+    # exclude_unset: a field the server did not send stays missing, so a malformed event fails loudly.
+    return event.model_dump(exclude_unset=True, warnings=False)
+
+
+_HANDLERS: dict[str, Callable[[VoiceSession, dict], None]] = {
+    "conversation.item.added": VoiceSession._on_item_added,
+    "conversation.item.done": VoiceSession._on_item_done,
+    "conversation.item.retrieved": VoiceSession._on_item_done,
+    "conversation.item.deleted": VoiceSession._on_item_deleted,
+    "conversation.item.truncated": VoiceSession._on_item_truncated,
+    "input_audio_buffer.speech_started": VoiceSession._on_speech_started,
+    "input_audio_buffer.speech_stopped": VoiceSession._on_speech_stopped,
+    "conversation.item.input_audio_transcription.delta": VoiceSession._on_user_transcript_delta,
+    "conversation.item.input_audio_transcription.completed": VoiceSession._on_user_transcript_done,
+    "conversation.item.input_audio_transcription.failed": VoiceSession._on_user_transcript_failed,
+    "response.output_audio_transcript.delta": VoiceSession._on_assistant_delta,
+    "response.output_audio_transcript.done": VoiceSession._on_assistant_done,
+    "response.output_text.delta": VoiceSession._on_assistant_delta,
+    "response.output_text.done": VoiceSession._on_assistant_done,
+    "response.output_audio.delta": VoiceSession._on_audio_delta,
+    "response.done": VoiceSession._on_response_done,
+    "error": VoiceSession._on_error,
+}

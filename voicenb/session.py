@@ -19,10 +19,12 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from websockets.exceptions import ConnectionClosed
+
 from . import events as ev
 from .audio import pcm_duration_s
 from .policy import SummaryPlan, SummaryPolicy
-from .state import ConversationState
+from .state import ConversationState, Item, Transcript
 from .summarisers import OfflineSummariser, Summariser
 from .tokens import TokenLedger, Usage, model_spec
 
@@ -76,6 +78,26 @@ class SessionConfig:
         }
 
 
+@dataclass
+class HandoffPolicy:
+    """When and how to move to a fresh server session without forgetting.
+
+    OpenAI ends a session after 60 minutes, and sockets drop. A handoff opens a new session seeded
+    with the summary (folding older turns) plus the last ``keep_last`` turns as text items.
+    """
+
+    after_s: float | None = 55 * 60  # before the 60-minute cap; None: never by timer
+    on_disconnect: bool = True
+    max_retries: int = 3
+    backoff_s: float = 0.5
+    keep_last: int | None = None  # None: the summary policy's keep_last
+    gap_buffer_s: float = 30.0  # audio captured during the gap is sent afterwards, up to this much
+
+
+# Server errors that end the session: hand off instead of going silent.
+SESSION_ENDING_CODES = frozenset({"session_expired", "session_closed", "server_shutting_down"})
+
+
 class SummaryError(RuntimeError):
     pass
 
@@ -97,6 +119,8 @@ class VoiceSession:
         websocket_base_url: str | None = None,
         base_url: str | None = None,
         engine_config: Any = None,
+        handoff: HandoffPolicy | None = None,
+        recorder: Any = None,
         confirm_timeout_s: float = 10.0,
     ) -> None:
         self.config = config or SessionConfig()
@@ -112,7 +136,8 @@ class VoiceSession:
         self.confirm_timeout_s = confirm_timeout_s
         self._subscribers: list[Subscriber] = []
         self._conn: Any = None
-        self._manager: Any = None
+        self.handoff = handoff or HandoffPolicy()
+        self.recorder = recorder  # anything with client_event(dict) and server_event(event)
         self._engine: Any = None
         self._reader: asyncio.Task | None = None
         self._summary_task: asyncio.Task | None = None
@@ -124,6 +149,16 @@ class VoiceSession:
         self._closed = asyncio.Event()
         self._tasks: set[asyncio.Future] = set()
         self._t0 = time.monotonic()
+        self._timer: asyncio.Task | None = None
+        self._handoff_task: asyncio.Task | None = None
+        self._handing_off = False
+        self._closing = False
+        self._connected_at = 0.0
+        self._response_active = False
+        self._speech_active = False
+        self._gap_audio: list[bytes] = []
+        self.dropped_audio_s = 0.0
+        self.handoffs = 0
         self.summaries = 0
         self.errors: list[ev.Error] = []
 
@@ -156,36 +191,41 @@ class VoiceSession:
 
     async def connect(self) -> None:
         """Open the connection, configure the session and start reading server events."""
-        from openai import AsyncOpenAI
-
-        if self.offline:
+        if self.offline and self._engine is None:
             from .engine import OfflineEngine
 
             self._engine = OfflineEngine(self._engine_config)
             await self._engine.start()
             self._ws_url = self._engine.url
             log.warning("No OPENAI_API_KEY set: using the offline engine at %s", self._ws_url)
+        self._closing = False
+        self._closed.clear()
+        await self._open()
+        if self.handoff.after_s and self._timer is None:
+            self._timer = asyncio.create_task(self._handoff_timer(), name="voicenb-handoff-timer")
+
+    async def _open(self) -> None:
+        from openai import AsyncOpenAI
+
         client = AsyncOpenAI(
             api_key=self._api_key or "offline", base_url=self._base_url, websocket_base_url=self._ws_url
         )
         self.url = self._ws_url or str(client.base_url)
-        self._manager = client.realtime.connect(model=self.config.model)
-        self._conn = await self._manager.enter()
-        self._closed.clear()
-        await self._conn.session.update(session=self.config.to_api())
-        self._reader = asyncio.create_task(self._read_events(), name="voicenb-reader")
+        self._conn = await client.realtime.connect(model=self.config.model).enter()
+        self._connected_at = time.monotonic()
+        await self._send({"type": "session.update", "session": self.config.to_api()})
+        self._reader = asyncio.create_task(self._read_events(self._conn), name="voicenb-reader")
         self._publish(ev.Connected(self.url, self.config.model, self.offline))
 
     async def close(self) -> None:
-        for task in (self._summary_task, self._reader):
-            if task and not task.done():
+        self._closing = True
+        for task in (self._timer, self._handoff_task, self._summary_task, self._reader):
+            if task and not task.done() and task is not asyncio.current_task():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.close()
-            self._conn = None
+        self._timer = None
+        await self._drop_connection()
         if self._engine is not None:
             await self._engine.stop()
             self._engine = None
@@ -196,10 +236,16 @@ class VoiceSession:
             self._closed.set()
             self._publish(ev.Closed("closed"))
 
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+
     async def run(self, source: AsyncIterator[bytes] | None = None) -> None:
         """Pump ``source`` to the server until it ends (then wait for the dialogue to settle) or until
-        `stop()`; without a source, run until `stop()` or the connection closes."""
-        if self._conn is None:
+        `stop()`; without a source, run until `stop()` or the session ends."""
+        if self._conn is None and not self._closed.is_set() and not self._handing_off:
             await self.connect()
         if source is not None:
             await self.pump(source)
@@ -219,38 +265,177 @@ class VoiceSession:
             await self.send_audio(chunk)
 
     async def send_audio(self, pcm: bytes) -> None:
-        await self._conn.input_audio_buffer.append(audio=base64.b64encode(pcm).decode())
+        """Send PCM16 24 kHz audio; during a handoff it is kept (bounded) and sent afterwards."""
+        if self._handing_off or self._conn is None:
+            self._keep_gap_audio(pcm)
+            return
+        try:
+            await self._send({"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()})
+        except ConnectionClosed:
+            self._keep_gap_audio(pcm)  # the reader notices the drop and hands off
 
     async def send_text(self, text: str, *, respond: bool = True) -> None:
         """Add a typed user turn (and ask for a reply)."""
-        await self._conn.conversation.item.create(
-            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-        )
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        await self._send({"type": "conversation.item.create", "item": item})
         if respond:
-            await self._conn.response.create()
+            await self._send({"type": "response.create"})
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        """The one path for client events (so a recorder sees them all)."""
+        if self._conn is None:
+            raise ConnectionError("not connected")
+        if self.recorder is not None:
+            self.recorder.client_event(event)
+        await self._conn.send(event)
 
     async def wait_idle(self, quiet_s: float = 1.5, timeout_s: float = 120.0) -> None:
-        """Wait until no server event has arrived for ``quiet_s`` and no summary is running."""
+        """Wait until no server event has arrived for ``quiet_s`` and no summary or handoff is running."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and not self._closed.is_set():
-            busy = self._summary_task is not None and not self._summary_task.done()
+            busy = self.summarising or self._handing_off
             if not busy and time.monotonic() - self._last_event_at >= quiet_s:
                 return
             await asyncio.sleep(0.05)
 
+    # --- handoff: a new server session that remembers ---------------------------------------------
+
+    def handoff_now(self, reason: str = "requested") -> asyncio.Task:
+        """Move to a fresh server session now, seeded with the summary and the last turns."""
+        if self._handoff_task is None or self._handoff_task.done():
+            self._handoff_task = asyncio.create_task(self._handoff(reason), name="voicenb-handoff")
+        return self._handoff_task
+
+    async def _handoff_timer(self) -> None:
+        """Hand off before the server's session cap, at a turn boundary."""
+        while not self._closing:
+            await asyncio.sleep(max(0.05, self._connected_at + self.handoff.after_s - time.monotonic()))
+            if time.monotonic() - self._connected_at < self.handoff.after_s:
+                continue  # a handoff happened meanwhile
+            while self._response_active or self._speech_active:
+                await asyncio.sleep(0.05)
+            await self.handoff_now("session age")
+
+    async def _handoff(self, reason: str) -> None:
+        self._handing_off = True
+        self._publish(ev.HandoffStarted(reason))
+        if self._summary_task and not self._summary_task.done():
+            self._summary_task.cancel()  # it targets the old session; the log keeps its turns anyway
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._summary_task
+        await self._drop_connection()
+        self._response_active = self._speech_active = False
+        summary, recent = await self._seed_plan()
+        self.state.on_handoff(reason, time.monotonic() - self._t0)
+        error: Exception | None = None
+        for attempt in range(self.handoff.max_retries):
+            try:
+                await self._open()
+                await self._seed(summary, recent)
+                break
+            except Exception as exc:
+                error = exc
+                log.warning("handoff attempt %d failed: %s", attempt + 1, exc)
+                await self._drop_connection()
+                await asyncio.sleep(self.handoff.backoff_s * 2**attempt)
+        else:
+            self._handing_off = False
+            self._publish(ev.HandoffFailed(reason, self.handoff.max_retries, f"{error}"))
+            self._closed.set()
+            self._publish(ev.Closed("handoff failed"))
+            return
+        self.handoffs += 1
+        self._window_fresh = False
+        self._handing_off = False
+        sent_s = await self._flush_gap_audio()
+        self._publish(ev.HandoffFinished(reason, tuple(self.state.window), sent_s, self.dropped_audio_s))
+
+    async def _seed_plan(self) -> tuple[str | None, list[Item]]:
+        """The summary (folding any older unsummarised turns) and the last turns to re-seed verbatim."""
+        turns = [t for t in self.state.window_turns() if t.status is Transcript.COMPLETE]
+        keep = self.handoff.keep_last if self.handoff.keep_last is not None else self.policy.keep_last
+        older, recent = turns[: max(0, len(turns) - keep)], turns[max(0, len(turns) - keep) :]
+        current = self.state.current_summary()
+        summary = current.text if current else None
+        if older:
+            try:
+                summary = await self.summariser.summarise(
+                    [(t.role, t.text) for t in older],
+                    summary,
+                    self.policy.language,
+                    self.policy.summary_budget_tokens,
+                )
+            except Exception as exc:  # cannot summarise: carry those turns verbatim rather than drop them
+                self._report_error(f"handoff summary failed, seeding turns verbatim: {exc}", "summary_failed")
+                recent = turns
+        return summary, recent
+
+    async def _seed(self, summary: str | None, recent: list[Item]) -> None:
+        if summary:
+            summary_id = await self._create_item("system", summary, ConversationState.SUMMARY_PREFIX)
+            self.state.mark_summary(summary_id, [])
+            self.state.mark_seeded(summary_id, "summary")
+        for turn in recent:
+            new_id = await self._create_item(turn.role, turn.text, "seed_")
+            self.state.mark_seeded(new_id, turn.id)
+
+    async def _create_item(
+        self, role: str, text: str, prefix: str, previous_item_id: str | None = None
+    ) -> str:
+        """Create a text message item and wait until the server confirms it (or reports an error)."""
+        item_id = f"{prefix}{uuid.uuid4().hex[:20]}"
+        kind = "output_text" if role == "assistant" else "input_text"
+        item = {"id": item_id, "type": "message", "role": role, "content": [{"type": kind, "text": text}]}
+        event_id = f"evt_{uuid.uuid4().hex[:20]}"
+        confirmed, failed = self._expect(("added", item_id)), self._expect(("event", event_id))
+        event = {"type": "conversation.item.create", "item": item, "event_id": event_id}
+        if previous_item_id:
+            event["previous_item_id"] = previous_item_id
+        try:
+            await self._send(event)
+            done, _ = await asyncio.wait(
+                {confirmed, failed}, timeout=self.confirm_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if failed in done:
+                failed.result()  # raises the server's error
+            if confirmed not in done:
+                raise SummaryError(f"server did not confirm item {item_id}")
+        finally:
+            self._forget(("added", item_id), ("event", event_id))
+        return item_id
+
+    def _keep_gap_audio(self, pcm: bytes) -> None:
+        if pcm_duration_s(b"".join(self._gap_audio)) + pcm_duration_s(pcm) <= self.handoff.gap_buffer_s:
+            self._gap_audio.append(pcm)
+        else:
+            self.dropped_audio_s += pcm_duration_s(pcm)
+            log.warning("dropped %.2f s of audio captured during a handoff", pcm_duration_s(pcm))
+
+    async def _flush_gap_audio(self) -> float:
+        chunks, self._gap_audio = self._gap_audio, []
+        for pcm in chunks:
+            await self.send_audio(pcm)
+        return sum(pcm_duration_s(c) for c in chunks)
+
     # --- server events: one dispatch table -------------------------------------------------------
 
-    async def _read_events(self) -> None:
+    async def _read_events(self, conn: Any) -> None:
         try:
-            async for event in self._conn:
+            async for event in conn:
                 self._last_event_at = time.monotonic()
+                if self.recorder is not None:
+                    self.recorder.server_event(event)
                 self.handle(event)
-        except Exception as exc:  # a dropped socket ends the session; the log keeps every turn
-            self._report_error(f"connection lost: {exc}", "connection_lost")
-        finally:
-            if not self._closed.is_set():
-                self._closed.set()
-                self._publish(ev.Closed("connection ended"))
+        except Exception as exc:
+            if conn is self._conn and not self._closing:
+                self._report_error(f"connection lost: {exc}", "connection_lost")
+        if conn is not self._conn or self._closing:
+            return  # a connection we closed ourselves
+        if self.handoff.on_disconnect:
+            self.handoff_now("connection lost")  # a dropped socket: new session, same memory
+        elif not self._closed.is_set():
+            self._closed.set()
+            self._publish(ev.Closed("connection ended"))
 
     def handle(self, event: Any) -> None:
         """Dispatch one server event (SDK model or dict). Malformed events are reported, never fatal."""
@@ -259,10 +444,7 @@ class VoiceSession:
         if handler is None:
             return
         try:
-            handler(
-                self,
-                event if isinstance(event, dict) else event.model_dump(exclude_unset=True, warnings=False),
-            )
+            handler(self, event if isinstance(event, dict) else _as_dict(event))
         except Exception as exc:
             self._report_error(f"malformed {etype} event: {exc!r}", "malformed_event")
 
@@ -288,10 +470,12 @@ class VoiceSession:
         self._publish(ev.ItemTruncated(e["item_id"], e["audio_end_ms"]))
 
     def _on_speech_started(self, e: dict) -> None:
+        self._speech_active = True
         self._speech_start_ms[e["item_id"]] = e.get("audio_start_ms") or 0
         self._publish(ev.SpeechStarted(e["item_id"], e.get("audio_start_ms") or 0))
 
     def _on_speech_stopped(self, e: dict) -> None:
+        self._speech_active = False
         start = self._speech_start_ms.pop(e["item_id"], None)
         if start is not None:
             self._user_audio_s[e["item_id"]] = max(0.0, (e["audio_end_ms"] - start) / 1000)
@@ -324,7 +508,11 @@ class VoiceSession:
         self.state.on_assistant_audio(e["item_id"], pcm_duration_s(pcm))
         self._publish(ev.AudioDelta(e["item_id"], pcm))
 
+    def _on_response_created(self, e: dict) -> None:
+        self._response_active = True
+
     def _on_response_done(self, e: dict) -> None:
+        self._response_active = False
         response = e["response"]
         usage = Usage.from_api(response.get("usage"))
         status = response.get("status") or "completed"
@@ -343,6 +531,8 @@ class VoiceSession:
             if key == ("event", err.get("event_id")) and not fut.done():
                 fut.set_exception(SummaryError(err.get("message") or "server error"))
         self._report_error(err.get("message") or "server error", err.get("code"), err.get("type"))
+        if err.get("code") in SESSION_ENDING_CODES and self.handoff.on_disconnect:
+            self.handoff_now(err.get("code"))
 
     def _report_error(self, message: str, code: str | None = None, etype: str | None = None) -> None:
         error = ev.Error(message, code, etype)
@@ -401,27 +591,7 @@ class VoiceSession:
         self._publish(ev.SummaryFinished(summary_id, text, tuple(deleted)))
 
     async def _insert_summary(self, text: str, summarises: list[str]) -> str:
-        summary_id = f"{ConversationState.SUMMARY_PREFIX}{uuid.uuid4().hex[:20]}"
-        item = {
-            "id": summary_id,
-            "type": "message",
-            "role": "system",
-            "content": [{"type": "input_text", "text": text}],
-        }
-        event_id = f"evt_{uuid.uuid4().hex[:20]}"
-        confirmed = self._expect(("added", summary_id))
-        failed = self._expect(("event", event_id))
-        await self._conn.conversation.item.create(item=item, previous_item_id="root", event_id=event_id)
-        try:
-            done, _ = await asyncio.wait(
-                {confirmed, failed}, timeout=self.confirm_timeout_s, return_when=asyncio.FIRST_COMPLETED
-            )
-            if failed in done:
-                failed.result()  # raises the server's error
-            if confirmed not in done:
-                raise SummaryError("server did not confirm the summary item")
-        finally:
-            self._forget(("added", summary_id), ("event", event_id))
+        summary_id = await self._create_item("system", text, ConversationState.SUMMARY_PREFIX, "root")
         self.state.mark_summary(summary_id, summarises)
         return summary_id
 
@@ -429,7 +599,7 @@ class VoiceSession:
         """Delete ``ids`` and wait for each `conversation.item.deleted`; returns the confirmed ones."""
         waiters = {i: self._expect(("deleted", i)) for i in ids}
         for item_id in ids:
-            await self._conn.conversation.item.delete(item_id=item_id)
+            await self._send({"type": "conversation.item.delete", "item_id": item_id})
         done, _ = (
             await asyncio.wait(set(waiters.values()), timeout=self.confirm_timeout_s) if ids else ((), ())
         )
@@ -485,6 +655,7 @@ _HANDLERS: dict[str, Callable[[VoiceSession, dict], None]] = {
     "response.output_text.delta": VoiceSession._on_assistant_delta,
     "response.output_text.done": VoiceSession._on_assistant_done,
     "response.output_audio.delta": VoiceSession._on_audio_delta,
+    "response.created": VoiceSession._on_response_created,
     "response.done": VoiceSession._on_response_done,
     "error": VoiceSession._on_error,
 }

@@ -40,6 +40,7 @@ class Item:
     deleted_by: str | None = None  # "summary" | "server" | "client" when gone from the window
     truncated_at_ms: int | None = None
     error: str | None = None
+    copy_of: str | None = None  # a turn re-seeded into a new session after a handoff
 
     @property
     def is_turn(self) -> bool:
@@ -70,6 +71,7 @@ class ConversationState:
         self.log: dict[str, Item] = {}
         self.window: list[str] = []
         self.divergences: list[str] = []  # events that did not fit our view; never silently ignored
+        self.handoffs: list[dict[str, Any]] = []
 
     # --- reconciliation from server events ------------------------------------------------------
 
@@ -167,6 +169,23 @@ class ConversationState:
             item.has_audio = True
             item.audio_s += duration_s
 
+    def on_handoff(self, reason: str, at_s: float) -> list[str]:
+        """The server-side conversation is gone (new session): everything leaves the window, nothing
+        leaves the log. Returns the ids that were in the window."""
+        gone = list(self.window)
+        for item_id in gone:
+            self.on_item_deleted(item_id, by="handoff")
+        self.handoffs.append({"reason": reason, "at_s": round(at_s, 3), "window_before": gone, "seeded": []})
+        return gone
+
+    def mark_seeded(self, item_id: str, copy_of: str) -> None:
+        """``item_id`` re-seeds ``copy_of`` (or a summary) into the new session."""
+        item = self.log.get(item_id)
+        if item:
+            item.copy_of = copy_of
+        if self.handoffs:
+            self.handoffs[-1]["seeded"].append(item_id)
+
     def mark_summary(self, item_id: str, summarises: list[str]) -> None:
         item = self.log.get(item_id)
         if item:
@@ -184,8 +203,8 @@ class ConversationState:
         return [self.log[i] for i in self.window]
 
     def turns(self) -> list[Item]:
-        """Every user/assistant turn ever seen, in log order."""
-        return [i for i in self.log.values() if i.is_turn]
+        """Every user/assistant turn ever spoken, in log order (re-seeded copies not counted twice)."""
+        return [i for i in self.log.values() if i.is_turn and not i.copy_of]
 
     def window_turns(self) -> list[Item]:
         return [i for i in self.window_items() if i.is_turn]
@@ -200,4 +219,4 @@ class ConversationState:
             d = asdict(item)
             d["status"] = item.status.value
             items.append(d)
-        return json.dumps({"items": items, "window": list(self.window)}, indent=2)
+        return json.dumps({"items": items, "window": list(self.window), "handoffs": self.handoffs}, indent=2)

@@ -12,8 +12,8 @@ import asyncio
 import base64
 import itertools
 import json
-from http import HTTPStatus
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve

@@ -76,8 +76,6 @@ async def run_demo(
     responses = asyncio.Event()
     session.subscribe(_printer(out))
     session.subscribe(lambda e: responses.set() if isinstance(e, ev.UsageUpdated) else None)
-    if session.offline:
-        out("No OPENAI_API_KEY used: running on the offline engine (local speech models on loopback).")
     async with session:
         for text in script:
             responses.clear()

@@ -326,7 +326,7 @@ class VoiceSession:
         await self._drop_connection()
         self._response_active = self._speech_active = False
         summary, recent = await self._seed_plan()
-        self.state.on_handoff(reason, time.monotonic() - self._t0)
+        self.note({"type": "voicenb.handoff", "reason": reason, "at_s": time.monotonic() - self._t0})
         error: Exception | None = None
         for attempt in range(self.handoff.max_retries):
             try:
@@ -373,11 +373,11 @@ class VoiceSession:
     async def _seed(self, summary: str | None, recent: list[Item]) -> None:
         if summary:
             summary_id = await self._create_item("system", summary, ConversationState.SUMMARY_PREFIX)
-            self.state.mark_summary(summary_id, [])
-            self.state.mark_seeded(summary_id, "summary")
+            self.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": []})
+            self.note({"type": "voicenb.seeded", "item_id": summary_id, "copy_of": "summary"})
         for turn in recent:
             new_id = await self._create_item(turn.role, turn.text, "seed_")
-            self.state.mark_seeded(new_id, turn.id)
+            self.note({"type": "voicenb.seeded", "item_id": new_id, "copy_of": turn.id})
 
     async def _create_item(
         self, role: str, text: str, prefix: str, previous_item_id: str | None = None
@@ -416,6 +416,14 @@ class VoiceSession:
         for pcm in chunks:
             await self.send_audio(pcm)
         return sum(pcm_duration_s(c) for c in chunks)
+
+    # --- local notes: what the session decided, recorded so a replay rebuilds the same state -------
+
+    def note(self, event: dict[str, Any]) -> None:
+        """Apply a session-local state change (summary marked, handoff, seeded copy) and record it."""
+        if self.recorder is not None:
+            self.recorder.local_event(event)
+        _LOCAL[event["type"]](self.state, event)
 
     # --- server events: one dispatch table -------------------------------------------------------
 
@@ -460,8 +468,7 @@ class VoiceSession:
 
     def _on_item_deleted(self, e: dict) -> None:
         item_id = e["item_id"]
-        waiter = self._waiters.get(("deleted", item_id))
-        self.state.on_item_deleted(item_id, by="summary" if waiter else "server")
+        self.state.on_item_deleted(item_id)
         self._resolve(("deleted", item_id), item_id)
         self._publish(ev.ItemDeleted(item_id))
 
@@ -592,7 +599,7 @@ class VoiceSession:
 
     async def _insert_summary(self, text: str, summarises: list[str]) -> str:
         summary_id = await self._create_item("system", text, ConversationState.SUMMARY_PREFIX, "root")
-        self.state.mark_summary(summary_id, summarises)
+        self.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": summarises})
         return summary_id
 
     async def _delete_items(self, ids: list[str]) -> list[str]:
@@ -638,6 +645,12 @@ def _as_dict(event: Any) -> dict:
     # exclude_unset: a field the server did not send stays missing, so a malformed event fails loudly.
     return event.model_dump(exclude_unset=True, warnings=False)
 
+
+_LOCAL: dict[str, Callable[[ConversationState, dict], Any]] = {
+    "voicenb.summary": lambda st, e: st.mark_summary(e["item_id"], e["summarises"]),
+    "voicenb.handoff": lambda st, e: st.on_handoff(e["reason"], e["at_s"]),
+    "voicenb.seeded": lambda st, e: st.mark_seeded(e["item_id"], e["copy_of"]),
+}
 
 _HANDLERS: dict[str, Callable[[VoiceSession, dict], None]] = {
     "conversation.item.added": VoiceSession._on_item_added,

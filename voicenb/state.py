@@ -72,6 +72,7 @@ class ConversationState:
         self.window: list[str] = []
         self.divergences: list[str] = []  # events that did not fit our view; never silently ignored
         self.handoffs: list[dict[str, Any]] = []
+        self._summarised: set[str] = set()  # ids some summary folded: their deletion is "by summary"
 
     # --- reconciliation from server events ------------------------------------------------------
 
@@ -125,8 +126,9 @@ class ConversationState:
             if known.status is Transcript.PENDING and (known.role == "assistant" or not has_audio):
                 known.status = Transcript.COMPLETE
 
-    def on_item_deleted(self, item_id: str, by: str = "client") -> None:
+    def on_item_deleted(self, item_id: str, by: str = "server") -> None:
         """`conversation.item.deleted`: gone from the window, never from the log."""
+        by = "summary" if item_id in self._summarised and by == "server" else by
         if item_id in self.window:
             self.window.remove(item_id)
         item = self.log.get(item_id)
@@ -190,6 +192,7 @@ class ConversationState:
         item = self.log.get(item_id)
         if item:
             item.is_summary, item.summarises = True, list(summarises)
+        self._summarised.update(summarises)
 
     def _known(self, item_id: str, what: str) -> Item | None:
         item = self.log.get(item_id)

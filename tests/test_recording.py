@@ -52,7 +52,8 @@ async def test_recording_holds_audio_both_ways_and_no_key(peer, tmp_path):
     assert len(received) == 6 * 3 * 48000  # six 3-second replies
     header, entries = read_recording(path)
     assert header["model"] == "gpt-realtime" and {e.dir for e in entries} == {"client", "server", "local"}
-    raw = gzip.open(path, "rt").read()
+    with gzip.open(path, "rt") as f:
+        raw = f.read()
     assert SECRET not in raw and "Authorization" not in raw
 
 

@@ -34,7 +34,7 @@ class SessionRecorder:
 
     def __init__(self, path: str | Path, config: SessionConfig | None = None) -> None:
         self.path = Path(path)
-        self._file: TextIO = gzip.open(self.path, "wt", encoding="utf-8")
+        self._file: TextIO = gzip.open(self.path, "wt", encoding="utf-8")  # noqa: SIM115 (closed by close())
         self._t0 = time.monotonic()
         header = {"format": FORMAT, "model": (config or SessionConfig()).model}
         if config is not None:

@@ -29,6 +29,18 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from .eval import main
+
+    return main(args)
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from .soak import main
+
+    return main(args.minutes, args.handoff_every, args.json)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voicenb",
@@ -53,6 +65,29 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print only the JSON line of figures")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
     bench.set_defaults(func=_bench)
+
+    evl = sub.add_parser("eval", help="replay a conversation under a context policy")
+    evl.add_argument("conversations", nargs="+", metavar="CONVERSATION.json", help="played in a row")
+    evl.add_argument("--policy", default="summarise", choices=["summarise", "last-n", "retention", "none"])
+    evl.add_argument("--summariser", default="offline", choices=["offline", "openai"])
+    evl.add_argument("--trigger", type=int, default=2000, help="window tokens that trigger pruning")
+    evl.add_argument("--keep-last", type=int, default=4, help="turns always kept verbatim (default 4)")
+    evl.add_argument("--retention-ratio", type=float, default=0.5, help="for --policy retention")
+    evl.add_argument("--model", default="gpt-realtime", help="realtime model whose prices are used")
+    evl.add_argument("--minutes", type=float, default=0, help="loop turns up to this many minutes")
+    evl.add_argument("--wpm", type=int, default=150, help="speaking rate for estimated audio (default 150)")
+    evl.add_argument("--speech", action="store_true", help="user turns as synthesised speech (offline extra)")
+    evl.add_argument("--compare", action="store_true", help="run every policy; print a table and plot a PNG")
+    evl.add_argument("--plot", default=None, help="PNG path for --compare (default compare-NAME.png)")
+    evl.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    evl.set_defaults(func=_eval)
+    soak = sub.add_parser(
+        "soak", help="a long simulated conversation with forced handoffs; checks no turn is lost"
+    )
+    soak.add_argument("--minutes", type=float, default=120)
+    soak.add_argument("--handoff-every", type=float, default=20, help="simulated minutes between handoffs")
+    soak.add_argument("--json", action="store_true", help="end with one JSON line of figures")
+    soak.set_defaults(func=_soak)
     return parser
 
 

@@ -12,7 +12,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +21,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed
 
 from . import events as ev
+from .apikey import get_api_key
 from .audio import pcm_duration_s
 from .policy import SummaryPlan, SummaryPolicy
 from .state import ConversationState, Item, Transcript
@@ -129,7 +129,7 @@ class VoiceSession:
         self.summariser: Summariser = summariser or OfflineSummariser()
         self.state = ConversationState()
         self.ledger = TokenLedger(spec)
-        self._api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self._api_key = api_key if api_key is not None else get_api_key()
         self._ws_url, self._base_url, self._engine_config = websocket_base_url, base_url, engine_config
         self.offline = not self._api_key and not websocket_base_url and not base_url
         self.url = ""

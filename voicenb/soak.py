@@ -1,0 +1,117 @@
+"""`voicenb soak`: a long simulated conversation with forced handoffs, checking nothing is lost.
+
+Scripted user turns go to the offline engine as text (faster than real time); the engine's LLM
+replies. A simulated clock advances by each turn's spoken length (2.5 words/s plus a pause), and every
+``handoff_every_min`` simulated minutes the session hands off to a fresh server session. At the end
+every turn must be in the full log and the window must have stayed within the trigger plus one exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import sys
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from . import events as ev
+from .policy import SummaryPolicy
+from .session import HandoffPolicy, SessionConfig, VoiceSession
+from .tokens import count_text_tokens
+
+WORDS_PER_S = 2.5
+PAUSE_S = 2.0
+_TOPICS = [
+    "My customer reference is {n}4{n}7 and I'm calling about the kitchen installation at number {n} Mill Lane.",
+    "The fitter was booked for the {d}th at nine in the morning but nobody turned up, which is the second time.",
+    "I'd like a refund of {n}50 pounds for the day off work, or at least a discount on the worktop.",
+    "My partner Alex {n} will be home on Tuesday afternoons if that helps with a new appointment slot.",
+    "Please note the cabinets are the oak ones, model K{n}20, not the white gloss ones on the first order.",
+    "Actually, change the contact number to 07700 900{n}{d} because my old phone has stopped working.",
+]
+
+
+def user_lines() -> Iterator[str]:
+    """An endless, varied script: the same shapes, new numbers each round."""
+    for n in itertools.count(1):
+        for line in _TOPICS:
+            yield line.format(n=n % 10, d=(n % 27) + 1)
+
+
+def spoken_s(text: str) -> float:
+    return len(text.split()) / WORDS_PER_S
+
+
+async def soak(
+    minutes: float,
+    handoff_every_min: float,
+    *,
+    trigger_tokens: int = 1500,
+    keep_last: int = 4,
+    reply_tokens: int = 24,
+    progress: Callable[[str], None] | None = None,
+    session_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Run the simulated conversation; return the figures `voicenb soak --json` prints."""
+    from .engine import EngineConfig
+
+    replies = asyncio.Event()
+    policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last)
+    kwargs: dict[str, Any] = {
+        "api_key": "",
+        "engine_config": EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None),
+    } | (session_kwargs or {})
+    config = SessionConfig(output_modalities=["text"], turn_detection=False)
+    session = VoiceSession(config, policy=policy, handoff=HandoffPolicy(after_s=None), **kwargs)
+    session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)
+    clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
+    async with session:
+        for line in user_lines():
+            if clock_s >= minutes * 60:
+                break
+            replies.clear()
+            await session.send_text(line)
+            await asyncio.wait_for(replies.wait(), timeout=60)
+            user_turns += 1
+            reply = session.state.turns()[-1].text if session.state.turns() else ""
+            biggest_exchange = max(biggest_exchange, count_text_tokens(line) + count_text_tokens(reply))
+            clock_s += spoken_s(line) + spoken_s(reply) + PAUSE_S
+            await session.wait_idle(quiet_s=0.05)
+            if clock_s >= next_handoff_s:
+                await session.handoff_now("scheduled")
+                next_handoff_s += handoff_every_min * 60
+            if progress:
+                progress(f"\r{clock_s / 60:6.1f}/{minutes:g} min  turns {user_turns}  "
+                         f"window {session.window_tokens}  summaries {session.summaries}  "
+                         f"handoffs {session.handoffs}")  # fmt: skip
+    if progress:
+        progress("\n")
+    return soak_figures(session, user_turns, trigger_tokens, biggest_exchange, clock_s)
+
+
+def soak_figures(
+    session: VoiceSession, user_turns: int, trigger: int, biggest_exchange: int, clock_s: float
+) -> dict[str, Any]:
+    turns = session.state.turns()
+    user_in_log = sum(1 for t in turns if t.role == "user")
+    replies = sum(1 for r in session.ledger.records if r.status == "completed")
+    expected = user_turns + replies
+    return {
+        "simulated_minutes": round(clock_s / 60, 1),
+        "turns_in_log": len(turns),
+        "turns_lost": max(0, expected - len(turns)) + max(0, user_turns - user_in_log),
+        "handoffs": session.handoffs,
+        "summaries": session.summaries,
+        "max_window_tokens": session.ledger.max_window_tokens,
+        "window_bound_tokens": trigger + biggest_exchange,
+        "window_bounded": session.ledger.max_window_tokens <= trigger + biggest_exchange,
+        "responses": len(session.ledger.records),
+        "errors": len(session.errors),
+    }
+
+
+def main(minutes: float, handoff_every: float, as_json: bool) -> int:
+    figures = asyncio.run(soak(minutes, handoff_every, progress=sys.stderr.write))
+    print(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
+    return 0 if figures["turns_lost"] == 0 and figures["window_bounded"] else 1

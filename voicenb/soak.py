@@ -23,8 +23,8 @@ from .tokens import count_text_tokens
 WORDS_PER_S = 2.5
 PAUSE_S = 2.0
 _TOPICS = [
-    "My customer reference is {n}4{n}7 and I'm calling about the kitchen installation at number {n} Mill Lane.",
-    "The fitter was booked for the {d}th at nine in the morning but nobody turned up, which is the second time.",
+    "My customer reference is {n}4{n}7 and I'm calling about the kitchen fitting at {n} Mill Lane.",
+    "The fitter was booked for the {d}th at nine in the morning but nobody turned up, the second time.",
     "I'd like a refund of {n}50 pounds for the day off work, or at least a discount on the worktop.",
     "My partner Alex {n} will be home on Tuesday afternoons if that helps with a new appointment slot.",
     "Please note the cabinets are the oak ones, model K{n}20, not the white gloss ones on the first order.",

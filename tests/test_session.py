@@ -313,3 +313,10 @@ async def test_summarise_now_and_language_option(peer, make_session):
         await s.summarise_now()
     assert s.summaries == 1 and seen["language"] == "French"
     assert s.state.window == [i.id for i in peer.items] and len(peer.items) == 3
+
+
+async def test_push_to_talk_commits_and_asks_for_a_reply(peer, make_session):
+    async with make_session() as s:
+        await s.send_audio(silence(0.1))
+        await s.commit_audio()
+        await wait_until(lambda: peer.received_types()[-2:] == ["input_audio_buffer.commit", "response.create"])

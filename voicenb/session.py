@@ -274,6 +274,12 @@ class VoiceSession:
         except ConnectionClosed:
             self._keep_gap_audio(pcm)  # the reader notices the drop and hands off
 
+    async def commit_audio(self, *, respond: bool = True) -> None:
+        """End the user's turn by hand (push-to-talk, or with server VAD off) and ask for a reply."""
+        await self._send({"type": "input_audio_buffer.commit"})
+        if respond:
+            await self._send({"type": "response.create"})
+
     async def send_text(self, text: str, *, respond: bool = True) -> None:
         """Add a typed user turn (and ask for a reply)."""
         item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}

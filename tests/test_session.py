@@ -202,9 +202,11 @@ async def test_malformed_events_are_reported_and_lose_nothing(peer, make_session
         await peer.send({"type": "conversation.item.deleted"})  # no item_id
         await peer.send({"type": "response.done", "response": {"usage": "garbage"}})
         await peer.send({"type": "some.future.event", "x": 1})  # unknown: ignored
+        await peer.send_raw("{not json")
         await peer.assistant_turn("still here")
         await wait_until(lambda: len(s.state.turns()) == 2)
-    assert len(rec.of(ev.Error)) == 2 and all(e.code == "malformed_event" for e in rec.of(ev.Error))
+    assert len(rec.of(ev.Error)) == 3 and all(e.code == "malformed_event" for e in rec.of(ev.Error))
+    assert s.handoffs == 0
     assert [t.text for t in s.state.turns()] == ["keep me", "still here"]
 
 

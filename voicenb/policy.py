@@ -54,6 +54,7 @@ class SummaryPolicy:
     * ``language``: language of the summary; None means the conversation's own language.
     * ``summary_share``: the summary may use at most this share of the trigger, so that summary plus
       kept turns stay well under it however long the conversation runs.
+    * ``timeout_s``: a summariser taking longer has failed; nothing is deleted and it retries later.
     """
 
     trigger_tokens: int = 20_000
@@ -61,6 +62,7 @@ class SummaryPolicy:
     min_turns: int = 2
     language: str | None = None
     summary_share: float = 0.25
+    timeout_s: float = 60.0  # a summariser that hangs counts as failed (and is retried later)
     backoff: Backoff = field(default_factory=Backoff)
 
     @property

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
 from . import events as ev
 from .apikey import get_api_key
@@ -280,6 +280,10 @@ class VoiceSession:
         if respond:
             await self._send({"type": "response.create"})
 
+    async def cancel_response(self) -> None:
+        """Barge-in from the client side: stop the response being generated."""
+        await self._send({"type": "response.cancel"})
+
     async def send_text(self, text: str, *, respond: bool = True) -> None:
         """Add a typed user turn (and ask for a reply)."""
         item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
@@ -434,15 +438,24 @@ class VoiceSession:
     # --- server events: one dispatch table -------------------------------------------------------
 
     async def _read_events(self, conn: Any) -> None:
-        try:
-            async for event in conn:
-                self._last_event_at = time.monotonic()
-                if self.recorder is not None:
-                    self.recorder.server_event(event)
-                self.handle(event)
-        except Exception as exc:
-            if conn is self._conn and not self._closing:
-                self._report_error(f"connection lost: {exc}", "connection_lost")
+        # Frame by frame rather than `async for event in conn`: one malformed frame is reported and
+        # skipped; it must not end the session.
+        while True:
+            try:
+                raw = await conn.recv_bytes()
+            except Exception as exc:
+                if conn is self._conn and not self._closing and not isinstance(exc, ConnectionClosedOK):
+                    self._report_error(f"connection lost: {exc}", "connection_lost")
+                break
+            self._last_event_at = time.monotonic()
+            try:
+                event = conn.parse_event(raw)
+            except Exception as exc:
+                self._report_error(f"malformed frame ({len(raw)} bytes): {exc}", "malformed_event")
+                continue
+            if self.recorder is not None:
+                self.recorder.server_event(event)
+            self.handle(event)
         if conn is not self._conn or self._closing:
             return  # a connection we closed ourselves
         if self.handoff.on_disconnect:
@@ -587,8 +600,11 @@ class VoiceSession:
         previous = plan.previous_summary.text if plan.previous_summary else None
         try:
             turns = [(t.role, t.text) for t in plan.turns]
-            text = await self.summariser.summarise(
-                turns, previous, self.policy.language, self.policy.summary_budget_tokens
+            text = await asyncio.wait_for(
+                self.summariser.summarise(
+                    turns, previous, self.policy.language, self.policy.summary_budget_tokens
+                ),
+                self.policy.timeout_s,
             )
             summary_id = await self._insert_summary(text, ids)
         except asyncio.CancelledError:

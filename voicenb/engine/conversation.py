@@ -1,0 +1,189 @@
+"""The server-side conversation: ordered items with their retained audio. Pure, no asyncio."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..audio import SAMPLE_RATE, pcm_duration_s
+
+_counter = itertools.count()
+
+
+def new_id(prefix: str) -> str:
+    """OpenAI-style ids (``item_…``, ``resp_…``, ``event_…``); unique and sortable within a process."""
+    return f"{prefix}_{next(_counter):06d}{secrets.token_hex(4)}"
+
+
+class ConversationError(Exception):
+    """Bad client input about the conversation; becomes an ``error`` event, never a disconnect."""
+
+    def __init__(self, code: str, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code, self.message, self.param = code, message, param
+
+
+AUDIO_PART_TYPES = ("input_audio", "output_audio")
+
+
+@dataclass
+class Item:
+    """One conversation message. ``content`` holds GA content parts without audio bytes;
+    the retained audio (PCM16 24 kHz) lives in ``audio`` so windows and truncation can measure it."""
+
+    id: str
+    role: str
+    content: list[dict[str, Any]]
+    status: str = "completed"
+    audio: bytes = b""
+    type: str = "message"
+
+    @property
+    def audio_s(self) -> float:
+        return pcm_duration_s(self.audio)
+
+    @property
+    def has_audio(self) -> bool:
+        return any(p.get("type") in AUDIO_PART_TYPES for p in self.content)
+
+    @property
+    def text(self) -> str:
+        """What a language model reads for this item: its text, or its audio's transcript."""
+        pieces = [p.get("text") or p.get("transcript") or "" for p in self.content]
+        return " ".join(p.strip() for p in pieces if p and p.strip())
+
+    @property
+    def billed_text(self) -> str:
+        """Text billed as text tokens: text parts only (an audio part's transcript is not billed)."""
+        return " ".join(p.get("text") or "" for p in self.content if p.get("type") not in AUDIO_PART_TYPES)
+
+    def to_api(self, *, with_audio: bool = False) -> dict[str, Any]:
+        """The item as the API shows it (``conversation.item.*`` events); audio only on retrieve."""
+        content = copy.deepcopy(self.content)
+        if with_audio and self.audio:
+            for part in content:
+                if part.get("type") in AUDIO_PART_TYPES:
+                    part["audio"] = base64.b64encode(self.audio).decode()
+        return {
+            "id": self.id, "type": self.type, "object": "realtime.item", "status": self.status,
+            "role": self.role, "content": content,
+        }  # fmt: skip
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Item:
+        """Build from a validated ``conversation.item.create`` item (audio parts decoded and kept aside)."""
+        if data.get("type") != "message":
+            raise ConversationError(
+                "invalid_value",
+                f"Unsupported item type: {data.get('type')!r}; this engine keeps messages only.",
+                "item.type",
+            )  # fmt: skip
+        audio, content = b"", []
+        for part in data.get("content") or []:
+            part = {k: v for k, v in part.items() if v is not None}
+            if "audio" in part:
+                try:
+                    audio += base64.b64decode(part.pop("audio"), validate=True)
+                except ValueError as e:
+                    raise ConversationError("invalid_value", "Invalid base64 audio.", "item.content") from e
+            content.append(part)
+        if data.get("role") == "assistant" and audio:
+            raise ConversationError("invalid_value", "Assistant items cannot carry audio.", "item.content")
+        return cls(
+            data.get("id") or new_id("item"), data["role"], content, data.get("status") or "completed", audio
+        )
+
+
+@dataclass
+class Conversation:
+    items: list[Item] = field(default_factory=list)
+
+    def __contains__(self, item_id: str) -> bool:
+        return any(i.id == item_id for i in self.items)
+
+    def index(self, item_id: str, param: str = "item_id") -> int:
+        for n, item in enumerate(self.items):
+            if item.id == item_id:
+                return n
+        raise ConversationError(
+            "item_not_found" if param == "item_id" else "previous_item_not_found",
+            f"Item with item_id not found: {item_id}",
+            param,
+        )
+
+    def get(self, item_id: str) -> Item:
+        return self.items[self.index(item_id)]
+
+    def add(self, item: Item, previous_item_id: str | None = None) -> str | None:
+        """Insert after ``previous_item_id`` ("root": at the start; None: at the end).
+        Returns the id of the item now before it (None at the start)."""
+        if item.id in self:
+            raise ConversationError(
+                "item_already_exists", f"Item with id {item.id} already exists", "item.id"
+            )
+        if previous_item_id == "root":
+            at = 0
+        elif previous_item_id is None:
+            at = len(self.items)
+        else:
+            at = self.index(previous_item_id, "previous_item_id") + 1
+        self.items.insert(at, item)
+        return self.items[at - 1].id if at else None
+
+    def previous_id(self, item_id: str) -> str | None:
+        at = self.index(item_id)
+        return self.items[at - 1].id if at else None
+
+    def delete(self, item_id: str) -> Item:
+        return self.items.pop(self.index(item_id))
+
+    def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
+        """Cut an assistant item's retained audio at ``audio_end_ms`` (what the user actually heard),
+        and its transcript in proportion, so the model does not "remember" words never played."""
+        item = self.get(item_id)
+        if item.role != "assistant" or not item.has_audio:
+            raise ConversationError(
+                "invalid_value", "Only assistant audio items can be truncated.", "item_id"
+            )
+        if (
+            not 0 <= content_index < len(item.content)
+            or item.content[content_index].get("type") != "output_audio"
+        ):
+            raise ConversationError(
+                "invalid_value", f"Invalid content_index: {content_index}", "content_index"
+            )
+        duration_ms = item.audio_s * 1000
+        if audio_end_ms < 0 or audio_end_ms > duration_ms + 1:
+            raise ConversationError(
+                "invalid_value",
+                f"audio_end_ms ({audio_end_ms}) exceeds the item's audio duration ({duration_ms:.0f} ms)",
+                "audio_end_ms",
+            )
+        kept = min(1.0, audio_end_ms / duration_ms) if duration_ms else 0.0
+        item.audio = item.audio[: int(audio_end_ms * SAMPLE_RATE / 1000) * 2]
+        part = item.content[content_index]
+        part["transcript"] = cut_words(part.get("transcript") or "", kept)
+
+
+def cut_words(text: str, fraction: float) -> str:
+    """The first ``fraction`` of ``text`` by characters, ending at a word boundary."""
+    if fraction >= 1.0:
+        return text
+    cut = text[: int(len(text) * fraction)]
+    if cut and len(cut) < len(text) and not text[len(cut)].isspace():
+        cut = cut.rsplit(" ", 1)[0] if " " in cut else ""
+    return cut.strip()
+
+
+def llm_messages(instructions: str, items: list[Item]) -> list[dict[str, str]]:
+    """Exactly the server-side conversation as chat messages: instructions, then each item in order.
+    Items with nothing to read (e.g. a failed transcription) are left out rather than sent empty."""
+    messages = [{"role": "system", "content": instructions}] if instructions else []
+    for item in items:
+        if item.text:
+            messages.append({"role": item.role, "content": item.text})
+    return messages

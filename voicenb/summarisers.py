@@ -9,15 +9,15 @@ A summariser is any object with ``async summarise(turns, previous, language) -> 
 
 from __future__ import annotations
 
-import re
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from .tokens import count_text_tokens
+from . import extractive
 
 Turn = tuple[str, str]
 
-SUMMARY_HEADER = "Summary of the earlier conversation (latest values win):"
+SUMMARY_HEADER = extractive.HEADER
 
 
 class Summariser(Protocol):
@@ -77,71 +77,22 @@ class OpenAISummariser:
 
 # --- offline, extractive -----------------------------------------------------------------------
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+")
-_FILLER = re.compile(
-    r"\b(?:um+|uh+|erm|er|hmm+|yeah|hiya|hi|hello|okay|you know|i mean|like,)\b[,.]?\s*", re.IGNORECASE
-)
-_MONTHS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|"
-    "monday|tuesday|wednesday|thursday|friday|saturday|sunday|tomorrow|tonight|morning|afternoon|evening"
-)
-_FACTY = re.compile(
-    rf"\d|\b(?:{_MONTHS})\b|[€$£%@]|\b(?:name|called|prefer|want|need|allerg|vegetarian|vegan|book|"
-    r"order|address|email|phone|number|budget|deadline|meeting|decid|agree|instead|actually|change|"
-    r"correct|rather|switch|cancel|move|not|never|always)\w*",
-    re.IGNORECASE,
-)
-_PROPER = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zA-Z'-]+")
-_WORD = re.compile(r"[\w'-]+")
-
-
-def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
-
-
-def _carries_fact(sentence: str) -> bool:
-    return bool(_FACTY.search(sentence) or _PROPER.search(sentence))
-
 
 class OfflineSummariser:
-    """Extractive: keeps the sentences that carry names, numbers, dates, decisions and changes.
+    """Extractive (`voicenb.extractive`): keeps the sentences that carry names, numbers, codes, dates,
+    times, places, decisions, preferences and corrections, in conversation order.
 
-    No model, no network, ~1 ms. It cannot reword, so it keeps a corrected sentence and the
-    correction both (the later one is last, so "latest values win" reads right). Assistant
-    sentences are kept only when they add words the user did not say (a confirmation of a number
-    is redundant; a booking reference the assistant gave is not) and never when they are questions.
+    No model, no network, a few ms. It cannot reword; under its budget it cuts sentences to their
+    factual clauses and drops what is worth least per token first: repeated facts and values a later
+    correction superseded, so the current value is what stays. Assistant sentences are kept only when
+    they add a fact (a booking reference the assistant gave), never when they are questions.
     """
 
     async def summarise(
         self, turns: Sequence[Turn], previous: str | None, language: str | None, budget_tokens: int = 2000
     ) -> str:
-        return self.summarise_sync(turns, previous, budget_tokens)
+        # In a worker thread: a long fold must not hold up the dialogue's events on the loop.
+        return await asyncio.to_thread(self.summarise_sync, turns, previous, budget_tokens)
 
     def summarise_sync(self, turns: Sequence[Turn], previous: str | None, budget_tokens: int = 2000) -> str:
-        lines = [ln for ln in (previous or "").splitlines() if ln.startswith("- ")]
-        seen = {w.lower() for ln in lines for w in _WORD.findall(ln)}
-        for role, text in turns:
-            for sentence in _sentences(_FILLER.sub("", text)):
-                words = {w.lower() for w in _WORD.findall(sentence)}
-                new_words = words - seen
-                if not _carries_fact(sentence) or not new_words:
-                    continue
-                if role == "assistant" and sentence.endswith("?"):
-                    continue  # the assistant's questions carry no facts; the user's answers do
-                if role == "assistant" and not any(_FACTY.search(w) or w[:1].isdigit() for w in new_words):
-                    continue
-                lines.append(f"- {role.capitalize()}: {sentence}")
-                seen |= words
-        return "\n".join([SUMMARY_HEADER, *fit_budget(lines, budget_tokens)])
-
-
-def fit_budget(lines: list[str], budget_tokens: int) -> list[str]:
-    """Drop the oldest lines until the summary fits: the window must stay bounded however long the
-    conversation runs, and later lines carry the latest values."""
-    sizes = [count_text_tokens(ln) + 1 for ln in lines]
-    total = count_text_tokens(SUMMARY_HEADER) + sum(sizes)
-    start = 0
-    while total > budget_tokens and start < len(lines):
-        total -= sizes[start]
-        start += 1
-    return lines[start:]
+        return extractive.summarise(turns, previous, budget_tokens)

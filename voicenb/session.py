@@ -280,6 +280,13 @@ class VoiceSession:
         if respond:
             await self._send({"type": "response.create"})
 
+    async def truncate(self, item_id: str, audio_end_ms: int, content_index: int = 0) -> None:
+        """Tell the server the user heard only ``audio_end_ms`` of an assistant item (barge-in)."""
+        await self._send(
+            {"type": "conversation.item.truncate", "item_id": item_id,
+             "content_index": content_index, "audio_end_ms": audio_end_ms}
+        )  # fmt: skip
+
     async def cancel_response(self) -> None:
         """Barge-in from the client side: stop the response being generated."""
         await self._send({"type": "response.cancel"})
@@ -553,7 +560,7 @@ class VoiceSession:
         if status == "completed" and not usage.is_empty:
             self._window_fresh = True
         self._publish(ev.UsageUpdated(record, self.ledger.window_tokens))
-        self._maybe_summarise()
+        self.maybe_summarise()
 
     def _on_error(self, e: dict) -> None:
         err = e.get("error") or {}
@@ -572,13 +579,15 @@ class VoiceSession:
 
     # --- summarise and prune ---------------------------------------------------------------------
 
-    def _maybe_summarise(self) -> None:
+    def maybe_summarise(self) -> asyncio.Task | None:
+        """Apply the policy now (it runs after every response; call it after changing the policy live)."""
         if self._summary_task and not self._summary_task.done():
-            return  # at most one at a time
-        if not self._window_fresh:
-            return  # the last window figure predates the last summary
+            return None  # at most one at a time
+        if not self._window_fresh or not self.connected:
+            return None  # the last window figure predates the last summary (or session)
         if self.policy.should_summarise(self.ledger.window_tokens, self.state, time.monotonic()):
-            self._start_summary(self.policy.plan(self.state))
+            return self._start_summary(self.policy.plan(self.state))
+        return None
 
     def summarise_now(self) -> asyncio.Task | None:
         """Summarise now regardless of the trigger (a button in the panel). None if nothing to fold."""
@@ -661,6 +670,16 @@ class VoiceSession:
     @property
     def window_tokens(self) -> int:
         return self.ledger.window_tokens
+
+    @property
+    def connected(self) -> bool:
+        """A server session is open (False before connect, after close and during a handoff)."""
+        return self._conn is not None and not self._handing_off
+
+    @property
+    def connected_at(self) -> float | None:
+        """time.monotonic() when the current server session opened (the 60-minute cap counts from it)."""
+        return self._connected_at if self._conn is not None else None
 
     @property
     def summarising(self) -> bool:

@@ -138,10 +138,15 @@ class Usage:
     def is_empty(self) -> bool:
         return self.input_tokens == 0
 
+    @property
+    def cached_split(self) -> tuple[int, int]:
+        """(cached text, cached audio): the cached subset split by modality, clamped to be consistent."""
+        cached_audio = min(self.input_cached_audio, self.input_audio, self.input_cached)
+        return min(self.input_cached - cached_audio, self.input_text), cached_audio
+
     def cost(self, spec: ModelSpec) -> float:
         """Dollar cost: cached tokens at the cached rate, the rest of each modality at full rate."""
-        cached_audio = min(self.input_cached_audio, self.input_audio, self.input_cached)
-        cached_text = min(self.input_cached - cached_audio, self.input_text)
+        cached_text, cached_audio = self.cached_split
         fresh_text = self.input_text - cached_text
         fresh_audio = self.input_audio - cached_audio
         dollars = (

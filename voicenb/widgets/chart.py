@@ -1,0 +1,178 @@
+"""The token chart (bqplot): the context window of every response, split into text / audio / cached,
+with the summary trigger, the server's own truncation point, summary markers and the cumulative cost.
+
+bqplot sends arrays as binary buffers and its state is plain traitlets (readable in tests). Updates are
+throttled (at most ``interval_s`` apart), whatever the event rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+import bqplot as bq
+import ipywidgets as w
+
+from .. import events as ev
+from ..session import VoiceSession
+from ..tokens import TokenLedger, Usage
+from .loop import Throttle
+
+COLORS = {"text": "#4e79a7", "audio": "#59a14f", "cached": "#9c9c9c", "trigger": "#f28e2b",
+          "truncation": "#e15759", "summary": "#f28e2b", "cost": "#b07aa1"}  # fmt: skip
+
+
+def _swatch(color: str, label: str, shape: str = "block") -> str:
+    style = {"block": f"background:{color}; width:10px; height:10px",
+             "dash": f"border-top:2px dashed {color}; width:16px; height:0",
+             "diamond": f"background:{color}; width:8px; height:8px; transform:rotate(45deg)",
+             "line": f"border-top:2px solid {color}; width:16px; height:0"}[shape]  # fmt: skip
+    return (f'<span style="display:inline-flex; align-items:center; gap:4px; margin-right:12px">'
+            f'<span style="display:inline-block; {style}"></span>{label}</span>')  # fmt: skip
+
+
+LEGEND = (
+    '<div style="font-size:var(--jp-ui-font-size0, 11px); color:var(--jp-ui-font-color1, #333);'
+    ' padding-left:60px">'
+    + _swatch(COLORS["text"], "text")
+    + _swatch(COLORS["audio"], "audio")
+    + _swatch(COLORS["cached"], "cached")
+    + _swatch(COLORS["trigger"], "summary trigger", "dash")
+    + _swatch(COLORS["truncation"], "server truncation", "dash")
+    + _swatch(COLORS["summary"], "summary", "diamond")
+    + _swatch(COLORS["cost"], "cumulative cost (right axis)", "line")
+    + "</div>"
+)
+
+
+def window_split(u: Usage) -> tuple[int, int, int]:
+    """(text, audio, cached) tokens of one response's window; disjoint, they add up to input + output."""
+    cached_text, cached_audio = u.cached_split
+    text = u.input_text - cached_text + u.output_text
+    audio = u.input_audio - cached_audio + u.output_audio
+    return text, audio, cached_text + cached_audio
+
+
+@dataclass
+class ChartData:
+    """What the chart shows; one entry per completed response (cancelled/empty ones never move the window)."""
+
+    x: list[int] = field(default_factory=list)
+    text: list[int] = field(default_factory=list)
+    audio: list[int] = field(default_factory=list)
+    cached: list[int] = field(default_factory=list)
+    cost: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_ledger(cls, ledger: TokenLedger) -> ChartData:
+        data = cls()
+        for record in ledger.records:
+            if record.status != "completed" or record.usage.is_empty:
+                continue
+            text, audio, cached = window_split(record.usage)
+            data.x.append(len(data.x) + 1)
+            data.text.append(text)
+            data.audio.append(audio)
+            data.cached.append(cached)
+            data.cost.append(record.cumulative_cost_usd)
+        return data
+
+    @property
+    def windows(self) -> list[int]:
+        return [a + b + c for a, b, c in zip(self.text, self.audio, self.cached, strict=True)]
+
+
+class TokenChart:
+    """A bqplot figure bound to ``session``'s ledger and policy."""
+
+    def __init__(
+        self, session: VoiceSession, loop: asyncio.AbstractEventLoop, interval_s: float = 0.5
+    ) -> None:
+        self.session = session
+        self.summary_marks: list[tuple[int, int]] = []  # (response that triggered it, its window)
+        self._build()
+        self.throttle = Throttle(self.update, interval_s, loop)
+        self._unsubscribe = session.subscribe(self._on_event)
+        self.update()
+
+    def _build(self) -> None:
+        # Bars need an ordinal x (on a linear one bqplot spreads them between the first and last x);
+        # the limit lines get their own 0..1 x so they always span the whole plot.
+        self.x_scale = bq.OrdinalScale()
+        self.y_scale = bq.LinearScale(min=0.0, max=1.0)
+        self.cost_scale = bq.LinearScale(min=0.0)
+        xy = {"x": self.x_scale, "y": self.y_scale}
+        span = {"x": bq.LinearScale(min=0.0, max=1.0), "y": self.y_scale}
+        self.bars = bq.Bars(
+            x=[], y=[[], [], []], type="stacked", scales=xy, padding=0.25,
+            labels=["text", "audio", "cached"], colors=[COLORS["text"], COLORS["audio"], COLORS["cached"]],
+        )  # fmt: skip
+        self.trigger = self._hline("summary trigger", COLORS["trigger"], span)
+        self.truncation = self._hline("server truncation", COLORS["truncation"], span)
+        self.summaries = bq.Scatter(
+            x=[], y=[], scales=xy, marker="diamond", colors=[COLORS["summary"]], default_size=90,
+            labels=["summary"],
+        )  # fmt: skip
+        self.cost = bq.Lines(
+            x=[], y=[], scales={"x": self.x_scale, "y": self.cost_scale}, colors=[COLORS["cost"]],
+            marker="circle", marker_size=16, labels=["cumulative cost"],
+        )  # fmt: skip
+        self.x_axis = bq.Axis(scale=self.x_scale, label="response")
+        axes = [
+            self.x_axis,
+            bq.Axis(scale=self.y_scale, side="left", label="tokens in window", tick_format="~s"),
+            bq.Axis(
+                scale=self.cost_scale, side="right", label="cost", tick_format="$.3f", label_offset="58px"
+            ),
+        ]
+        self.figure = bq.Figure(
+            marks=[self.bars, self.trigger, self.truncation, self.summaries, self.cost], axes=axes,
+            animation_duration=0, fig_margin={"top": 40, "bottom": 40, "left": 60,
+            "right": 80}, layout=w.Layout(width="100%", height="320px"), title_style={"font-size": "13px"},
+        )  # fmt: skip
+        self.figure.add_class("voicenb-chart")
+        # An HTML legend under the plot: bqplot's in-plot legend covers the lines near the top.
+        self.legend = w.HTML(LEGEND)
+        self.widget = w.VBox([self.figure, self.legend], layout=w.Layout(width="100%"))
+
+    @staticmethod
+    def _hline(label: str, color: str, scales: dict) -> bq.Lines:
+        return bq.Lines(
+            x=[0.0, 1.0], y=[0, 0], scales=scales, colors=[color], line_style="dashed", stroke_width=2,
+            labels=[label],
+        )  # fmt: skip
+
+    def _on_event(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.SummaryFinished):
+            responses = len(ChartData.from_ledger(self.session.ledger).x)
+            self.summary_marks.append((max(responses, 1), self.session.ledger.window_tokens))
+        if isinstance(event, ev.UsageUpdated | ev.SummaryFinished):
+            self.throttle.request()
+
+    def update(self) -> None:
+        """Push the ledger's current series to the figure (throttled callers use ``throttle.request()``)."""
+        data = ChartData.from_ledger(self.session.ledger)
+        spec, trigger = self.session.ledger.spec, self.session.policy.trigger_tokens
+        n = len(data.x)
+        self.y_scale.max = 1.15 * max([*data.windows, trigger, 100])
+        self.x_axis.tick_values = list(range(1, n + 1, max(1, -(-n // 12))))  # at most ~12 labels
+        with self.bars.hold_sync():
+            self.bars.x = data.x
+            self.bars.y = [data.text, data.audio, data.cached]
+        for line, y in ((self.trigger, trigger), (self.truncation, spec.truncation_at)):
+            line.y = [y, y]
+        with self.summaries.hold_sync():
+            self.summaries.x = [x for x, _ in self.summary_marks]
+            self.summaries.y = [y for _, y in self.summary_marks]
+        with self.cost.hold_sync():
+            self.cost.x, self.cost.y = data.x, data.cost
+        window = data.windows[-1] if data.windows else 0
+        cost = self.session.ledger.cumulative_cost_usd  # cancelled responses cost too
+        self.figure.title = (
+            f"window {window:,} tok · trigger {trigger:,} · server truncates at {spec.truncation_at:,}"
+            f" · {len(data.x)} responses · ${cost:.4f}"
+        )
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self.throttle.cancel()

@@ -1,0 +1,336 @@
+"""`ControlPanel`: the notebook face of a `VoiceSession`.
+
+Start/stop, the audio source (browser mic, local mic, a WAV file), live sliders for the summary policy,
+"summarise now", the live transcript, the token chart and a status line. Every widget callback hops onto
+the session's event loop first (see ``loop.py``): with ipykernel 7 they may arrive on a subshell thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import asdict
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+
+from .. import events as ev
+from ..session import VoiceSession
+from .bridge import AudioBridge
+from .browser_audio import BrowserAudio
+from .chart import TokenChart
+from .io import AudioSink, AudioSource, AudioUnavailable, Cut, FileSource, LocalAudio
+from .loop import LoopHop, Throttle
+from .transcript import TranscriptView
+
+SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
+SOURCES = [("browser mic", "browser"), ("local mic (kernel machine)", "local"), ("WAV file", "file")]
+
+STATUS_CSS = """<style>
+.vnb-status { font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #222); line-height: 1.5; }
+.vnb-status .vnb-on { color: var(--jp-success-color1, #2e7d32); font-weight: 600; }
+.vnb-status .vnb-off { color: var(--jp-ui-font-color2, #666); font-weight: 600; }
+.vnb-status .vnb-warn { color: var(--jp-warn-color1, #ef6c00); }
+.vnb-status .vnb-err { color: var(--jp-error-color1, #c62828); }
+.vnb-status .vnb-dim { color: var(--jp-ui-font-color2, #666); }
+</style>"""
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+class ControlPanel:
+    """Widgets bound to a live ``session``; display it as the last expression of a cell.
+
+    ``ControlPanel(session, file="talk.wav")`` preselects nothing but fills the file field. Pass
+    ``browser=`` to share one `BrowserAudio` between panels.
+    """
+
+    def __init__(
+        self,
+        session: VoiceSession,
+        *,
+        file: str | Path | None = None,
+        browser: BrowserAudio | None = None,
+        local: LocalAudio | None = None,
+        chart_interval_s: float = 0.5,
+        transcript_interval_s: float = 0.2,
+    ) -> None:
+        self.session = session
+        self.hop = LoopHop(on_error=self._on_error)  # the loop running now: the kernel's (or a test's)
+        loop = self.hop.loop
+        self.browser = browser or BrowserAudio()
+        self.local = local
+        self.transcript = TranscriptView(session, loop, transcript_interval_s)
+        self.chart = TokenChart(session, loop, chart_interval_s)
+        self.task: asyncio.Task | None = None
+        self.bridge: AudioBridge | None = None
+        self.truncated: list[Cut] = []  # assistant items cut by barge-in or Stop, as told to the server
+        # A session connected before the panel was made published its Connected event already.
+        self.connected = session.connected
+        self.connected_at: float | None = session.connected_at
+        self.note, self.error = "", ""
+        self._ticker: asyncio.TimerHandle | None = None
+        self._build(file)
+        self.status_throttle = Throttle(self._render_status, 0.25, loop)
+        self._unsubscribe = session.subscribe(self._on_event)
+        self._render_status()
+
+    # --- layout ----------------------------------------------------------------------------------
+
+    def _build(self, file: str | Path | None) -> None:
+        policy, spec = self.session.policy, self.session.ledger.spec
+        self.start_button = w.Button(description="Start", icon="play", button_style="success")
+        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
+        self.summarise_button = w.Button(
+            description="Summarise now", icon="compress", tooltip="fold old turns now"
+        )
+        self.source_select = w.Dropdown(options=SOURCES, value="browser", description="source")
+        self.file_path = w.Text(value=str(file or ""), placeholder="path/to/speech.wav", description="file")
+        self.file_path.layout.display = "none"
+        self.trigger_slider = w.IntSlider(
+            value=policy.trigger_tokens, min=50, max=spec.context_window, step=50, description="summary at",
+            continuous_update=False, style={"description_width": "initial"}, layout=w.Layout(width="420px"),
+        )  # fmt: skip
+        self.keep_slider = w.IntSlider(
+            value=policy.keep_last, min=0, max=20, description="keep last turns", continuous_update=False,
+            style={"description_width": "initial"}, layout=w.Layout(width="300px"),
+        )  # fmt: skip
+        self.trigger_slider.add_class("vnb-trigger")
+        self.keep_slider.add_class("vnb-keep")
+        self.status = w.HTML()
+        self.status.add_class("vnb-status-line")
+        self._wire()
+        side = {"flex": "1 1 420px", "min_width": "320px"}
+        self.view = w.VBox(
+            [
+                w.HBox([self.start_button, self.stop_button, self.source_select, self.file_path,
+                        self.summarise_button], layout=w.Layout(flex_flow="row wrap")),
+                w.HBox([self.trigger_slider, self.keep_slider], layout=w.Layout(flex_flow="row wrap")),
+                self.status,
+                self.browser,
+                w.HBox([w.Box([self.transcript.widget], layout=w.Layout(**side)),
+                        w.Box([self.chart.widget], layout=w.Layout(**side))],
+                       layout=w.Layout(flex_flow="row wrap", width="100%")),
+            ],
+            layout=w.Layout(width="100%"),
+        )  # fmt: skip
+        self.view.add_class("voicenb-panel")
+
+    def _wire(self) -> None:
+        # These run on whatever thread delivered the widget message: hop, and do nothing else there.
+        self.start_button.on_click(lambda _b: self.hop("start", self.start))
+        self.stop_button.on_click(lambda _b: self.hop("stop", self.stop))
+        self.summarise_button.on_click(lambda _b: self.hop("summarise", self.summarise_now))
+        self.trigger_slider.observe(lambda c: self.hop("trigger", self.set_trigger, c["new"]), "value")
+        self.keep_slider.observe(lambda c: self.hop("keep_last", self.set_keep_last, c["new"]), "value")
+        self.source_select.observe(lambda c: self.hop("source", self._show_file_field, c["new"]), "value")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.view._repr_mimebundle_(**kwargs)
+
+    # --- actions (on the loop) -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def start(self) -> None:
+        """Connect if needed and pump the selected source; assistant audio goes to its sink."""
+        if self.running:
+            return
+        try:
+            source, sink = self.endpoints()
+        except AudioUnavailable as exc:
+            self._on_error("start", exc)
+            return
+        self.error, self.note = "", ""
+        self.bridge = AudioBridge(self.session, sink, truncated=self.truncated)
+        self.task = self.hop.spawn(self._run(source, self.bridge), "run")
+        self._sync_buttons()
+        self._tick()
+
+    async def _run(self, source: AudioSource, bridge: AudioBridge) -> None:
+        try:
+            await self.session.run(source.source())
+            self.note = "source finished"
+        finally:
+            if self.bridge is bridge:  # not already closed by Stop
+                bridge.close(reset=False)  # let the last reply finish playing
+                self.bridge = None
+            self._sync_buttons(stopping=True)  # this task is still running here
+            self.status_throttle.request()
+
+    def stop(self) -> None:
+        """Stop listening and playing; the connection (and the conversation) stays open.
+
+        A reply cut off by Stop is truncated like a barge-in: the model remembers only what was heard.
+        """
+        bridge, self.bridge = self.bridge, None
+        if bridge is not None:
+            bridge.close(reset=False)
+            self.hop.spawn(bridge.barge_in(), "stop-playback")
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        self._sync_buttons(stopping=True)
+        self.status_throttle.request()
+
+    def endpoints(self) -> tuple[AudioSource, AudioSink]:
+        """(source, sink) for the selected source; `AudioUnavailable` says why one cannot be used."""
+        kind = self.source_select.value
+        if kind == "local":
+            self.local = self.local or LocalAudio()
+            self.local.check()
+            return self.local, self.local
+        if kind == "file":
+            path = Path(self.file_path.value.strip()).expanduser()
+            if not path.is_file():
+                raise AudioUnavailable(f"no such WAV file: {str(path)!r}")
+            return FileSource(path), self.browser
+        return self.browser, self.browser
+
+    def summarise_now(self) -> None:
+        if not self.connected:
+            self.note = "connect first (Start)"
+        elif self.session.summarise_now() is None:
+            self.note = "nothing to summarise yet"
+        self.status_throttle.request()
+
+    def set_trigger(self, tokens: int) -> None:
+        """Change the live policy's trigger; summarise at once if the window is already past it."""
+        self.session.policy.trigger_tokens = int(tokens)
+        self.chart.throttle.request()
+        self._maybe_summarise()
+
+    def set_keep_last(self, turns: int) -> None:
+        self.session.policy.keep_last = int(turns)
+        self._maybe_summarise()
+
+    def _maybe_summarise(self) -> None:
+        # The session checks its policy only after a response; a slider move must not wait for the next one.
+        self.session.maybe_summarise()
+        self.status_throttle.request()
+
+    def _show_file_field(self, kind: str) -> None:
+        self.file_path.layout.display = "" if kind == "file" else "none"
+
+    def _sync_buttons(self, stopping: bool = False) -> None:
+        running = self.running and not stopping
+        self.start_button.disabled = running
+        self.stop_button.disabled = not running
+        self.source_select.disabled = running
+
+    # --- session events and status ---------------------------------------------------------------
+
+    def _on_event(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.Connected):
+            self.connected, self.connected_at = True, self.session.connected_at
+        elif isinstance(event, ev.Closed):
+            self.connected = False
+            self.note = f"connection closed: {event.reason}"
+        elif isinstance(event, ev.Error):
+            self.error = event.message
+        elif isinstance(event, ev.HandoffStarted):
+            self.note = f"handing off to a fresh session ({event.reason})…"
+        elif isinstance(event, ev.HandoffFinished):
+            self.note = f"handed off ({event.reason}); the summary and the last turns were carried over"
+        elif isinstance(event, ev.HandoffFailed):
+            self.error = f"handoff failed after {event.attempts} attempts: {event.error}"
+        elif isinstance(event, ev.SummaryFailed):
+            self.error = f"summary failed: {event.error} (retry in {event.retry_in_s:.0f} s)"
+        if not isinstance(event, ev.AudioDelta | ev.TranscriptDelta):
+            self.status_throttle.request()
+
+    def _on_error(self, name: str, exc: BaseException) -> None:
+        self.error = f"{name}: {exc}"
+        self._sync_buttons()
+        self.status_throttle.request()
+
+    def _tick(self) -> None:
+        """Refresh the session clock once a second while connected or running."""
+        self._render_status()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._ticker = None
+        if self.connected or self.running:
+            self._ticker = self.hop.loop.call_later(1.0, self._tick)
+
+    def status_text(self) -> str:
+        """The status line as HTML."""
+        s = self.session
+        parts = []
+        if self.connected:
+            parts.append('<span class="vnb-on">● connected</span>')
+        else:
+            parts.append(
+                '<span class="vnb-off">○ not connected</span> <span class="vnb-dim">(press Start)</span>'
+            )
+        engine = "offline engine" if s.offline else "OpenAI"
+        url = f' <span class="vnb-dim">{escape(s.url)}</span>' if s.url else ""
+        parts.append(f"{engine} · {escape(s.config.model)}{url}")
+        if self.connected_at is not None:
+            age = time.monotonic() - self.connected_at  # restarts with each handoff's fresh session
+            cls = "vnb-warn" if age > SESSION_CAP_S - 5 * 60 else "vnb-dim"
+            age_text = f'session <span class="{cls}">{_clock(age)} / {_clock(SESSION_CAP_S)} cap</span>'
+            if s.handoff.after_s:
+                age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff.after_s)})</span>'
+            parts.append(age_text)
+        parts.append(f"window {s.window_tokens:,} / trigger {s.policy.trigger_tokens:,} tok")
+        parts.append(f"{s.summaries} summaries" + (" · summarising…" if s.summarising else ""))
+        if s.handoffs:
+            parts.append(f"{s.handoffs} handoffs")
+        parts.append(f"${s.ledger.cumulative_cost_usd:.4f}")
+        if self.running:
+            parts.append(f"listening ({escape(self.source_select.label or '')})")
+        line = " · ".join(parts)
+        if self.note:
+            line += f' <span class="vnb-dim">— {escape(self.note)}</span>'
+        if self.error:
+            line += f'<br><span class="vnb-err">⚠ {escape(self.error)}</span>'
+        return f'{STATUS_CSS}<div class="vnb-status">{line}</div>'
+
+    def _render_status(self) -> None:
+        self.status.value = self.status_text()
+
+    # --- teardown and diagnostics ----------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Stop, close the session and detach every view."""
+        self.stop()
+        if self.task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        await self.session.close()
+        self._unsubscribe()
+        self.transcript.close()
+        self.chart.close()
+        self.status_throttle.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._render_status()
+
+    def diagnostics(self) -> dict[str, Any]:
+        """Plain data about threads and audio traffic (for tests and bug reports)."""
+        return {
+            "loop_thread_id": self.hop.loop_thread_id,
+            "hops": [asdict(h) for h in self.hop.hops],
+            "delivery_threads": dict(self.browser.delivery_threads),
+            "handled_threads": dict(self.browser.handled_threads),
+            "mic_chunks": self.browser.mic_chunks,
+            "sent_chunks": self.browser.sent_chunks,
+            "played_chunks": self.browser.played_chunks,
+            "mic_state": self.browser.mic_state,
+            "connected": self.connected,
+            "window_tokens": self.session.window_tokens,
+            "summaries": self.session.summaries,
+            "chart_points": len(self.chart.bars.x),
+            "truncated": [asdict(c) for c in self.truncated],
+            "chart_updates": self.chart.throttle.calls,
+            "errors": [e.message for e in self.session.errors] + ([self.error] if self.error else []),
+        }

@@ -5,12 +5,10 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
 
 import pytest
 
+from tests.conftest import FakeChat
 from voicenb import cli
 from voicenb.eval import (
     Conversation,
@@ -189,42 +187,15 @@ def test_cli_compare_prints_a_table_and_plots(call_path, tmp_path, capsys):
 # --- model-answered probes ---------------------------------------------------------------------------
 
 
-class ChatHandler(BaseHTTPRequestHandler):
-    bodies: ClassVar[list[dict]] = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        ChatHandler.bodies.append(body)
-        answer = "Sethi" if "Surname" in body["messages"][-1]["content"] else "unknown"
-        reply = {"id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
-                 "choices": [{"index": 0, "finish_reason": "stop",
-                              "message": {"role": "assistant", "content": answer}}]}  # fmt: skip
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 async def test_probe_questions_are_answered_from_the_context_and_scored():
-    from openai import AsyncOpenAI
-
-    server = HTTPServer(("127.0.0.1", 0), ChatHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    chat = FakeChat(lambda body: "Sethi" if "Surname" in body["messages"][-1]["content"] else "unknown")
     try:
-        client = AsyncOpenAI(
-            api_key="test", base_url=f"http://127.0.0.1:{server.server_port}/v1", max_retries=0
-        )
         facts = [Fact("f1", "Order number?", ("30518",)), Fact("f2", "Surname?", ("Sethi",))]
-        results = await probe_answers(["Summary: caller Priyanka Sethi."], facts, client)
+        results = await probe_answers(["Summary: caller Priyanka Sethi."], facts, chat.client())
     finally:
-        server.shutdown()
+        chat.close()
     assert results == [("f1", "unknown", False), ("f2", "Sethi", True)]
-    assert "caller Priyanka Sethi" in ChatHandler.bodies[-1]["messages"][-1]["content"]
+    assert "caller Priyanka Sethi" in chat.requests[-1]["body"]["messages"][-1]["content"]
 
 
 # --- spoken user turns (speech models) ---------------------------------------------------------------

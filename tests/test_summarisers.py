@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import ClassVar
-
 import pytest
-from openai import AsyncOpenAI
 
+from tests.conftest import FakeChat
 from voicenb.summarisers import OfflineSummariser, OpenAISummariser
 from voicenb.tokens import count_text_tokens
 
@@ -44,41 +39,17 @@ def test_offline_summary_respects_its_budget():
     assert "199" in text  # the latest lines are kept
 
 
-class ChatHandler(BaseHTTPRequestHandler):
-    requests: ClassVar[list[dict]] = []
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        ChatHandler.requests.append({"path": self.path, "body": body, "auth": self.headers["Authorization"]})
-        reply = {
-            "id": "c1", "object": "chat.completion", "created": 0, "model": body["model"],
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "- Order HH-30518, Priya Sethi."}}],
-        }  # fmt: skip
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
-def chat_server():
-    server = HTTPServer(("127.0.0.1", 0), ChatHandler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/v1"
-    server.shutdown()
+def chat():
+    server = FakeChat(lambda body: "- Order HH-30518, Priya Sethi.")
+    yield server
+    server.close()
 
 
-async def test_openai_summariser_prompt(chat_server):
-    client = AsyncOpenAI(api_key="test-key", base_url=chat_server, max_retries=0)
-    text = await OpenAISummariser(client).summarise(TURNS, "- earlier: caller is angry", "French", 300)
+async def test_openai_summariser_prompt(chat):
+    text = await OpenAISummariser(chat.client()).summarise(TURNS, "- earlier: caller is angry", "French", 300)
     assert text == "- Order HH-30518, Priya Sethi."
-    body = ChatHandler.requests[-1]["body"]
+    body = chat.requests[-1]["body"]
     assert body["model"] == "gpt-4o-mini" and body["max_tokens"] == 300
     system, user = body["messages"]
     assert "Write in French" in system["content"]
@@ -86,9 +57,6 @@ async def test_openai_summariser_prompt(chat_server):
     assert "earlier: caller is angry" in user["content"] and "HH-30518" in user["content"]
 
 
-async def test_openai_summariser_defaults_to_conversation_language(chat_server):
-    client = AsyncOpenAI(api_key="test-key", base_url=chat_server, max_retries=0)
-    await OpenAISummariser(client).summarise(TURNS, None, None, 300)
-    assert (
-        "same language the conversation is in" in ChatHandler.requests[-1]["body"]["messages"][0]["content"]
-    )
+async def test_openai_summariser_defaults_to_conversation_language(chat):
+    await OpenAISummariser(chat.client()).summarise(TURNS, None, None, 300)
+    assert "same language the conversation is in" in chat.requests[-1]["body"]["messages"][0]["content"]

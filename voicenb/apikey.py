@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 
 
@@ -18,3 +19,21 @@ def get_api_key(prompt: bool = False) -> str | None:
 def redact(text: str, key: str | None) -> str:
     """``text`` with ``key`` masked, for anything that might be shown or logged."""
     return text.replace(key, "sk-…redacted") if key else text
+
+
+class RedactAuthorization(logging.Filter):
+    """websockets logs handshake headers at DEBUG; never let a bearer token reach a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage().lower()
+        if "authorization" in text or "bearer" in text:
+            record.msg, record.args = "[handshake header redacted]", ()
+        return True
+
+
+def protect_logs(*loggers: str) -> None:
+    """Install the redaction on these loggers (default: websockets' client and server), once each."""
+    for name in loggers or ("websockets.client", "websockets.server"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactAuthorization) for f in logger.filters):
+            logger.addFilter(RedactAuthorization())

@@ -21,7 +21,7 @@ from typing import Any
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
 from . import events as ev
-from .apikey import get_api_key
+from .apikey import get_api_key, protect_logs
 from .audio import pcm_duration_s
 from .policy import SummaryPlan, SummaryPolicy
 from .state import ConversationState, Item, Transcript
@@ -207,6 +207,7 @@ class VoiceSession:
     async def _open(self) -> None:
         from openai import AsyncOpenAI
 
+        protect_logs()  # the handshake carries the key; websockets logs headers at DEBUG
         client = AsyncOpenAI(
             api_key=self._api_key or "offline", base_url=self._base_url, websocket_base_url=self._ws_url
         )

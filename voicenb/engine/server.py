@@ -17,6 +17,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from ..apikey import protect_logs
 from ..audio import SAMPLE_RATE
 from .components import Components, load_components
 from .config import SOCKET_MAX_SIZE, EngineConfig
@@ -363,16 +364,6 @@ HANDLERS = {
 }
 
 
-class _RedactAuthorization(logging.Filter):
-    """websockets logs handshake headers at DEBUG; never let the API key reach a log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        if "authorization" in text.lower() or "bearer" in text.lower():
-            record.msg, record.args = "[handshake header redacted]", ()
-        return True
-
-
 class OfflineEngine:
     """An OpenAI-Realtime-compatible (GA) server on loopback with local speech models.
 
@@ -387,7 +378,7 @@ class OfflineEngine:
         self.connections: list[Connection] = []
         self._server: Server | None = None
         self._ws_log = logging.getLogger("voicenb.engine.ws")
-        self._ws_log.addFilter(_RedactAuthorization())
+        protect_logs(self._ws_log.name)
 
     @property
     def models_used(self) -> dict[str, str]:

@@ -30,7 +30,7 @@ async def test_key_is_not_in_widget_state(peer):
     pytest.importorskip("ipywidgets")
     pytest.importorskip("anywidget")
     pytest.importorskip("bqplot")
-    import ipywidgets
+    from ipywidgets.widgets.widget import _instances  # every live widget (Widget.widgets is deprecated)
 
     from voicenb.widgets import ControlPanel
 
@@ -39,7 +39,7 @@ async def test_key_is_not_in_widget_state(peer):
         await peer.connected()
         await converse(peer, 1)
         await wait_until(lambda: len(s.state.turns()) == 2)
-        states = [w.get_state() for w in list(ipywidgets.Widget.widgets.values())]
+        states = [w.get_state() for w in list(_instances.values())]
         await panel.close()
     dumped = json.dumps(states, default=lambda o: repr(o))
     assert "vnb-status" in dumped or "connected" in dumped  # the scan saw the panel's state

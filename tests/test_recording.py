@@ -13,7 +13,7 @@ from voicenb.policy import SummaryPolicy
 from voicenb.recording import SessionRecorder, read_recording, recorded_audio, replay
 from voicenb.session import SessionConfig, VoiceSession
 
-SECRET = "sk-proj-test0123456789abcdefghijklmnop"
+SECRET = "sk-fake.recording.test.0123456789"  # dotted: no key scanner mistakes it for one
 
 
 async def record_conversation(peer, path) -> VoiceSession:

@@ -9,7 +9,7 @@ from tests.peer import ScriptedPeer
 from voicenb import events as ev
 from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
-from voicenb.session import HandoffPolicy
+from voicenb.session import HandoffPolicy, VoiceSession
 from voicenb.state import Transcript
 from voicenb.summarisers import OfflineSummariser
 
@@ -323,3 +323,12 @@ async def test_push_to_talk_commits_and_asks_for_a_reply(peer, make_session):
         await s.commit_audio()
         expected = ["input_audio_buffer.commit", "response.create"]
         await wait_until(lambda: peer.received_types()[-2:] == expected)
+
+
+def test_default_summariser_follows_the_endpoint(peer):
+    from voicenb.summarisers import OpenAISummariser
+
+    assert isinstance(VoiceSession(api_key="sk-fake.x").summariser, OpenAISummariser)  # OpenAI itself
+    local = VoiceSession(api_key="sk-fake.x", websocket_base_url=peer.url)
+    assert isinstance(local.summariser, OfflineSummariser)
+    assert isinstance(VoiceSession(api_key="").summariser, OfflineSummariser)  # the offline engine

@@ -25,7 +25,7 @@ from .apikey import get_api_key, protect_logs
 from .audio import pcm_duration_s
 from .policy import SummaryPlan, SummaryPolicy
 from .state import ConversationState, Item, Transcript
-from .summarisers import OfflineSummariser, Summariser
+from .summarisers import OfflineSummariser, OpenAISummariser, Summariser
 from .tokens import TokenLedger, Usage, model_spec
 
 log = logging.getLogger("voicenb.session")
@@ -126,12 +126,12 @@ class VoiceSession:
         self.config = config or SessionConfig()
         spec = model_spec(self.config.model)
         self.policy = policy or SummaryPolicy(trigger_tokens=spec.default_trigger)
-        self.summariser: Summariser = summariser or OfflineSummariser()
         self.state = ConversationState()
         self.ledger = TokenLedger(spec)
         self._api_key = api_key if api_key is not None else get_api_key()
         self._ws_url, self._base_url, self._engine_config = websocket_base_url, base_url, engine_config
         self.offline = not self._api_key and not websocket_base_url and not base_url
+        self.summariser: Summariser = summariser or self._default_summariser()
         self.url = ""
         self.confirm_timeout_s = confirm_timeout_s
         self._subscribers: list[Subscriber] = []
@@ -161,6 +161,14 @@ class VoiceSession:
         self.handoffs = 0
         self.summaries = 0
         self.errors: list[ev.Error] = []
+
+    def _default_summariser(self) -> Summariser:
+        """gpt-4o-mini when talking to OpenAI itself; the offline extractive one everywhere else."""
+        if self._api_key and not self._ws_url and not self._base_url:
+            from openai import AsyncOpenAI
+
+            return OpenAISummariser(AsyncOpenAI(api_key=self._api_key))
+        return OfflineSummariser()
 
     # --- subscribers -----------------------------------------------------------------------------
 

@@ -157,6 +157,7 @@ class VoiceSession:
         self._response_active = False
         self._speech_active = False
         self._gap_audio: list[bytes] = []
+        self._gap_audio_s = 0.0
         self.dropped_audio_s = 0.0
         self.handoffs = 0
         self.summaries = 0
@@ -435,17 +436,20 @@ class VoiceSession:
         return item_id
 
     def _keep_gap_audio(self, pcm: bytes) -> None:
-        if pcm_duration_s(b"".join(self._gap_audio)) + pcm_duration_s(pcm) <= self.handoff.gap_buffer_s:
+        seconds = pcm_duration_s(pcm)
+        if self._gap_audio_s + seconds <= self.handoff.gap_buffer_s:
             self._gap_audio.append(pcm)
+            self._gap_audio_s += seconds
         else:
-            self.dropped_audio_s += pcm_duration_s(pcm)
-            log.warning("dropped %.2f s of audio captured during a handoff", pcm_duration_s(pcm))
+            self.dropped_audio_s += seconds
+            log.warning("dropped %.2f s of audio captured during a handoff", seconds)
 
     async def _flush_gap_audio(self) -> float:
-        chunks, self._gap_audio = self._gap_audio, []
+        chunks, sent_s = self._gap_audio, self._gap_audio_s
+        self._gap_audio, self._gap_audio_s = [], 0.0
         for pcm in chunks:
             await self.send_audio(pcm)
-        return sum(pcm_duration_s(c) for c in chunks)
+        return sent_s
 
     # --- local notes: what the session decided, recorded so a replay rebuilds the same state -------
 

@@ -8,7 +8,7 @@ PIP    := $(PY) -m pip
 # Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: demo test lint install clean chromium
+.PHONY: demo test test-fast lint install clean chromium
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ demo: install
 lint: install
 	$(PY) -m ruff check voicenb tests
 	$(PY) -m ruff format --check voicenb tests
+	$(VENV)/bin/pyright voicenb
+
+# The lane to run often: everything but the offline speech models and the browser (under a minute).
+test-fast: install
+	$(PY) -m pytest -q -m "not offline and not browser" -x
 
 # Debian's Chromium for the browser test (tests/browser); Playwright never downloads a browser.
 chromium:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from voicenb import bench
+from voicenb.tools import bench
 
 
 def test_core_replay_goes_through_the_dispatch_table():

@@ -10,20 +10,19 @@ import pytest
 
 from tests.conftest import FakeChat
 from voicenb import cli
-from voicenb.eval import (
+from voicenb.audio import spoken_seconds
+from voicenb.tools.eval import (
     Conversation,
     EvalSettings,
     Fact,
-    Progress,
-    _pairs,
     evaluate,
     extend_to_minutes,
     fact_survival,
     load_conversation,
-    probe_answers,
     score_facts,
-    spoken_seconds,
 )
+from voicenb.tools.eval.probes import probe_answers
+from voicenb.tools.eval.replay import pairs
 
 COLOUR = Fact("f3", "What colour?", ("graphite",), "correction", superseded=("white",))
 
@@ -106,8 +105,8 @@ def test_no_facts_means_full_survival():
 def test_loads_the_schema_and_pairs_turns(call_path):
     conv = load_conversation(call_path)
     assert conv.name == "tiny_call" and len(conv.turns) == 10 and conv.facts[2].superseded == ("white",)
-    assert _pairs(conv.turns)[0] == (CALL["turns"][0]["text"], CALL["turns"][1]["text"])
-    assert _pairs([("user", "a"), ("assistant", "b"), ("user", "c")]) == [("a", "b"), ("c", "")]
+    assert pairs(conv.turns)[0] == (CALL["turns"][0]["text"], CALL["turns"][1]["text"])
+    assert pairs([("user", "a"), ("assistant", "b"), ("user", "c")]) == [("a", "b"), ("c", "")]
 
 
 def test_speaking_time_and_looping_to_a_length(call_path):
@@ -116,17 +115,6 @@ def test_speaking_time_and_looping_to_a_length(call_path):
     long = extend_to_minutes(conv, 3)
     assert long.minutes >= 3 and long.turns[-1][0] == "assistant"
     assert long.turns[: len(conv.turns)] == conv.turns and long.facts == conv.facts
-
-
-def test_progress_bar_writes_one_line(capsys):
-    import sys
-
-    bar = Progress(4, "summarise", stream=sys.stdout)
-    bar.update(note="window 10 tok")
-    bar.update(3)
-    bar.close()
-    out = capsys.readouterr().out
-    assert "[" + "#" * 30 + "] 4/4" in out and out.endswith("\n")
 
 
 # --- replays through a real session on the offline engine (no speech models needed) ---------------
@@ -142,7 +130,7 @@ async def test_summarise_keeps_the_facts_that_last_n_drops(call_path):
     assert summarise["summaries"] >= 1 and last_n["summaries"] >= 1
     assert summarise["fact_survival"] == 1.0 and not summarise["superseded_flagged"]
     assert last_n["fact_survival"] < 1.0
-    assert summarise["responses"] == len(_pairs(conv.turns)) and not summarise["errors"]
+    assert summarise["responses"] == len(pairs(conv.turns)) and not summarise["errors"]
 
 
 async def test_none_keeps_everything_and_bills_audio_like_the_api(call_path):

@@ -51,7 +51,7 @@ async def test_configures_ga_session_through_sdk(peer, make_session):
     assert session["audio"]["input"]["turn_detection"]["type"] == "server_vad"
     assert "transcription" in session["audio"]["input"] and session["audio"]["output"]["voice"]
     assert "modalities" not in session and "input_audio_format" not in session  # no beta fields
-    assert s.offline is False
+    assert s.is_offline is False
 
 
 async def test_pumps_audio_from_any_async_source(peer, make_session):
@@ -257,7 +257,7 @@ async def test_audio_during_the_gap_is_sent_after_the_handoff(peer, make_session
         await peer.connected()
         peer.refuse_connections = True  # the new session is slow to come
         await peer.drop()
-        await wait_until(lambda: s._handing_off)
+        await wait_until(lambda: s._handoff.active)
         for _ in range(3):
             await s.send_audio(silence(0.5))  # 1.5 s while down: 1 s kept, 0.5 s dropped and counted
         peer.refuse_connections = False

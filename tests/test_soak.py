@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import require_offline_models
-from voicenb.soak import soak
+from voicenb.tools.soak import soak
 
 require_offline_models()
 

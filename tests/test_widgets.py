@@ -293,7 +293,7 @@ async def test_chart_updates_at_most_twice_a_second(peer, make_session):
         await peer.connected()
         before = panel.chart.throttle.calls
         for _ in range(30):
-            s._publish(ev.UsageUpdated(s.ledger.add("r", "completed", Usage(input_tokens=10)), 10))
+            s.core.publish(ev.UsageUpdated(s.ledger.add("r", "completed", Usage(input_tokens=10)), 10))
         await asyncio.sleep(0.6)
         assert panel.chart.throttle.calls - before == 2  # 30 events: one update now, one trailing
         assert len(panel.chart.bars.x) == 30  # and it shows all of them

@@ -1,22 +1,28 @@
 """voicenb: Jupyter-native realtime voice bots that summarise their own context.
 
-Data flow: audio sources -> `VoiceSession` (GA Realtime protocol, one dispatch table) ->
-`ConversationState` + `TokenLedger` (pure) -> `SummaryPolicy` -> summarisers -> views.
+Data flow: audio sources -> `VoiceSession` (`voicenb.session`: protocol core, connection, pruning,
+handoff, backends) -> `ConversationState` + `TokenLedger` (pure) -> `SummaryPolicy` -> summarisers ->
+views (`voicenb.widgets`). Tools that measure it (eval, bench, soak, demo) live in `voicenb.tools`.
 """
 
+from . import events
+from .audio import wav_source
 from .events import SessionEvent
 from .policy import SummaryPolicy
-from .session import SessionConfig, VoiceSession
+from .session import Backend, HandoffPolicy, SessionConfig, SessionCore, VoiceSession
 from .state import ConversationState, Item, Transcript
 from .summarisers import OfflineSummariser, OpenAISummariser
 from .tokens import TokenLedger, Usage, count_text_tokens, model_spec
 
 __all__ = [
+    "Backend",
     "ConversationState",
+    "HandoffPolicy",
     "Item",
     "OfflineSummariser",
     "OpenAISummariser",
     "SessionConfig",
+    "SessionCore",
     "SessionEvent",
     "SummaryPolicy",
     "TokenLedger",
@@ -24,6 +30,8 @@ __all__ = [
     "Usage",
     "VoiceSession",
     "count_text_tokens",
+    "events",
     "model_spec",
+    "wav_source",
 ]
 __version__ = "0.1.0"

@@ -7,11 +7,13 @@ widget, or a test script. The session pumps whatever it is given.
 from __future__ import annotations
 
 import asyncio
+import re
 import wave
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 import numpy as np
+import soxr
 
 SAMPLE_RATE = 24_000
 BYTES_PER_SAMPLE = 2
@@ -42,12 +44,24 @@ def float_to_pcm(samples: np.ndarray) -> bytes:
 
 
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Linear-interpolation resampling of float mono audio; good enough for speech models."""
+    """Anti-aliased resampling of a whole float mono signal (soxr). For a stream use `Resampler`."""
     if src_rate == dst_rate or len(samples) == 0:
         return samples.astype(np.float32, copy=False)
-    n_out = round(len(samples) * dst_rate / src_rate)
-    x_out = np.arange(n_out, dtype=np.float64) * (src_rate / dst_rate)
-    return np.interp(x_out, np.arange(len(samples)), samples).astype(np.float32)
+    return soxr.resample(samples.astype(np.float32, copy=False), src_rate, dst_rate).astype(np.float32)
+
+
+class Resampler:
+    """Streaming anti-aliased resampling (soxr keeps the filter state between chunks, so chunk edges
+    do not click): feed mic chunks one by one."""
+
+    def __init__(self, src_rate: int, dst_rate: int = SAMPLE_RATE) -> None:
+        self.src_rate, self.dst_rate = src_rate, dst_rate
+        self._stream = soxr.ResampleStream(src_rate, dst_rate, 1, dtype="float32")
+
+    def __call__(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
+        if self.src_rate == self.dst_rate:
+            return samples.astype(np.float32, copy=False)
+        return self._stream.resample_chunk(samples.astype(np.float32, copy=False), last=last)
 
 
 def read_wav(path: str | Path) -> bytes:
@@ -93,3 +107,12 @@ async def wav_source(path: str | Path, *, realtime: bool = True) -> AsyncIterato
     """A WAV file as a live source."""
     async for chunk in pcm_source(read_wav(path), realtime=realtime):
         yield chunk
+
+
+WPM = 150  # a relaxed speaking rate
+_WORDS = re.compile(r"\S+")
+
+
+def spoken_seconds(text: str, wpm: int = WPM) -> float:
+    """How long ``text`` takes to say at ``wpm`` words a minute (an estimate for scripted speech)."""
+    return len(_WORDS.findall(text)) * 60 / wpm

@@ -1,4 +1,7 @@
-"""`voicenb` command line: demo, serve, bench (and more as the toolkit grows)."""
+"""`voicenb` command line: argument parsing only; the work lives in `voicenb.tools` and the engine.
+
+User mistakes (a missing file, a bad value) print one line and exit 2; ``--debug`` shows tracebacks.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,15 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
+
+
+class UsageError(Exception):
+    """A mistake in what the user asked for: shown as one line, exit code 2."""
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import main
+    from .tools.demo import main
 
     return main(as_json=args.json, realtime=not args.fast)
 
@@ -22,7 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from .bench import run_benchmarks
+    from .tools.bench import run_benchmarks
 
     figures = run_benchmarks(quick=args.quick, out=(lambda s: None) if args.json else print)
     print(json.dumps(figures))
@@ -30,15 +38,41 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .eval import main
+    from .tools.eval import ConversationError, EvalSettings, run
 
-    return main(args)
+    settings = EvalSettings(
+        policy=args.policy, summariser=args.summariser, trigger_tokens=args.trigger, keep_last=args.keep_last,
+        retention_ratio=args.retention_ratio, model=args.model, speech=args.speech, wpm=args.wpm,
+    )  # fmt: skip
+    try:
+        return run(args.conversations, settings, minutes=args.minutes, all_policies=args.compare,
+                   plot=args.plot, as_json=args.json)  # fmt: skip
+    except ConversationError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def _soak(args: argparse.Namespace) -> int:
-    from .soak import main
+    from .tools.soak import main
 
     return main(args.minutes, args.handoff_every, args.json)
+
+
+def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _ratio(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or the offline engine when no OPENAI_API_KEY is set).",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug output")
+    parser.add_argument("--debug", action="store_true", help="show full tracebacks for errors")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="run the live summarising bot with a scripted spoken user")
@@ -56,8 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=_demo)
 
     serve = sub.add_parser("serve", help="start the offline realtime engine (GA protocol) on loopback")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8765)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     serve.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' (401 otherwise)")
     serve.set_defaults(func=_serve)
 
@@ -68,33 +103,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     evl = sub.add_parser("eval", help="replay a conversation under a context policy")
     evl.add_argument("conversations", nargs="+", metavar="CONVERSATION.json", help="played in a row")
-    evl.add_argument("--policy", default="summarise", choices=["summarise", "last-n", "retention", "none"])
-    evl.add_argument("--summariser", default="offline", choices=["offline", "openai"])
-    evl.add_argument("--trigger", type=int, default=2000, help="window tokens that trigger pruning")
+    evl.add_argument("--policy", default="summarise", choices=["summarise", "last-n", "retention", "none"],
+                     help="context policy (default summarise)")  # fmt: skip
+    evl.add_argument("--summariser", default="offline", choices=["offline", "openai"],
+                     help="who writes summaries (default offline)")  # fmt: skip
+    evl.add_argument(
+        "--trigger", type=_positive(int), default=2000, help="window tokens that trigger pruning"
+    )
     evl.add_argument("--keep-last", type=int, default=4, help="turns always kept verbatim (default 4)")
-    evl.add_argument("--retention-ratio", type=float, default=0.5, help="for --policy retention")
+    evl.add_argument("--retention-ratio", type=_ratio, default=0.5, help="for --policy retention")
     evl.add_argument("--model", default="gpt-realtime", help="realtime model whose prices are used")
     evl.add_argument("--minutes", type=float, default=0, help="loop turns up to this many minutes")
-    evl.add_argument("--wpm", type=int, default=150, help="speaking rate for estimated audio (default 150)")
+    evl.add_argument("--wpm", type=_positive(int), default=150, help="speaking rate for estimated audio")
     evl.add_argument("--speech", action="store_true", help="user turns as synthesised speech (offline extra)")
     evl.add_argument("--compare", action="store_true", help="run every policy; print a table and plot a PNG")
     evl.add_argument("--plot", default=None, help="PNG path for --compare (default compare-NAME.png)")
     evl.add_argument("--json", action="store_true", help="end with one JSON line of results")
     evl.set_defaults(func=_eval)
+
     soak = sub.add_parser(
         "soak", help="a long simulated conversation with forced handoffs; checks no turn is lost"
     )
-    soak.add_argument("--minutes", type=float, default=120)
-    soak.add_argument("--handoff-every", type=float, default=20, help="simulated minutes between handoffs")
+    soak.add_argument("--minutes", type=_positive(float), default=120, help="simulated minutes (default 120)")
+    soak.add_argument("--handoff-every", type=_positive(float), default=20,
+                      help="simulated minutes between handoffs")  # fmt: skip
     soak.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     soak.set_defaults(func=_soak)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, format="%(message)s")
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (UsageError, ValueError) as exc:  # ValueError: e.g. an unknown model, named with the known ones
+        if args.debug:
+            raise
+        print(f"voicenb {args.command}: error: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

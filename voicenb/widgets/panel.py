@@ -271,7 +271,7 @@ class ControlPanel:
             parts.append(
                 '<span class="vnb-off">○ not connected</span> <span class="vnb-dim">(press Start)</span>'
             )
-        engine = "offline engine" if s.offline else "OpenAI"
+        engine = "offline engine" if s.is_offline else "OpenAI"
         url = f' <span class="vnb-dim">{escape(s.url)}</span>' if s.url else ""
         parts.append(f"{engine} · {escape(s.config.model)}{url}")
         if self.connected_at is not None:

@@ -13,10 +13,10 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import events as ev
-from .audio import pcm_source, silence
-from .policy import SummaryPolicy
-from .session import SessionConfig, VoiceSession
+from .. import events as ev
+from ..audio import pcm_source, silence
+from ..policy import SummaryPolicy
+from ..session import Backend, SessionConfig, VoiceSession
 
 SCRIPT = [
     "Hi, my name is Priya Sethi and I'm planning a trip to Lisbon.",
@@ -68,9 +68,11 @@ async def run_demo(
     out: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Speak ``script`` to the bot turn by turn; return the figures the CLI prints as JSON."""
-    from .engine.speech import synthesise  # offline TTS for the scripted user
+    from ..engine.speech import synthesise  # offline TTS for the scripted user
 
-    kwargs = {"api_key": ""} | (session_kwargs or {})  # offline engine unless told otherwise
+    kwargs: dict[str, Any] = {"backend": Backend.offline()} | (
+        session_kwargs or {}
+    )  # offline unless told otherwise
     policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last, min_turns=2)
     session = VoiceSession(SessionConfig(), policy=policy, **kwargs)
     responses = asyncio.Event()
@@ -103,7 +105,7 @@ def demo_figures(session: VoiceSession, user_turns_spoken: int) -> dict[str, Any
         "max_window_tokens": session.ledger.max_window_tokens,
         "final_window_tokens": session.ledger.window_tokens,
         "cost_usd": round(session.ledger.cumulative_cost_usd, 6),
-        "offline": session.offline,
+        "offline": session.is_offline,
     }
 
 

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import events as ev
-from .policy import SummaryPolicy
-from .session import HandoffPolicy, SessionConfig, VoiceSession
-from .tokens import count_text_tokens
+from .. import events as ev
+from ..policy import SummaryPolicy
+from ..session import Backend, HandoffPolicy, SessionConfig, VoiceSession
+from ..tokens import count_text_tokens
 
 WORDS_PER_S = 2.5
 PAUSE_S = 2.0
@@ -50,18 +50,16 @@ async def soak(
     trigger_tokens: int = 800,
     keep_last: int = 4,
     reply_tokens: int = 24,
-    progress: Callable[[str], None] | None = None,
+    progress: Callable[[str], object] | None = None,
     session_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Run the simulated conversation; return the figures `voicenb soak --json` prints."""
-    from .engine import EngineConfig
+    from ..engine import EngineConfig
 
     replies = asyncio.Event()
     policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last)
-    kwargs: dict[str, Any] = {
-        "api_key": "",
-        "engine_config": EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None),
-    } | (session_kwargs or {})
+    engine = EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None)
+    kwargs: dict[str, Any] = {"backend": Backend.offline(engine)} | (session_kwargs or {})
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     session = VoiceSession(config, policy=policy, handoff=HandoffPolicy(after_s=None), **kwargs)
     session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)

@@ -2,7 +2,7 @@
 
 (a) Session-core throughput: a synthesised hour of GA server events (user turns with VAD and
     transcripts, assistant turns streaming 100 ms audio deltas and transcript deltas, usage) is
-    parsed once with the SDK's own server-event parser, then replayed through `VoiceSession.handle()`
+    parsed once with the SDK's own server-event parser, then replayed through `SessionCore.handle()`
     (the one dispatch table) with a subscriber attached; reported as × realtime.
 (b) Voice-to-voice latency of the offline engine, p50/p95 (`voicenb.engine.bench.v2v_latency`: end of
     the user's speech → first audio delta; needs the offline speech models).
@@ -22,9 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import events as ev
-from .policy import SummaryPolicy
-from .session import SessionConfig, VoiceSession
+from .. import events as ev
+from ..policy import SummaryPolicy
+from ..session import Backend, SessionConfig, SessionCore, VoiceSession
 
 AUDIO_DELTA_MS = 100
 _SENTENCES = [
@@ -103,7 +103,7 @@ def synthetic_hour(seconds: float = 3600.0, user_s: float = 8.0, reply_s: float 
         for e in _exchange(k, user_s, reply_s, window):
             e.setdefault("event_id", f"event_{len(events)}")
             events.append(
-                construct_type_unchecked(value=json.loads(json.dumps(e)), type_=RealtimeServerEvent)
+                construct_type_unchecked(value=json.loads(json.dumps(e)), type_=RealtimeServerEvent)  # pyright: ignore[reportArgumentType]
             )
         t, k, window = t + user_s + reply_s, k + 1, window + int(user_s * 10 + reply_s * 20)
     return events
@@ -113,9 +113,7 @@ def core_throughput(seconds: float = 3600.0) -> dict[str, Any]:
     """Replay ``seconds`` of server events through `VoiceSession.handle()`; × realtime."""
     events = synthetic_hour(seconds)
     policy = SummaryPolicy(trigger_tokens=10**9)  # the summary path is (c)'s business
-    session = VoiceSession(
-        SessionConfig(), policy=policy, api_key="bench", websocket_base_url="ws://127.0.0.1:9/v1"
-    )
+    session = SessionCore(SessionConfig(), policy)
     seen = [0]
     session.subscribe(lambda e: seen.__setitem__(0, seen[0] + 1))  # a view that counts what it is shown
     start = time.perf_counter()
@@ -139,7 +137,7 @@ def core_throughput(seconds: float = 3600.0) -> dict[str, Any]:
 async def v2v(n_turns: int) -> dict[str, Any]:
     """The engine author's measurement; None figures (with the reason) when the speech models are missing."""
     try:
-        from .engine.bench import v2v_latency
+        from ..engine.bench import v2v_latency
 
         result = await v2v_latency(n_turns)
     except Exception as exc:  # MissingExtraError, or no engine yet
@@ -187,14 +185,15 @@ async def _turn_latency(session: VoiceSession, replies: Any, text: str) -> float
 
 async def summary_overlap(rounds: int = 10, turns_per_round: int = 30) -> dict[str, Any]:
     """Median turn latency with and without a summary of ``turns_per_round`` exchanges running."""
-    from .engine import OfflineEngine
-    from .eval import EvalSettings, ScriptedReplies, engine_config
+    from ..engine import OfflineEngine
+    from ..engine.scripted import ScriptedReplies
+    from .eval.replay import EvalSettings, engine_config
 
     replies = ScriptedReplies()
     async with OfflineEngine(engine_config(EvalSettings(), replies)) as engine:
         policy = SummaryPolicy(trigger_tokens=10**9, keep_last=2)
         config = SessionConfig(output_modalities=["audio"], turn_detection=False)
-        session = VoiceSession(config, policy=policy, api_key="bench", websocket_base_url=engine.url)
+        session = VoiceSession(config, policy=policy, backend=Backend.remote(engine.url))
         async with session:
             base, overlap, fold_ms = [], [], []
             for r in range(rounds):

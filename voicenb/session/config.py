@@ -1,0 +1,75 @@
+"""What a session asks of the server, and when it hands off to a fresh one. Plain data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+from openai.types.realtime import RealtimeSessionCreateRequestParam
+
+
+@dataclass
+class SessionConfig:
+    """What the session asks of the server; `to_api()` builds the GA ``session.update`` payload."""
+
+    model: str = "gpt-realtime"
+    instructions: str = "You are a friendly voice assistant. Answer in one or two short sentences."
+    voice: str = "marin"
+    output_modalities: list[Literal["text", "audio"]] = field(default_factory=lambda: ["audio"])
+    transcription_model: str = "gpt-4o-mini-transcribe"
+    transcription_language: str | None = None
+    vad_threshold: float = 0.5
+    vad_prefix_padding_ms: int = 300
+    vad_silence_ms: int = 500
+    turn_detection: bool = True  # server VAD; False = the client commits turns itself
+    truncation: str | dict = "auto"
+
+    def to_api(self) -> RealtimeSessionCreateRequestParam:
+        """The session as the SDK's typed request params (a TypedDict: it is also the wire dict)."""
+        transcription: dict = {"model": self.transcription_model}
+        if self.transcription_language:
+            transcription["language"] = self.transcription_language
+        turn_detection = (
+            {
+                "type": "server_vad",
+                "threshold": self.vad_threshold,
+                "prefix_padding_ms": self.vad_prefix_padding_ms,
+                "silence_duration_ms": self.vad_silence_ms,
+                "create_response": True,
+                "interrupt_response": True,
+            }
+            if self.turn_detection
+            else None
+        )
+        pcm = {"type": "audio/pcm", "rate": 24000}
+        session = {
+            "type": "realtime",
+            "instructions": self.instructions,
+            "output_modalities": list(self.output_modalities),
+            "audio": {
+                "input": {"format": pcm, "transcription": transcription, "turn_detection": turn_detection},
+                "output": {"format": pcm, "voice": self.voice},
+            },
+            "truncation": self.truncation,
+        }
+        return cast(RealtimeSessionCreateRequestParam, session)
+
+
+@dataclass
+class HandoffPolicy:
+    """When and how to move to a fresh server session without forgetting.
+
+    OpenAI ends a session after 60 minutes, and sockets drop. A handoff opens a new session seeded
+    with the summary (folding older turns) plus the last ``keep_last`` turns as text items.
+    """
+
+    after_s: float | None = 55 * 60  # before the 60-minute cap; None: never by timer
+    on_disconnect: bool = True
+    max_retries: int = 3
+    backoff_s: float = 0.5
+    keep_last: int | None = None  # None: the summary policy's keep_last
+    gap_buffer_s: float = 30.0  # audio captured during the gap is sent afterwards, up to this much
+
+
+# Server errors that end the session: hand off instead of going silent.
+SESSION_ENDING_CODES = frozenset({"session_expired", "session_closed", "server_shutting_down"})

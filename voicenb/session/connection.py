@@ -1,0 +1,179 @@
+"""One SDK realtime connection: the one send path, the reader loop and confirmation waiters.
+
+Client events go out through `send()` only (so a recorder sees them all); server frames are parsed
+one by one and handed to the protocol core, so one malformed frame is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from websockets.exceptions import ConnectionClosedOK
+
+from .. import events as ev
+from .backends import Backend
+from .core import SessionCore
+
+
+class NotConfirmed(RuntimeError):
+    """The server did not confirm (or rejected) an item we created or deleted."""
+
+
+class Link:
+    """The current server connection of a session (None between connections)."""
+
+    def __init__(self, core: SessionCore, confirm_timeout_s: float = 10.0) -> None:
+        self.core = core
+        self.confirm_timeout_s = confirm_timeout_s
+        self.conn: Any = None
+        self.opened_at = 0.0
+        self.on_lost: Callable[[str], None] = lambda reason: None
+        self._reader: asyncio.Task | None = None
+        self._waiters: dict[tuple[str, str], asyncio.Future] = {}
+        core.subscribe(self._confirm)
+
+    @property
+    def is_open(self) -> bool:
+        return self.conn is not None
+
+    async def open(self, backend: Backend) -> None:
+        """Connect, configure the session and start reading server events."""
+        conn = await backend.connect(self.core.config.model)
+        self.conn, self.opened_at = conn, self.core.clock()
+        try:
+            await self.send({"type": "session.update", "session": self.core.config.to_api()})
+        except Exception:
+            await self.drop()
+            raise
+        self._reader = asyncio.create_task(self._read(conn), name="voicenb-reader")
+        self.core.publish(ev.Connected(backend.url, self.core.config.model, backend.is_offline))
+
+    async def drop(self) -> None:
+        """Close the connection we hold (its reader ends quietly)."""
+        conn, self.conn = self.conn, None
+        reader, self._reader = self._reader, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await reader
+        for fut in self._waiters.values():
+            fut.cancel()
+        self._waiters.clear()
+
+    async def send(self, event: dict[str, Any]) -> None:
+        """The one path for client events."""
+        if self.conn is None:
+            raise ConnectionError("not connected")
+        if self.core.recorder is not None:
+            self.core.recorder.client_event(event)
+        await self.conn.send(event)
+
+    async def _read(self, conn: Any) -> None:
+        reason, failed = "connection ended", False
+        try:
+            while True:
+                try:
+                    raw = await conn.recv_bytes()
+                except ConnectionClosedOK:
+                    break
+                except Exception as exc:
+                    reason, failed = f"connection lost: {exc}", True
+                    break
+                self._dispatch(conn, raw)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug in the reader must end visibly, never silently
+            reason, failed = f"reader failed: {type(exc).__name__}: {exc}", True
+        if conn is not self.conn:
+            return  # a connection we dropped ourselves
+        if failed:
+            self.core.report_error(reason, "connection_lost")
+        self.conn = None
+        self.on_lost(reason)
+
+    def _dispatch(self, conn: Any, raw: bytes) -> None:
+        try:
+            event = conn.parse_event(raw)
+        except Exception as exc:
+            self.core.report_error(f"malformed frame ({len(raw)} bytes): {exc}", "malformed_event")
+            return
+        if self.core.recorder is not None:
+            try:
+                self.core.recorder.server_event(event)
+            except Exception as exc:
+                self.core.report_error(f"recorder failed: {exc}", "recorder_failed")
+        self.core.handle(event)
+
+    # --- confirmations -----------------------------------------------------------------------------
+
+    def _confirm(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.ItemAdded):
+            self._resolve(("added", event.item_id), event.item_id)
+        elif isinstance(event, ev.ItemDeleted):
+            self._resolve(("deleted", event.item_id), event.item_id)
+        elif isinstance(event, ev.Error) and event.event_id:
+            fut = self._waiters.get(("event", event.event_id))
+            if fut is not None and not fut.done():
+                fut.set_exception(NotConfirmed(event.message))
+
+    def _expect(self, key: tuple[str, str]) -> asyncio.Future:
+        fut = asyncio.get_running_loop().create_future()
+        self._waiters[key] = fut
+        return fut
+
+    def _resolve(self, key: tuple[str, str], value: Any) -> None:
+        fut = self._waiters.get(key)
+        if fut is not None and not fut.done():
+            fut.set_result(value)
+
+    def _forget(self, *keys: tuple[str, str]) -> None:
+        for key in keys:
+            self._waiters.pop(key, None)
+
+    async def create_item(
+        self, role: str, text: str, prefix: str, previous_item_id: str | None = None
+    ) -> str:
+        """Create a text message item and wait until the server confirms it (or reports an error)."""
+        item_id = f"{prefix}{uuid.uuid4().hex[:20]}"
+        kind = "output_text" if role == "assistant" else "input_text"
+        item = {"id": item_id, "type": "message", "role": role, "content": [{"type": kind, "text": text}]}
+        event_id = f"evt_{uuid.uuid4().hex[:20]}"
+        confirmed, failed = self._expect(("added", item_id)), self._expect(("event", event_id))
+        event: dict[str, Any] = {"type": "conversation.item.create", "item": item, "event_id": event_id}
+        if previous_item_id:
+            event["previous_item_id"] = previous_item_id
+        try:
+            await self.send(event)
+            done, _ = await asyncio.wait(
+                {confirmed, failed}, timeout=self.confirm_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if failed in done:
+                failed.result()  # raises the server's error
+            if confirmed not in done:
+                raise NotConfirmed(f"server did not confirm item {item_id}")
+        finally:
+            self._forget(("added", item_id), ("event", event_id))
+        return item_id
+
+    async def delete_items(self, ids: list[str]) -> list[str]:
+        """Delete ``ids`` and wait for each `conversation.item.deleted`; returns the confirmed ones."""
+        if not ids:
+            return []
+        waiters = {i: self._expect(("deleted", i)) for i in ids}
+        for item_id in ids:
+            await self.send({"type": "conversation.item.delete", "item_id": item_id})
+        done, _ = await asyncio.wait(set(waiters.values()), timeout=self.confirm_timeout_s)
+        self._forget(*[("deleted", i) for i in ids])
+        confirmed = [i for i, fut in waiters.items() if fut in done and not fut.cancelled()]
+        if len(confirmed) < len(ids):
+            self.core.report_error(
+                f"{len(ids) - len(confirmed)} deletions not confirmed", "delete_unconfirmed"
+            )
+        return confirmed

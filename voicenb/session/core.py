@@ -1,0 +1,235 @@
+"""The protocol core: server events in, conversation state, token ledger and typed events out.
+
+No socket and no engine: `handle()` takes any server event (SDK model or dict) through ONE dispatch
+table, so a live connection, a recording's replay and the benchmark all drive the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import collections
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from .. import events as ev
+from ..audio import pcm_duration_s
+from ..policy import SummaryPolicy
+from ..state import ConversationState
+from ..tokens import TokenLedger, Usage, model_spec
+from .config import SessionConfig
+
+log = logging.getLogger("voicenb.session")
+
+Subscriber = Callable[[ev.SessionEvent], Any]
+E = TypeVar("E")
+MAX_ERRORS = 200  # the error history is a ring: a peer that sends garbage cannot grow it
+
+
+class SessionCore:
+    """Conversation state, token ledger, summary policy and the subscribers that watch them."""
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        policy: SummaryPolicy | None = None,
+        *,
+        recorder: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or SessionConfig()
+        spec = model_spec(self.config.model)
+        self.policy = policy or SummaryPolicy(trigger_tokens=spec.default_trigger)
+        self.state = ConversationState()
+        self.ledger = TokenLedger(spec)
+        self.recorder = recorder  # anything with client_event(dict), server_event(event), local_event(dict)
+        self.errors: collections.deque[ev.Error] = collections.deque(maxlen=MAX_ERRORS)
+        self.clock = clock
+        self.started_at = clock()
+        self.last_event_at = 0.0
+        self.response_active = False
+        self.speech_active = False
+        self.window_fresh = True  # False between a change we made (summary, handoff) and the next response
+        self._subscribers: list[Subscriber] = []
+        self._tasks: set[asyncio.Future] = set()
+        self._speech_start_ms: dict[str, int] = {}
+        self._user_audio_s: dict[str, float] = {}
+
+    # --- subscribers -----------------------------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn(event)`` for every published event; returns a function that unsubscribes."""
+        self._subscribers.append(fn)
+        return lambda: self._subscribers.remove(fn) if fn in self._subscribers else None
+
+    def publish(self, event: ev.SessionEvent) -> None:
+        for fn in list(self._subscribers):
+            try:
+                result = fn(event)
+                if asyncio.iscoroutine(result):
+                    task = asyncio.ensure_future(result)
+                    self._tasks.add(task)  # keep a reference until done
+                    task.add_done_callback(self._tasks.discard)
+            except Exception:  # a broken view must not break the dialogue
+                log.exception("subscriber %r failed on %s", fn, type(event).__name__)
+
+    async def next(
+        self, kind: type[E], *, where: Callable[[E], bool] | None = None, timeout: float | None = None
+    ) -> E:
+        """Wait for the next published event of ``kind`` (matching ``where``):
+        ``usage = await session.next(UsageUpdated)`` in a notebook cell."""
+        fut: asyncio.Future[E] = asyncio.get_running_loop().create_future()
+
+        def watch(event: ev.SessionEvent) -> None:
+            if isinstance(event, kind) and not fut.done() and (where is None or where(event)):
+                fut.set_result(event)
+
+        unsubscribe = self.subscribe(watch)
+        try:
+            return await asyncio.wait_for(fut, timeout)
+        finally:
+            unsubscribe()
+
+    def report_error(
+        self, message: str, code: str | None = None, etype: str | None = None, event_id: str | None = None
+    ) -> None:
+        error = ev.Error(message, code, etype, event_id)
+        self.errors.append(error)
+        log.warning("realtime error: %s (%s)", message, code)
+        self.publish(error)
+
+    # --- local notes: what the session decided, recorded so a replay rebuilds the same state -------
+
+    def note(self, event: dict[str, Any]) -> None:
+        """Apply a session-local state change (summary marked, handoff, seeded copy) and record it."""
+        if self.recorder is not None:
+            self.recorder.local_event(event)
+        _LOCAL[event["type"]](self.state, event)
+
+    # --- server events: one dispatch table -------------------------------------------------------
+
+    def handle(self, event: Any) -> None:
+        """Dispatch one server event (SDK model or dict). Malformed events are reported, never fatal."""
+        self.last_event_at = self.clock()
+        etype = getattr(event, "type", None) or (event.get("type") if isinstance(event, dict) else None)
+        handler = _HANDLERS.get(etype or "") if isinstance(etype, str) else None
+        if handler is None:
+            return
+        try:
+            handler(self, event if isinstance(event, dict) else _as_dict(event))
+        except Exception as exc:
+            self.report_error(f"malformed {etype} event: {exc!r}", "malformed_event")
+
+    def _on_item_added(self, e: dict) -> None:
+        item = self.state.on_item_added(e["item"], e.get("previous_item_id"))
+        if item.id in self._user_audio_s:
+            self.state.on_user_audio(item.id, self._user_audio_s.pop(item.id))
+        self.publish(ev.ItemAdded(item.id, cast(ev.Role, item.role), item.is_summary))
+
+    def _on_item_done(self, e: dict) -> None:
+        self.state.on_item_done(e["item"])
+
+    def _on_item_deleted(self, e: dict) -> None:
+        self.state.on_item_deleted(e["item_id"])
+        self.publish(ev.ItemDeleted(e["item_id"]))
+
+    def _on_item_truncated(self, e: dict) -> None:
+        self.state.on_item_truncated(e["item_id"], e["audio_end_ms"])
+        self.publish(ev.ItemTruncated(e["item_id"], e["audio_end_ms"]))
+
+    def _on_speech_started(self, e: dict) -> None:
+        self.speech_active = True
+        self._speech_start_ms[e["item_id"]] = e.get("audio_start_ms") or 0
+        self.publish(ev.SpeechStarted(e["item_id"], e.get("audio_start_ms") or 0))
+
+    def _on_speech_stopped(self, e: dict) -> None:
+        self.speech_active = False
+        start = self._speech_start_ms.pop(e["item_id"], None)
+        seconds = max(0.0, (e["audio_end_ms"] - start) / 1000) if start is not None else 0.0
+        if e["item_id"] in self.state.log:
+            self.state.on_user_audio(e["item_id"], seconds)
+        else:  # the item is added after this event: remember its length until then
+            self._user_audio_s[e["item_id"]] = seconds
+
+    def _on_user_transcript_delta(self, e: dict) -> None:
+        self.state.on_transcript_delta(e["item_id"], e.get("delta") or "")
+        self.publish(ev.TranscriptDelta("user", e["item_id"], e.get("delta") or ""))
+
+    def _on_user_transcript_done(self, e: dict) -> None:
+        self.state.on_transcript_done(e["item_id"], e.get("transcript") or "")
+        self.publish(ev.TranscriptDone("user", e["item_id"], e.get("transcript") or ""))
+
+    def _on_user_transcript_failed(self, e: dict) -> None:
+        error = (e.get("error") or {}).get("message") or "transcription failed"
+        self.state.on_transcript_failed(e["item_id"], error)
+        self.publish(ev.TranscriptFailed(e["item_id"], error))
+
+    def _on_assistant_delta(self, e: dict) -> None:
+        self.state.on_transcript_delta(e["item_id"], e.get("delta") or "")
+        self.publish(ev.TranscriptDelta("assistant", e["item_id"], e.get("delta") or ""))
+
+    def _on_assistant_done(self, e: dict) -> None:
+        text = e.get("transcript") if "transcript" in e else e.get("text")
+        self.state.on_transcript_done(e["item_id"], text or "")
+        self.publish(ev.TranscriptDone("assistant", e["item_id"], text or ""))
+
+    def _on_audio_delta(self, e: dict) -> None:
+        pcm = base64.b64decode(e["delta"])
+        self.state.on_assistant_audio(e["item_id"], pcm_duration_s(pcm))
+        self.publish(ev.AudioDelta(e["item_id"], pcm))
+
+    def _on_response_created(self, e: dict) -> None:
+        self.response_active = True
+
+    def _on_response_done(self, e: dict) -> None:
+        self.response_active = False
+        response = e["response"]
+        usage = Usage.from_api(response.get("usage"))
+        status = response.get("status") or "completed"
+        record = self.ledger.add(response.get("id") or "", status, usage, self.clock() - self.started_at)
+        for out in response.get("output") or []:  # final assistant text, even if deltas were missed
+            if out.get("type") == "message" and out.get("id") in self.state.log:
+                self.state.on_item_done(out)
+        if status == "completed" and not usage.is_empty:
+            self.window_fresh = True
+        self.publish(ev.UsageUpdated(record, self.ledger.window_tokens))
+
+    def _on_error(self, e: dict) -> None:
+        err = e.get("error") or {}
+        self.report_error(err.get("message") or "server error", err.get("code"), err.get("type"),
+                          err.get("event_id"))  # fmt: skip
+
+
+def _as_dict(event: Any) -> dict:
+    # exclude_unset: a field the server did not send stays missing, so a malformed event fails loudly.
+    return event.model_dump(exclude_unset=True, warnings=False)
+
+
+_LOCAL: dict[str, Callable[[ConversationState, dict], Any]] = {
+    "voicenb.summary": lambda st, e: st.mark_summary(e["item_id"], e["summarises"]),
+    "voicenb.handoff": lambda st, e: st.on_handoff(e["reason"], e["at_s"]),
+    "voicenb.seeded": lambda st, e: st.mark_seeded(e["item_id"], e["copy_of"]),
+}
+
+_HANDLERS: dict[str, Callable[[SessionCore, dict], None]] = {
+    "conversation.item.added": SessionCore._on_item_added,
+    "conversation.item.done": SessionCore._on_item_done,
+    "conversation.item.retrieved": SessionCore._on_item_done,
+    "conversation.item.deleted": SessionCore._on_item_deleted,
+    "conversation.item.truncated": SessionCore._on_item_truncated,
+    "input_audio_buffer.speech_started": SessionCore._on_speech_started,
+    "input_audio_buffer.speech_stopped": SessionCore._on_speech_stopped,
+    "conversation.item.input_audio_transcription.delta": SessionCore._on_user_transcript_delta,
+    "conversation.item.input_audio_transcription.completed": SessionCore._on_user_transcript_done,
+    "conversation.item.input_audio_transcription.failed": SessionCore._on_user_transcript_failed,
+    "response.output_audio_transcript.delta": SessionCore._on_assistant_delta,
+    "response.output_audio_transcript.done": SessionCore._on_assistant_done,
+    "response.output_text.delta": SessionCore._on_assistant_delta,
+    "response.output_text.done": SessionCore._on_assistant_done,
+    "response.output_audio.delta": SessionCore._on_audio_delta,
+    "response.created": SessionCore._on_response_created,
+    "response.done": SessionCore._on_response_done,
+    "error": SessionCore._on_error,
+}

@@ -1,0 +1,171 @@
+"""Handoff: move to a fresh server session without forgetting (the 60-minute cap, dropped sockets).
+
+The new session is seeded with the rolling summary (folding older turns) plus the last turns as text
+items; audio captured during the gap is kept (bounded) and sent afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+
+from .. import events as ev
+from ..audio import pcm_duration_s
+from ..state import ConversationState, Item, Transcript
+from .backends import Backend
+from .config import SESSION_ENDING_CODES, HandoffPolicy
+from .connection import Link
+from .core import SessionCore
+from .pruning import Pruner, fold
+
+log = logging.getLogger("voicenb.session")
+
+
+class GapAudio:
+    """Audio captured while no server session is open, up to ``limit_s``; the excess is counted."""
+
+    def __init__(self, limit_s: float) -> None:
+        self.limit_s = limit_s
+        self.dropped_s = 0.0
+        self._chunks: list[bytes] = []
+        self._seconds = 0.0
+
+    def keep(self, pcm: bytes) -> None:
+        seconds = pcm_duration_s(pcm)
+        if self._seconds + seconds <= self.limit_s:
+            self._chunks.append(pcm)
+            self._seconds += seconds
+        else:
+            self.dropped_s += seconds
+            log.warning("dropped %.2f s of audio captured during a handoff", seconds)
+
+    def take(self) -> tuple[list[bytes], float]:
+        chunks, seconds = self._chunks, self._seconds
+        self._chunks, self._seconds = [], 0.0
+        return chunks, seconds
+
+
+class Handoff:
+    """Watches for drops, session-ending errors and the session's age; re-seeds a new session."""
+
+    def __init__(
+        self, core: SessionCore, link: Link, pruner: Pruner, backend: Backend, policy: HandoffPolicy
+    ) -> None:
+        self.core, self.link, self.pruner, self.backend, self.policy = core, link, pruner, backend, policy
+        self.gap = GapAudio(policy.gap_buffer_s)
+        self.count = 0
+        self.active = False
+        self._task: asyncio.Task | None = None
+        self._timer: asyncio.Task | None = None
+        self.on_failed = lambda: None
+        core.subscribe(self._on_event)
+
+    def _on_event(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.Error) and event.code in SESSION_ENDING_CODES and self.policy.on_disconnect:
+            self.start(event.code or "session ended")
+
+    def start(self, reason: str = "requested") -> asyncio.Task:
+        """Move to a fresh server session now (one at a time)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run(reason), name="voicenb-handoff")
+        return self._task
+
+    def start_timer(self) -> None:
+        if self.policy.after_s and self._timer is None:
+            self._timer = asyncio.create_task(
+                self._age_timer(self.policy.after_s), name="voicenb-handoff-timer"
+            )
+
+    async def stop(self) -> None:
+        for task in (self._timer, self._task):
+            if task is not None and not task.done() and task is not asyncio.current_task():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._timer = self._task = None
+
+    async def _age_timer(self, after_s: float) -> None:
+        """Hand off before the server's session cap, at a turn boundary."""
+        core = self.core
+        while True:
+            await asyncio.sleep(max(0.05, self.link.opened_at + after_s - core.clock()))
+            if core.clock() - self.link.opened_at < after_s:
+                continue  # a handoff happened meanwhile
+            while core.response_active or core.speech_active:
+                await asyncio.sleep(0.05)
+            await self.start("session age")
+
+    async def _run(self, reason: str) -> None:
+        core = self.core
+        self.active = True
+        core.publish(ev.HandoffStarted(reason))
+        await self.pruner.cancel()  # it targets the old session; the log keeps its turns anyway
+        await self.link.drop()
+        core.response_active = core.speech_active = False
+        summary, recent = await self.seed_plan()
+        core.note({"type": "voicenb.handoff", "reason": reason, "at_s": core.clock() - core.started_at})
+        error: Exception | None = None
+        for attempt in range(self.policy.max_retries):
+            try:
+                await self.link.open(self.backend)
+                await self.seed(summary, recent)
+                break
+            except Exception as exc:
+                error = exc
+                log.warning("handoff attempt %d failed: %s", attempt + 1, exc)
+                await self.link.drop()
+                await asyncio.sleep(self.policy.backoff_s * 2**attempt)
+        else:
+            self.active = False
+            core.publish(ev.HandoffFailed(reason, self.policy.max_retries, f"{error}"))
+            self.on_failed()
+            return
+        self.count += 1
+        core.window_fresh = False
+        self.active = False
+        sent_s = await self.flush_gap()
+        core.publish(ev.HandoffFinished(reason, tuple(core.state.window), sent_s, self.gap.dropped_s))
+
+    async def flush_gap(self) -> float:
+        """Send the audio kept during the gap; what cannot be sent now is kept for the next try."""
+        chunks, seconds = self.gap.take()
+        for i, pcm in enumerate(chunks):
+            try:
+                await self.link.send(append_audio(pcm))
+            except Exception:
+                for rest in chunks[i:]:
+                    self.gap.keep(rest)
+                return seconds - sum(pcm_duration_s(c) for c in chunks[i:])
+        return seconds
+
+    async def seed_plan(self) -> tuple[str | None, list[Item]]:
+        """The summary (folding any older unsummarised turns) and the last turns to re-seed verbatim."""
+        core = self.core
+        turns = [t for t in core.state.window_turns() if t.status is Transcript.COMPLETE]
+        keep = self.policy.keep_last if self.policy.keep_last is not None else core.policy.keep_last
+        older, recent = turns[: max(0, len(turns) - keep)], turns[max(0, len(turns) - keep) :]
+        current = core.state.current_summary()
+        summary = current.text if current else None
+        if older:
+            try:
+                summary = await fold(self.pruner.summariser, core.policy, older, summary)
+            except Exception as exc:  # cannot summarise: carry those turns verbatim rather than drop them
+                core.report_error(
+                    f"handoff summary failed, seeding turns verbatim: {exc!r}", "summary_failed"
+                )
+                recent = turns
+        return summary, recent
+
+    async def seed(self, summary: str | None, recent: list[Item]) -> None:
+        core = self.core
+        if summary:
+            summary_id = await self.link.create_item("system", summary, ConversationState.SUMMARY_PREFIX)
+            core.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": []})
+            core.note({"type": "voicenb.seeded", "item_id": summary_id, "copy_of": "summary"})
+        for turn in recent:
+            new_id = await self.link.create_item(turn.role, turn.text, "seed_")
+            core.note({"type": "voicenb.seeded", "item_id": new_id, "copy_of": turn.id})
+
+
+def append_audio(pcm: bytes) -> dict:
+    return {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()}

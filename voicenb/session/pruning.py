@@ -1,0 +1,94 @@
+"""Summarise-and-prune: fold old turns into a summary at the root, then delete exactly those items.
+
+It runs in the background after a completed response whose window reached the trigger; the dialogue
+never waits for it. Nothing is deleted unless the summary item is confirmed by the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from .. import events as ev
+from ..policy import SummaryPlan, SummaryPolicy
+from ..state import ConversationState, Item
+from ..summarisers import Summariser
+from .connection import Link
+from .core import SessionCore
+
+
+async def fold(
+    summariser: Summariser, policy: SummaryPolicy, turns: Sequence[Item], previous: str | None
+) -> str:
+    """Every summariser call goes through here: the policy's language, budget and timeout."""
+    pairs = [(t.role, t.text) for t in turns]
+    return await asyncio.wait_for(
+        summariser.summarise(pairs, previous, policy.language, policy.summary_budget_tokens),
+        policy.timeout_s,
+    )
+
+
+class Pruner:
+    """At most one summary at a time, started by the policy or by hand."""
+
+    def __init__(self, core: SessionCore, link: Link, summariser: Summariser) -> None:
+        self.core, self.link, self.summariser = core, link, summariser
+        self.summaries = 0
+        self._task: asyncio.Task | None = None
+        core.subscribe(self._on_event)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def _on_event(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.UsageUpdated):
+            self.maybe_summarise()
+
+    def maybe_summarise(self) -> asyncio.Task | None:
+        """Apply the policy now (it runs after every response; call it after changing the policy live)."""
+        core = self.core
+        if self.running or not core.window_fresh or not self.link.is_open:
+            return None  # one at a time; the last window figure must postdate our last change
+        if core.policy.should_summarise(core.ledger.window_tokens, core.state, core.clock()):
+            return self._start(core.policy.plan(core.state))
+        return None
+
+    def summarise_now(self) -> asyncio.Task | None:
+        """Summarise now regardless of the trigger. None if there is nothing to fold."""
+        if self.running:
+            return self._task
+        return self._start(self.core.policy.plan_now(self.core.state))
+
+    async def cancel(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done() and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    def _start(self, plan: SummaryPlan | None) -> asyncio.Task | None:
+        if plan is None:
+            return None
+        self._task = asyncio.create_task(self._summarise(plan), name="voicenb-summary")
+        return self._task
+
+    async def _summarise(self, plan: SummaryPlan) -> None:
+        """Turns that arrive meanwhile are untouched: we delete by id, never rewrite history."""
+        core, ids = self.core, plan.item_ids
+        core.publish(ev.SummaryStarted(tuple(ids)))
+        previous = plan.previous_summary.text if plan.previous_summary else None
+        try:
+            text = await fold(self.summariser, core.policy, plan.turns, previous)
+            summary_id = await self.link.create_item("system", text, ConversationState.SUMMARY_PREFIX, "root")
+            core.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": ids})
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            delay = core.policy.backoff.failed(core.clock())
+            core.publish(ev.SummaryFailed(f"{type(exc).__name__}: {exc}", delay))
+            return
+        core.policy.backoff.succeeded()
+        deleted = await self.link.delete_items([i for i in ids if i in core.state.window])
+        self.summaries += 1
+        core.window_fresh = False
+        core.publish(ev.SummaryFinished(summary_id, text, tuple(deleted)))

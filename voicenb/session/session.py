@@ -1,0 +1,299 @@
+"""`VoiceSession`: the one class users meet, a thin facade over the session's parts.
+
+    core (state, ledger, events) <- link (SDK connection) ; pruner (summaries) ; handoff ; backend
+
+``VoiceSession.offline()``, ``VoiceSession.openai(api_key=...)`` and ``VoiceSession.connect_to(url)``
+say where it talks; plain ``VoiceSession()`` picks OpenAI when a key is set, else the offline engine,
+and says which when it connects (`backend.describe()`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from websockets.exceptions import ConnectionClosed
+
+from .. import events as ev
+from ..policy import SummaryPolicy
+from ..state import ConversationState
+from ..summarisers import OfflineSummariser, OpenAISummariser, Summariser
+from ..tokens import TokenLedger
+from .backends import Backend
+from .config import HandoffPolicy, SessionConfig
+from .connection import Link
+from .core import SessionCore, Subscriber
+from .handoff import Handoff, append_audio
+from .pruning import Pruner
+
+log = logging.getLogger("voicenb.session")
+E = TypeVar("E")
+
+
+class VoiceSession:
+    """A realtime voice session that keeps every turn and summarises its own context.
+
+    ``async with VoiceSession.offline() as s: await s.run(source)``.
+    """
+
+    def __init__(
+        self,
+        config: SessionConfig | None = None,
+        *,
+        policy: SummaryPolicy | None = None,
+        summariser: Summariser | None = None,
+        backend: Backend | None = None,
+        api_key: str | None = None,
+        websocket_base_url: str | None = None,
+        engine_config: Any = None,
+        handoff: HandoffPolicy | None = None,
+        recorder: Any = None,
+        confirm_timeout_s: float = 10.0,
+    ) -> None:
+        if backend is None:
+            backend = Backend.offline(engine_config) if engine_config is not None else None
+        self.backend = backend or Backend.default(api_key, websocket_base_url)
+        self.core = SessionCore(config, policy, recorder=recorder)
+        self.link = Link(self.core, confirm_timeout_s)
+        self.summariser: Summariser = summariser or self._default_summariser()
+        self.pruner = Pruner(self.core, self.link, self.summariser)
+        self.handoff = handoff or HandoffPolicy()
+        self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff)
+        self._handoff.on_failed = lambda: self._set_closed("handoff failed")
+        self.link.on_lost = self._on_lost
+        self._closed = asyncio.Event()
+
+    # --- explicit backends -------------------------------------------------------------------------
+
+    @classmethod
+    def offline(
+        cls, config: SessionConfig | None = None, *, engine_config: Any = None, **kw: Any
+    ) -> VoiceSession:
+        """The offline engine on loopback, with local models: no key, no internet."""
+        return cls(config, backend=Backend.offline(engine_config), **kw)
+
+    @classmethod
+    def openai(
+        cls, config: SessionConfig | None = None, *, api_key: str | None = None, **kw: Any
+    ) -> VoiceSession:
+        """OpenAI's Realtime API (key from ``api_key`` or ``OPENAI_API_KEY``)."""
+        return cls(config, backend=Backend.openai(api_key), **kw)
+
+    @classmethod
+    def connect_to(
+        cls, url: str, config: SessionConfig | None = None, *, api_key: str | None = None,
+        trust_key: bool = False, **kw: Any,
+    ) -> VoiceSession:  # fmt: skip
+        """Any server speaking the GA protocol, e.g. ``ws://127.0.0.1:8765/v1`` (`voicenb serve`)."""
+        return cls(config, backend=Backend.remote(url, api_key, trust_key=trust_key), **kw)
+
+    def _default_summariser(self) -> Summariser:
+        """gpt-4o-mini when talking to OpenAI itself; the offline one everywhere else."""
+        client = self.backend.client_for_text()
+        return OpenAISummariser(client) if client is not None else OfflineSummariser()
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def __aenter__(self) -> VoiceSession:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        """Open the connection, configure the session and start reading server events."""
+        if self.backend.is_offline and not self.backend.websocket_base_url:
+            log.warning("%s", self.backend.describe())
+        self._closed.clear()
+        await self.link.open(self.backend)
+        self._handoff.start_timer()
+
+    async def close(self) -> None:
+        """End the session: the one way to stop (`run()` returns, the panel shows it closed)."""
+        await self._handoff.stop()
+        await self.pruner.cancel()
+        await self.link.drop()
+        await self.backend.stop()
+        self._set_closed("closed")
+
+    def _set_closed(self, reason: str) -> None:
+        if not self._closed.is_set():
+            self._closed.set()
+            self.core.publish(ev.Closed(reason))
+
+    def _on_lost(self, reason: str) -> None:
+        if self.handoff.on_disconnect:
+            self._handoff.start("connection lost")  # a dropped socket: new session, same memory
+        else:
+            self._set_closed(reason)
+
+    async def run(self, source: AsyncIterator[bytes] | None = None) -> None:
+        """Pump ``source`` to the server until it ends (then wait for the dialogue to settle);
+        without a source, run until the session is closed."""
+        if not self.link.is_open and not self._closed.is_set() and not self._handoff.active:
+            await self.connect()
+        if source is not None:
+            await self.pump(source)
+            await self.wait_idle()
+        else:
+            await self._closed.wait()
+
+    async def pump(self, source: AsyncIterator[bytes]) -> None:
+        """Send every chunk of ``source`` as ``input_audio_buffer.append``."""
+        async for chunk in source:
+            if self._closed.is_set():
+                break
+            await self.send_audio(chunk)
+
+    async def wait_idle(self, quiet_s: float = 1.5, timeout_s: float = 120.0) -> None:
+        """Wait until no server event has arrived for ``quiet_s`` and no summary or handoff is running."""
+        clock = self.core.clock
+        deadline = clock() + timeout_s
+        while clock() < deadline and not self._closed.is_set():
+            if (
+                not self.summarising
+                and not self._handoff.active
+                and clock() - self.core.last_event_at >= quiet_s
+            ):
+                return
+            await asyncio.sleep(0.05)
+
+    # --- client commands ---------------------------------------------------------------------------
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send PCM16 24 kHz audio; during a handoff it is kept (bounded) and sent afterwards."""
+        if self._handoff.active or not self.link.is_open:
+            self._handoff.gap.keep(pcm)
+            return
+        try:
+            await self.link.send(append_audio(pcm))
+        except (ConnectionClosed, ConnectionError):
+            self._handoff.gap.keep(pcm)  # the reader notices the drop and hands off
+
+    async def commit_audio(self, *, respond: bool = True) -> None:
+        """End the user's turn by hand (push-to-talk, or with server VAD off) and ask for a reply."""
+        await self.link.send({"type": "input_audio_buffer.commit"})
+        if respond:
+            await self.link.send({"type": "response.create"})
+
+    async def truncate(self, item_id: str, audio_end_ms: int, content_index: int = 0) -> None:
+        """Tell the server the user heard only ``audio_end_ms`` of an assistant item (barge-in)."""
+        await self.link.send({"type": "conversation.item.truncate", "item_id": item_id,
+                              "content_index": content_index, "audio_end_ms": audio_end_ms})  # fmt: skip
+
+    async def cancel_response(self) -> None:
+        """Barge-in from the client side: stop the response being generated."""
+        await self.link.send({"type": "response.cancel"})
+
+    async def send_text(self, text: str, *, respond: bool = True) -> None:
+        """Add a typed user turn (and ask for a reply)."""
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        await self.send_item(item, respond=respond)
+
+    async def send_item(self, item: dict[str, Any], *, respond: bool = False) -> None:
+        """Append any conversation item (API shape), optionally asking for a reply."""
+        await self.link.send({"type": "conversation.item.create", "item": item})
+        if respond:
+            await self.link.send({"type": "response.create"})
+
+    def summarise_now(self) -> asyncio.Task | None:
+        """Summarise now regardless of the trigger (a button in the panel). None if nothing to fold."""
+        return self.pruner.summarise_now()
+
+    def maybe_summarise(self) -> asyncio.Task | None:
+        """Apply the policy now (call it after changing the policy live)."""
+        return self.pruner.maybe_summarise()
+
+    def handoff_now(self, reason: str = "requested") -> asyncio.Task:
+        """Move to a fresh server session now, seeded with the summary and the last turns."""
+        return self._handoff.start(reason)
+
+    # --- events --------------------------------------------------------------------------------------
+
+    def subscribe(self, fn: Subscriber) -> Callable[[], None]:
+        """Call ``fn(event)`` for every published event; returns a function that unsubscribes."""
+        return self.core.subscribe(fn)
+
+    async def next(
+        self, kind: type[E], *, where: Callable[[E], bool] | None = None, timeout: float | None = None
+    ) -> E:
+        """The next event of ``kind``: ``await session.next(UsageUpdated)``."""
+        return await self.core.next(kind, where=where, timeout=timeout)
+
+    # --- views ---------------------------------------------------------------------------------------
+
+    @property
+    def config(self) -> SessionConfig:
+        return self.core.config
+
+    @property
+    def policy(self) -> SummaryPolicy:
+        return self.core.policy
+
+    @policy.setter
+    def policy(self, policy: SummaryPolicy) -> None:
+        self.core.policy = policy
+
+    @property
+    def state(self) -> ConversationState:
+        return self.core.state
+
+    @property
+    def ledger(self) -> TokenLedger:
+        return self.core.ledger
+
+    @property
+    def errors(self) -> list[ev.Error]:
+        return list(self.core.errors)
+
+    @property
+    def recorder(self) -> Any:
+        return self.core.recorder
+
+    @property
+    def is_offline(self) -> bool:
+        """Talking to the offline engine on this machine."""
+        return self.backend.is_offline
+
+    @property
+    def url(self) -> str:
+        return self.backend.url
+
+    @property
+    def window_tokens(self) -> int:
+        return self.core.ledger.window_tokens
+
+    @property
+    def summaries(self) -> int:
+        return self.pruner.summaries
+
+    @property
+    def handoffs(self) -> int:
+        return self._handoff.count
+
+    @property
+    def dropped_audio_s(self) -> float:
+        return self._handoff.gap.dropped_s
+
+    @property
+    def summarising(self) -> bool:
+        return self.pruner.running
+
+    @property
+    def connected(self) -> bool:
+        """A server session is open (False before connect, after close and during a handoff)."""
+        return self.link.is_open and not self._handoff.active
+
+    @property
+    def connected_at(self) -> float | None:
+        """time.monotonic() when the current server session opened (the 60-minute cap counts from it)."""
+        return self.link.opened_at if self.link.is_open else None
+
+    def note(self, event: dict[str, Any]) -> None:
+        self.core.note(event)
+
+    def handle(self, event: Any) -> None:
+        self.core.handle(event)

@@ -1,0 +1,94 @@
+"""Summary-fidelity eval: replay a conversation with planted facts through a real `VoiceSession` on
+the offline engine under one context policy, then score what the server still holds and what it cost.
+
+- `conversations` -- the schema, loading, joining and looping (pure);
+- `replay`        -- the session against a scripted engine, per policy;
+- `scoring`       -- fact survival and superseded values (pure);
+- `report`        -- reports, the compare table and plot; `probes` -- model-answered questions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from tqdm import tqdm
+
+from ...apikey import get_api_key
+from .conversations import Conversation, ConversationError, Fact, concat, extend_to_minutes, load_conversation
+from .probes import probe_answers
+from .replay import POLICIES, EvalSettings, pairs, replay
+from .report import build_report, compare_table, format_report, plot_compare
+from .scoring import FactResult, fact_survival, score_fact, score_facts
+
+__all__ = [
+    "POLICIES",
+    "Conversation",
+    "ConversationError",
+    "EvalSettings",
+    "Fact",
+    "FactResult",
+    "compare",
+    "compare_table",
+    "evaluate",
+    "fact_survival",
+    "format_report",
+    "load_conversation",
+    "run",
+    "score_fact",
+    "score_facts",
+]
+
+
+async def evaluate(conv: Conversation, settings: EvalSettings, *, progress: bool = True) -> dict[str, Any]:
+    """Replay, score and (with the OpenAI summariser and a key) probe: the report as a dict."""
+    bar = tqdm(total=len(pairs(conv.turns)), desc=f"{settings.policy:>9}", disable=not progress, leave=False)
+    with bar:
+        run = await replay(conv, settings, bar)
+    report = build_report(conv, settings, run)
+    if settings.policy == "summarise" and settings.summariser == "openai" and get_api_key():
+        from openai import AsyncOpenAI
+
+        probes = await probe_answers(run.context, conv.facts, AsyncOpenAI(api_key=get_api_key()))
+        report["probes"] = [{"id": i, "answer": a, "correct": ok} for i, a, ok in probes]
+        report["probe_accuracy"] = round(sum(ok for *_, ok in probes) / len(probes), 4) if probes else 1.0
+    return report
+
+
+async def compare(
+    conv: Conversation, settings: EvalSettings, *, progress: bool = True
+) -> list[dict[str, Any]]:
+    """Every policy on the same conversation, one after another (each on a fresh engine)."""
+    return [await evaluate(conv, replace(settings, policy=p), progress=progress) for p in POLICIES]
+
+
+def run(
+    paths: Sequence[str], settings: EvalSettings, *, minutes: float = 0, all_policies: bool = False,
+    plot: str | None = None, as_json: bool = False, out: Callable[[str], None] = print,
+) -> int:  # fmt: skip
+    """``voicenb eval``: bad files raise `ConversationError` (one line, for the CLI to print)."""
+    conv = concat([load_conversation(p) for p in paths])
+    if minutes:
+        conv = extend_to_minutes(conv, minutes, settings.wpm)
+    if not all_policies:
+        report = asyncio.run(evaluate(conv, settings))
+        out(json.dumps(report) if as_json else format_report(report))
+        return 0
+    reports = asyncio.run(compare(conv, settings))
+    plotted = _try_plot(reports, plot or f"compare-{conv.name}.png")
+    if not as_json:
+        out(compare_table(reports))
+        out(f"plot: {plotted}" if plotted else "plot: skipped (pip install 'voicenb[eval]' for matplotlib)")
+    else:
+        out(json.dumps({"conversation": conv.name, "plot": plotted, "reports": reports}))
+    return 0
+
+
+def _try_plot(reports: Sequence[dict[str, Any]], path: str) -> str | None:
+    try:
+        return str(plot_compare(reports, path))
+    except ImportError:
+        return None

@@ -1,0 +1,198 @@
+"""Replay a scripted conversation through a real `VoiceSession` on the offline engine, under one
+context policy.
+
+Deterministic: the engine runs with no speech models. Its reply "LLM" answers each response with the
+conversation's next assistant turn verbatim and its "TTS" is silence lasting as long as the words take
+to say (`voicenb.engine.scripted`). User turns are created as ``input_audio`` items (silence of the same
+estimated length) carrying their text as the transcript. So the engine bills the window exactly as the
+API bills a voice call, while every model and the scorer read the exact words. With ``speech=True``
+user turns are synthesised with the offline voice instead and transcribed by the engine's STT.
+
+Policies: ``summarise`` is the session's own summarise-and-prune; ``last-n`` is the same trigger and
+pruning with no summary (a one-line note replaces the folded turns); ``retention`` is the server's
+``retention_ratio`` truncation with the same trigger as its token limit; ``none`` keeps everything
+(server truncation disabled: past ~28k tokens a real gpt-realtime session would truncate instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ... import events as ev
+from ...apikey import get_api_key
+from ...audio import WPM, silence, spoken_seconds
+from ...engine import EngineConfig, OfflineEngine
+from ...engine.scripted import EstimatedSpeech, ScriptedReplies
+from ...policy import SummaryPolicy
+from ...session import Backend, SessionConfig, VoiceSession
+from ...summarisers import OfflineSummariser, OpenAISummariser, Summariser
+from ...tokens import TokenLedger
+from .conversations import Conversation
+
+POLICIES = ("summarise", "last-n", "retention", "none")
+NEVER = 10**9  # a trigger no window reaches
+DROP_NOTE = "(Earlier turns were removed without a summary.)"
+INSTRUCTIONS = "You are a helpful voice assistant. Answer in one or two short sentences."
+
+
+class DropSummariser:
+    """For ``last-n``: the session prunes as usual, but the 'summary' keeps nothing."""
+
+    async def summarise(self, turns: Any, previous: Any, language: Any, budget_tokens: int = 0) -> str:
+        return DROP_NOTE
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvalSettings:
+    policy: str = "summarise"
+    summariser: str = "offline"  # offline | openai
+    trigger_tokens: int = 2000
+    keep_last: int = 4
+    retention_ratio: float = 0.5
+    model: str = "gpt-realtime"
+    speech: bool = False
+    wpm: int = WPM
+    timeout_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"unknown policy {self.policy!r}; choose from {', '.join(POLICIES)}")
+
+
+def session_parts(settings: EvalSettings) -> tuple[SessionConfig, SummaryPolicy, Any]:
+    """Session config, summary policy and summariser that realise ``settings.policy``."""
+    truncation: str | dict = "auto"
+    trigger, summariser = NEVER, None
+    if settings.policy == "summarise":
+        trigger, summariser = settings.trigger_tokens, make_summariser(settings.summariser)
+    elif settings.policy == "last-n":
+        trigger, summariser = settings.trigger_tokens, DropSummariser()
+    elif settings.policy == "retention":
+        limits = {"post_instructions": settings.trigger_tokens}
+        truncation = {
+            "type": "retention_ratio",
+            "retention_ratio": settings.retention_ratio,
+            "token_limits": limits,
+        }
+    else:
+        truncation = "disabled"
+    config = SessionConfig(model=settings.model, instructions=INSTRUCTIONS, truncation=truncation,
+                           turn_detection=False)  # fmt: skip
+    policy = SummaryPolicy(trigger_tokens=trigger, keep_last=settings.keep_last, min_turns=2, language=None)
+    return config, policy, summariser
+
+
+def make_summariser(name: str) -> Summariser:
+    if name == "offline":
+        return OfflineSummariser()
+    if name == "openai":
+        if not get_api_key():
+            raise ValueError("--summariser openai needs OPENAI_API_KEY (or use --summariser offline)")
+        return OpenAISummariser()
+    raise ValueError(f"unknown summariser {name!r} (offline | openai)")
+
+
+def engine_config(settings: EvalSettings, replies: ScriptedReplies) -> Any:
+    # Speech mode loads VAD + STT for the user's audio; the reply and its "voice" stay scripted.
+    return EngineConfig(
+        llm=replies, tts=EstimatedSpeech(settings.wpm), load_models=settings.speech,
+        max_reply_tokens=4096, max_reply_sentences=10_000, audio_chunk_ms=1000,
+    )  # fmt: skip
+
+
+# --- replay --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Replay:
+    """What one replay leaves behind: the session's ledger and the server-side context at the end."""
+
+    ledger: TokenLedger
+    context: list[str]
+    context_roles: list[str]
+    summaries: int
+    minutes_at_response: list[float]
+    errors: list[str] = field(default_factory=list)
+    wall_s: float = 0.0
+
+
+async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettings) -> None:
+    """One user turn, then ask for the (scripted) reply."""
+    if settings.speech:
+        from ...engine.speech import synthesise
+
+        pcm = await asyncio.to_thread(synthesise, text)
+        await session.send_audio(pcm + silence(0.3))
+        await session.commit_audio(respond=True)
+        return
+    audio = base64.b64encode(silence(spoken_seconds(text, settings.wpm))).decode()
+    item = {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_audio", "audio": audio, "transcript": text}],
+    }
+    await session.send_item(item, respond=True)
+
+
+def pairs(turns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(user text, assistant reply) per exchange; a trailing user turn gets an empty reply."""
+    pairs, pending = [], None
+    for role, text in turns:
+        if role == "user":
+            if pending is not None:
+                pairs.append((pending, ""))
+            pending = text
+        elif pending is not None:
+            pairs.append((pending, text))
+            pending = None
+    if pending is not None:
+        pairs.append((pending, ""))
+    return pairs
+
+
+async def replay(conv: Conversation, settings: EvalSettings, progress: Any = None) -> Replay:
+    """Replay ``conv`` under ``settings`` against a fresh offline engine; one response per user turn."""
+
+    started = time.monotonic()
+    replies = ScriptedReplies()
+    config, policy, summariser = session_parts(settings)
+    async with OfflineEngine(engine_config(settings, replies)) as engine:
+        session = VoiceSession(
+            config, policy=policy, summariser=summariser, backend=Backend.remote(engine.url)
+        )
+        usage: asyncio.Queue[ev.UsageUpdated] = asyncio.Queue()
+        session.subscribe(lambda e: usage.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
+        minutes: list[float] = []
+        spoken = 0.0
+        async with session:
+            for user, assistant in pairs(conv.turns):
+                replies.say(assistant)
+                await _send_user_turn(session, user, settings)
+                await asyncio.wait_for(usage.get(), settings.timeout_s)
+                spoken += spoken_seconds(user, settings.wpm) + spoken_seconds(assistant, settings.wpm)
+                minutes.append(spoken / 60)
+                await _settle(session, settings.timeout_s)
+                if progress:
+                    progress.update()
+                    progress.set_postfix_str(f"window {session.window_tokens:,} tok")
+            items = [i for i in session.state.window_items() if i.text]
+            return Replay(
+                session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,
+                [e.message for e in session.errors], time.monotonic() - started,
+            )  # fmt: skip
+
+
+async def _settle(session: VoiceSession, timeout_s: float) -> None:
+    """Let a summary the last response triggered finish before the next turn: runs are then
+    deterministic (live, the next turn would overlap it; `voicenb bench` measures that)."""
+    deadline = time.monotonic() + timeout_s
+    while session.summarising and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)

@@ -1,0 +1,157 @@
+"""Reports: one policy's figures as a dict and text, the compare table and the compare plot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ...tokens import TokenLedger
+from .conversations import Conversation
+from .replay import EvalSettings, Replay
+from .scoring import fact_survival, score_facts
+
+
+def uncached_cost(ledger: TokenLedger) -> float:
+    """What the same responses cost with no cache hits (caching is best-effort at the API)."""
+    return sum(
+        replace(r.usage, input_cached=0, input_cached_audio=0).cost(ledger.spec) for r in ledger.records
+    )
+
+
+def _cumulative_uncached(ledger: TokenLedger) -> list[float]:
+    total, series = 0.0, []
+    for r in ledger.records:
+        total += replace(r.usage, input_cached=0, input_cached_audio=0).cost(ledger.spec)
+        series.append(round(total, 6))
+    return series
+
+
+def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dict[str, Any]:
+    results = score_facts(run.context, conv.facts)
+    totals = run.ledger.totals()
+    windows = [r.usage.input_tokens + r.usage.output_tokens for r in run.ledger.records]
+    return {
+        "conversation": conv.name,
+        "policy": settings.policy,
+        "summariser": settings.summariser if settings.policy == "summarise" else None,
+        "mode": "speech" if settings.speech else "text",
+        "model": settings.model,
+        "trigger_tokens": settings.trigger_tokens,
+        "keep_last": settings.keep_last,
+        "turns": len(conv.turns),
+        "minutes": round(conv.minutes, 1),
+        "fact_survival": round(fact_survival(results), 4),
+        "facts": len(results),
+        "facts_lost": [r.id for r in results if not r.survived],
+        "superseded_flagged": [r.id for r in results if r.superseded_flag],
+        "superseded_mentioned": [r.id for r in results if r.superseded_mentioned],
+        "responses": len(run.ledger.records),
+        "summaries": run.summaries,
+        "input_tokens": totals.input_tokens,
+        "input_text_tokens": totals.input_text,
+        "input_audio_tokens": totals.input_audio,
+        "input_cached_tokens": totals.input_cached,
+        "output_tokens": totals.output_tokens,
+        "output_text_tokens": totals.output_text,
+        "output_audio_tokens": totals.output_audio,
+        "cost_usd": round(run.ledger.cumulative_cost_usd, 6),
+        "cost_uncached_usd": round(uncached_cost(run.ledger), 6),
+        "max_window_tokens": run.ledger.max_window_tokens,
+        "final_window_tokens": run.ledger.window_tokens,
+        "mean_window_tokens": round(sum(windows) / len(windows)) if windows else 0,
+        "window_tokens": windows,
+        "minutes_at_response": [round(m, 3) for m in run.minutes_at_response],
+        "cumulative_cost_usd": [round(r.cumulative_cost_usd, 6) for r in run.ledger.records],
+        "cumulative_cost_uncached_usd": _cumulative_uncached(run.ledger),
+        "context": run.context,  # what the server holds at the end: summary, then kept turns
+        "errors": run.errors,
+        "wall_s": round(run.wall_s, 2),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    r = report
+    lines = [
+        f"{r['conversation']}: policy {r['policy']}"
+        + (f" ({r['summariser']} summariser)" if r["summariser"] else "")
+        + f", {r['turns']} turns, ~{r['minutes']} min of speech, {r['mode']} replay, model {r['model']}",
+        f"  fact survival   {r['fact_survival']:.2f} ({r['facts'] - len(r['facts_lost'])}/{r['facts']})"
+        + (f"  lost: {', '.join(r['facts_lost'])}" if r["facts_lost"] else ""),
+        f"  superseded      flagged as current: {', '.join(r['superseded_flagged']) or 'none'}"
+        f"; still mentioned: {', '.join(r['superseded_mentioned']) or 'none'}",
+        f"  responses       {r['responses']}, summaries {r['summaries']}",
+        f"  window tokens   max {r['max_window_tokens']:,}, mean {r['mean_window_tokens']:,}, "
+        f"final {r['final_window_tokens']:,}",
+        f"  input tokens    {r['input_tokens']:,} (text {r['input_text_tokens']:,}, audio "
+        f"{r['input_audio_tokens']:,}, cached {r['input_cached_tokens']:,})",
+        f"  output tokens   {r['output_tokens']:,} (text {r['output_text_tokens']:,}, audio "
+        f"{r['output_audio_tokens']:,})",
+        f"  cost            ${r['cost_usd']:.4f} (${r['cost_uncached_usd']:.4f} with no cache hits)",
+    ]
+    if r.get("probe_accuracy") is not None:
+        lines.append(f"  probe answers   {r['probe_accuracy']:.2f} correct (model-answered questions)")
+    if r["errors"]:
+        lines.append(f"  errors          {len(r['errors'])}: {r['errors'][0]}")
+    return "\n".join(lines)
+
+
+def compare_table(reports: Sequence[dict[str, Any]]) -> str:
+    """One row per policy; cost as billed (prefix cache) and with no cache hits, each also as a share
+    of the no-pruning run."""
+    none = next((r for r in reports if r["policy"] == "none"), None)
+    share = lambda r, key: f"{r[key] / none[key]:.0%}" if none and none[key] else "-"  # noqa: E731
+    head = (
+        f"{'policy':<10} {'survival':>8} {'flagged':>7} {'resp':>5} {'summ':>5} {'max win':>8} "
+        f"{'mean win':>8} {'input tok':>10} {'cached':>10} {'cost $':>8} {'vs none':>7} "
+        f"{'no-cache $':>10} {'vs none':>7}"
+    )
+    rows = [head, "-" * len(head)]
+    for r in reports:
+        rows.append(
+            f"{r['policy']:<10} {r['fact_survival']:>8.2f} {len(r['superseded_flagged']):>7} "
+            f"{r['responses']:>5} {r['summaries']:>5} {r['max_window_tokens']:>8,} "
+            f"{r['mean_window_tokens']:>8,} {r['input_tokens']:>10,} {r['input_cached_tokens']:>10,} "
+            f"{r['cost_usd']:>8.4f} {share(r, 'cost_usd'):>7} {r['cost_uncached_usd']:>10.4f} "
+            f"{share(r, 'cost_uncached_usd'):>7}"
+        )
+    return "\n".join(rows)
+
+
+def plot_compare(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
+    """A static PNG: window over time per policy, cumulative cost, and fact survival."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (win, cost, surv) = plt.subplots(1, 3, figsize=(15, 4.5), gridspec_kw={"width_ratios": [3, 3, 2]})
+    for i, r in enumerate(reports):
+        t = r["minutes_at_response"]
+        win.plot(t, r["window_tokens"], label=r["policy"], lw=1.4, color=f"C{i}")
+        cost.plot(t, r["cumulative_cost_usd"], label=r["policy"], lw=1.4, color=f"C{i}")
+        cost.plot(t, r["cumulative_cost_uncached_usd"], lw=1.0, ls="--", color=f"C{i}")
+    win.set(xlabel="conversation time (min of speech)", ylabel="window tokens per response",
+            title="Context window")  # fmt: skip
+    cost.set(
+        xlabel="conversation time (min of speech)",
+        ylabel="USD (log)",
+        yscale="log",
+        title=f"Cumulative cost, {reports[0]['model']} (dashed: no cache hits)",
+    )
+    names = [r["policy"] for r in reports]
+    bars = surv.bar(
+        names, [r["fact_survival"] for r in reports], color=[f"C{i}" for i in range(len(reports))]
+    )
+    surv.bar_label(bars, fmt="%.2f")
+    surv.set(ylim=(0, 1.1), title="Fact survival", ylabel="share of facts in context")
+    win.legend()
+    fig.suptitle(
+        f"{reports[0]['conversation']}: {reports[0]['turns']} turns, ~{reports[0]['minutes']} min of speech"
+    )
+    fig.tight_layout()
+    out = Path(path)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

@@ -54,6 +54,9 @@ class ScriptedPeer:
     delete_ignored: set[str] = field(default_factory=set)  # deletions the peer never confirms
     reject_root_inserts: bool = False
     refuse_connections: bool = False  # answer the handshake with 503 (a server that is down)
+    close_at_once: bool = False  # accept the socket, then close it before saying anything
+    silent: bool = False  # accept and never answer anything (not even session.update)
+    drop_after_s: float | None = None  # accept, configure, then drop every connection after this long
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -92,6 +95,11 @@ class ScriptedPeer:
         self._ws, self.items, self.instructions = ws, [], ""
         self.connections += 1
         self._connected.clear()
+        if self.close_at_once:
+            await ws.close(code=1011, reason="closing at once")
+            return
+        if self.drop_after_s is not None:
+            asyncio.get_running_loop().call_later(self.drop_after_s, lambda: asyncio.ensure_future(ws.close(1011)))
         await self.send({"type": "session.created", "session": {"type": "realtime", "model": "gpt-realtime"}})
         self._connected.set()
         async for raw in ws:
@@ -120,6 +128,8 @@ class ScriptedPeer:
 
     async def _on_client_event(self, e: dict[str, Any]) -> None:
         kind = e["type"]
+        if self.silent:
+            return
         if kind == "session.update":
             self.instructions = e["session"].get("instructions", "")
             await self.send({"type": "session.updated", "session": e["session"]})

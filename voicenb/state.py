@@ -21,6 +21,7 @@ class Transcript(StrEnum):
     PENDING = "pending"
     COMPLETE = "complete"
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # its server session ended before the text was complete
 
 
 @dataclass
@@ -176,6 +177,9 @@ class ConversationState:
         leaves the log. Returns the ids that were in the window."""
         gone = list(self.window)
         for item_id in gone:
+            item = self.log[item_id]
+            if item.status is Transcript.PENDING:  # its words will never arrive now
+                item.status = Transcript.INTERRUPTED
             self.on_item_deleted(item_id, by="handoff")
         self.handoffs.append({"reason": reason, "at_s": round(at_s, 3), "window_before": gone, "seeded": []})
         return gone

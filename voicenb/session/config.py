@@ -65,10 +65,14 @@ class HandoffPolicy:
 
     after_s: float | None = 55 * 60  # before the 60-minute cap; None: never by timer
     on_disconnect: bool = True
-    max_retries: int = 3
-    backoff_s: float = 0.5
+    retry_window_s: float = 60.0  # keep retrying this long (well over a cold engine start), then give up
+    max_retries: int | None = None  # an extra cap on attempts; None: as many as fit the window
+    backoff_s: float = 0.5  # first delay; doubles per attempt, jittered, up to max_backoff_s
+    max_backoff_s: float = 8.0
+    min_interval_s: float = 5.0  # automatic handoffs in a row wait this long between starts
     keep_last: int | None = None  # None: the summary policy's keep_last
     gap_buffer_s: float = 30.0  # audio captured during the gap is sent afterwards, up to this much
+    max_queued_items: int = 100  # items (typed turns) sent during the gap, sent afterwards
 
 
 # Server errors that end the session: hand off instead of going silent.

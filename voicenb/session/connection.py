@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from websockets.exceptions import ConnectionClosedOK
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
 from .. import events as ev
 from .backends import Backend
@@ -32,29 +32,48 @@ class Link:
         self.conn: Any = None
         self.opened_at = 0.0
         self.on_lost: Callable[[str], None] = lambda reason: None
+        self._ready = False  # the server confirmed our configuration on this connection
         self._reader: asyncio.Task | None = None
         self._waiters: dict[tuple[str, str], asyncio.Future] = {}
         core.subscribe(self._confirm)
 
     @property
     def is_open(self) -> bool:
-        return self.conn is not None
+        """A socket is open and the server confirmed the session's configuration."""
+        return self.conn is not None and self._ready
 
     async def open(self, backend: Backend) -> None:
-        """Connect, configure the session and start reading server events."""
+        """Connect, configure the session and start reading server events. Returns once the server has
+        confirmed the configuration (`session.updated`); raises, holding nothing, if it does not."""
         conn = await backend.connect(self.core.config.model)
-        self.conn, self.opened_at = conn, self.core.clock()
+        self.conn, self.opened_at, self._ready = conn, self.core.clock(), False
+        event_id = f"evt_{uuid.uuid4().hex[:20]}"
+        configured, rejected = self._expect(("configured", "")), self._expect(("event", event_id))
         try:
-            await self.send({"type": "session.update", "session": self.core.config.to_api()})
-        except Exception:
+            self._reader = reader = asyncio.create_task(self._read(conn), name="voicenb-reader")
+            try:
+                await self.send({"type": "session.update", "session": self.core.config.to_api(), "event_id": event_id})
+            except ConnectionClosed as exc:
+                raise NotConfirmed("the server did not confirm the session configuration (the connection ended)") from exc
+            done, _ = await asyncio.wait(
+                {configured, rejected, reader}, timeout=self.confirm_timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if rejected in done:
+                rejected.result()  # raises the server's reason
+            if configured not in done:
+                ended = "the connection ended" if reader in done else f"no reply in {self.confirm_timeout_s:g} s"
+                raise NotConfirmed(f"the server did not confirm the session configuration ({ended})")
+        except BaseException:
             await self.drop()
             raise
-        self._reader = asyncio.create_task(self._read(conn), name="voicenb-reader")
+        finally:
+            self._forget(("configured", ""), ("event", event_id))
+        self._ready = True
         self.core.publish(ev.Connected(backend.url, self.core.config.model, backend.is_offline))
 
     async def drop(self) -> None:
         """Close the connection we hold (its reader ends quietly)."""
-        conn, self.conn = self.conn, None
+        conn, self.conn, self._ready = self.conn, None, False
         reader, self._reader = self._reader, None
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -91,11 +110,11 @@ class Link:
             raise
         except Exception as exc:  # a bug in the reader must end visibly, never silently
             reason, failed = f"reader failed: {type(exc).__name__}: {exc}", True
-        if conn is not self.conn:
-            return  # a connection we dropped ourselves
+        if conn is not self.conn or not self._ready:
+            return  # a connection we dropped ourselves, or one `open()` is still judging
         if failed:
             self.core.report_error(reason, "connection_lost")
-        self.conn = None
+        self.conn, self._ready = None, False
         self.on_lost(reason)
 
     def _dispatch(self, conn: Any, raw: bytes) -> None:
@@ -104,11 +123,16 @@ class Link:
         except Exception as exc:
             self.core.report_error(f"malformed frame ({len(raw)} bytes): {exc}", "malformed_event")
             return
+        if not isinstance(getattr(event, "type", None), str):  # valid JSON, but not an event object
+            self.core.report_error(f"malformed frame ({len(raw)} bytes): not an event object", "malformed_event")
+            return
         if self.core.recorder is not None:
             try:
                 self.core.recorder.server_event(event)
             except Exception as exc:
                 self.core.report_error(f"recorder failed: {exc}", "recorder_failed")
+        if getattr(event, "type", None) == "session.updated":
+            self._resolve(("configured", ""), True)
         self.core.handle(event)
 
     # --- confirmations -----------------------------------------------------------------------------

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import collections
 import logging
+import random
 
 from .. import events as ev
 from ..audio import pcm_duration_s
@@ -59,6 +61,9 @@ class Handoff:
         self._task: asyncio.Task | None = None
         self._timer: asyncio.Task | None = None
         self.on_failed = lambda: None
+        self._items: collections.deque[dict] = collections.deque()
+        self._last_start = 0.0
+        self._owed: tuple[str | None, list[Item]] | None = None
         core.subscribe(self._on_event)
 
     def _on_event(self, event: ev.SessionEvent) -> None:
@@ -99,32 +104,65 @@ class Handoff:
         core = self.core
         self.active = True
         core.publish(ev.HandoffStarted(reason))
+        await self._wait_rate_limit(reason)
         await self.pruner.cancel()  # it targets the old session; the log keeps its turns anyway
         await self.link.drop()
         core.response_active = core.speech_active = False
-        summary, recent = await self.seed_plan()
+        # After a handoff that gave up, the server holds nothing: its seed is still owed.
+        summary, recent = self._owed if self._owed and not core.state.window else await self.seed_plan()
         core.note({"type": "voicenb.handoff", "reason": reason, "at_s": core.clock() - core.started_at})
-        error: Exception | None = None
-        for attempt in range(self.policy.max_retries):
-            try:
-                await self.link.open(self.backend)
-                await self.seed(summary, recent)
-                break
-            except Exception as exc:
-                error = exc
-                log.warning("handoff attempt %d failed: %s", attempt + 1, exc)
-                await self.link.drop()
-                await asyncio.sleep(self.policy.backoff_s * 2**attempt)
-        else:
-            self.active = False
-            core.publish(ev.HandoffFailed(reason, self.policy.max_retries, f"{error}"))
+        attempts, error = await self._reopen(summary, recent)
+        self.active = False
+        self._owed = (summary, recent) if error is not None else None
+        if error is not None:
+            core.publish(ev.HandoffFailed(reason, attempts, f"{error}"))
             self.on_failed()
             return
         self.count += 1
         core.window_fresh = False
-        self.active = False
+        await self.flush_items()
         sent_s = await self.flush_gap()
         core.publish(ev.HandoffFinished(reason, tuple(core.state.window), sent_s, self.gap.dropped_s))
+
+    async def _wait_rate_limit(self, reason: str) -> None:
+        """Automatic handoffs in a row (a server that accepts and drops) wait between starts."""
+        now = self.core.clock()
+        wait = self._last_start + self.policy.min_interval_s - now
+        if reason != "reconnect" and self._last_start and wait > 0:
+            await asyncio.sleep(wait)
+        self._last_start = self.core.clock()
+
+    async def _reopen(self, summary: str | None, recent: list[Item]) -> tuple[int, Exception | None]:
+        """Open and seed a new session, retrying with jittered exponential back-off within the window."""
+        deadline = self.core.clock() + self.policy.retry_window_s
+        attempt, error = 0, None
+        while True:
+            attempt += 1
+            try:
+                await self.link.open(self.backend)
+                await self.seed(summary, recent)
+                return attempt, None
+            except Exception as exc:
+                error = exc
+                log.warning("handoff attempt %d failed: %s", attempt, exc)
+                await self.link.drop()
+            delay = min(self.policy.max_backoff_s, self.policy.backoff_s * 2 ** (attempt - 1))
+            delay *= random.uniform(0.5, 1.0)  # jitter: many clients must not retry in lockstep
+            out_of_tries = self.policy.max_retries is not None and attempt >= self.policy.max_retries
+            if out_of_tries or self.core.clock() + delay > deadline:
+                return attempt, error
+            await asyncio.sleep(delay)
+
+    def queue_item(self, event: dict) -> None:
+        """A client item sent while no session is open: kept (bounded) and sent after the handoff."""
+        if len(self._items) >= self.policy.max_queued_items:
+            raise ConnectionError(f"not connected, and {len(self._items)} items already wait for the handoff")
+        self._items.append(event)
+
+    async def flush_items(self) -> None:
+        while self._items:
+            await self.link.send(self._items[0])
+            self._items.popleft()
 
     async def flush_gap(self) -> float:
         """Send the audio kept during the gap; what cannot be sent now is kept for the next try."""

@@ -64,6 +64,7 @@ class VoiceSession:
         self._handoff.on_failed = lambda: self._set_closed("handoff failed")
         self.link.on_lost = self._on_lost
         self._closed = asyncio.Event()
+        self._live = False  # between connect() and close()
 
     # --- explicit backends -------------------------------------------------------------------------
 
@@ -108,7 +109,13 @@ class VoiceSession:
         if self.backend.is_offline and not self.backend.websocket_base_url:
             log.warning("%s", self.backend.describe())
         self._closed.clear()
-        await self.link.open(self.backend)
+        if self.state.turns():  # this session already talked: never start the server empty
+            await self._handoff.start("reconnect")
+            if not self.link.is_open:
+                raise ConnectionError("could not reconnect to the server (see the HandoffFailed event)")
+        else:
+            await self.link.open(self.backend)
+        self._live = True
         self._handoff.start_timer()
 
     async def close(self) -> None:
@@ -120,6 +127,7 @@ class VoiceSession:
         self._set_closed("closed")
 
     def _set_closed(self, reason: str) -> None:
+        self._live = False
         if not self._closed.is_set():
             self._closed.set()
             self.core.publish(ev.Closed(reason))
@@ -194,10 +202,17 @@ class VoiceSession:
         await self.send_item(item, respond=respond)
 
     async def send_item(self, item: dict[str, Any], *, respond: bool = False) -> None:
-        """Append any conversation item (API shape), optionally asking for a reply."""
-        await self.link.send({"type": "conversation.item.create", "item": item})
+        """Append any conversation item (API shape), optionally asking for a reply. During a handoff
+        (or a drop it will heal) the item is kept and sent to the new session."""
+        events = [{"type": "conversation.item.create", "item": item}]
         if respond:
-            await self.link.send({"type": "response.create"})
+            events.append({"type": "response.create"})
+        if self._handoff.active or (not self.link.is_open and self.handoff.on_disconnect and self._live):
+            for event in events:
+                self._handoff.queue_item(event)
+            return
+        for event in events:
+            await self.link.send(event)
 
     def summarise_now(self) -> asyncio.Task | None:
         """Summarise now regardless of the trigger (a button in the panel). None if nothing to fold."""

@@ -99,7 +99,9 @@ class ScriptedPeer:
             await ws.close(code=1011, reason="closing at once")
             return
         if self.drop_after_s is not None:
-            asyncio.get_running_loop().call_later(self.drop_after_s, lambda: asyncio.ensure_future(ws.close(1011)))
+            asyncio.get_running_loop().call_later(
+                self.drop_after_s, lambda: asyncio.ensure_future(ws.close(1011))
+            )
         await self.send({"type": "session.created", "session": {"type": "realtime", "model": "gpt-realtime"}})
         self._connected.set()
         async for raw in ws:

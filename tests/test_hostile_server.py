@@ -71,8 +71,8 @@ async def peer_start_reply(peer) -> str:
     item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress",
             "content": [{"type": "output_audio", "transcript": None}]}  # fmt: skip
     await peer.send({"type": "conversation.item.added", "item": item})
-    await peer.send({"type": "response.output_audio_transcript.delta", "item_id": item_id,
-                     "output_index": 0, "content_index": 0, "response_id": "resp_cut", "delta": "Let me"})  # fmt: skip
+    delta = {"item_id": item_id, "output_index": 0, "content_index": 0, "response_id": "resp_cut"}
+    await peer.send({"type": "response.output_audio_transcript.delta", **delta, "delta": "Let me"})
     return item_id
 
 

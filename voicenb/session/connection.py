@@ -52,16 +52,24 @@ class Link:
         try:
             self._reader = reader = asyncio.create_task(self._read(conn), name="voicenb-reader")
             try:
-                await self.send({"type": "session.update", "session": self.core.config.to_api(), "event_id": event_id})
+                await self.send(
+                    {"type": "session.update", "session": self.core.config.to_api(), "event_id": event_id}
+                )
             except ConnectionClosed as exc:
-                raise NotConfirmed("the server did not confirm the session configuration (the connection ended)") from exc
+                raise NotConfirmed(
+                    "the server did not confirm the session configuration (the connection ended)"
+                ) from exc
             done, _ = await asyncio.wait(
-                {configured, rejected, reader}, timeout=self.confirm_timeout_s, return_when=asyncio.FIRST_COMPLETED
+                {configured, rejected, reader},
+                timeout=self.confirm_timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             if rejected in done:
                 rejected.result()  # raises the server's reason
             if configured not in done:
-                ended = "the connection ended" if reader in done else f"no reply in {self.confirm_timeout_s:g} s"
+                ended = (
+                    "the connection ended" if reader in done else f"no reply in {self.confirm_timeout_s:g} s"
+                )
                 raise NotConfirmed(f"the server did not confirm the session configuration ({ended})")
         except BaseException:
             await self.drop()
@@ -124,7 +132,9 @@ class Link:
             self.core.report_error(f"malformed frame ({len(raw)} bytes): {exc}", "malformed_event")
             return
         if not isinstance(getattr(event, "type", None), str):  # valid JSON, but not an event object
-            self.core.report_error(f"malformed frame ({len(raw)} bytes): not an event object", "malformed_event")
+            self.core.report_error(
+                f"malformed frame ({len(raw)} bytes): not an event object", "malformed_event"
+            )
             return
         if self.core.recorder is not None:
             try:

@@ -43,6 +43,7 @@ def _eval(args: argparse.Namespace) -> int:
     settings = EvalSettings(
         policy=args.policy, summariser=args.summariser, trigger_tokens=args.trigger, keep_last=args.keep_last,
         retention_ratio=args.retention_ratio, model=args.model, speech=args.speech, wpm=args.wpm,
+        probe=args.probe,
     )  # fmt: skip
     try:
         return run(args.conversations, settings, minutes=args.minutes, all_policies=args.compare,
@@ -118,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--speech", action="store_true", help="user turns as synthesised speech (offline extra)")
     evl.add_argument("--compare", action="store_true", help="run every policy; print a table and plot a PNG")
     evl.add_argument("--plot", default=None, help="PNG path for --compare (default compare-NAME.png)")
+    evl.add_argument("--probe", action="store_true", help="at the end, ask the bot each fact's question")
     evl.add_argument("--json", action="store_true", help="end with one JSON line of results")
     evl.set_defaults(func=_eval)
 

@@ -9,16 +9,21 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 from ..audio import WPM, silence, spoken_seconds
 
 
 class ScriptedReplies:
-    """The engine's reply LLM: answers each response with the next queued assistant turn, verbatim."""
+    """The engine's reply LLM: answers each response with the next queued assistant turn, verbatim.
 
-    def __init__(self) -> None:
+    With nothing queued it hands the response to ``fallback`` (a real model), capped at
+    ``fallback_tokens``: the eval's probe questions are answered by the model itself."""
+
+    def __init__(self, fallback: Any = None, fallback_tokens: int = 60) -> None:
         self._queue: collections.deque[str] = collections.deque()
         self._lock = threading.Lock()
+        self.fallback, self.fallback_tokens = fallback, fallback_tokens
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -26,8 +31,11 @@ class ScriptedReplies:
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
         with self._lock:
-            text = self._queue.popleft() if self._queue else ""
-        for word in text.split(" "):  # word by word, as a model streams
+            text = self._queue.popleft() if self._queue else None
+        if text is None and self.fallback is not None:
+            yield from self.fallback.stream(messages, min(max_tokens, self.fallback_tokens), stop)
+            return
+        for word in (text or "").split(" "):  # word by word, as a model streams
             if stop.is_set():
                 return
             yield word + " "

@@ -17,9 +17,10 @@ from .. import events as ev
 from ..audio import pcm_source, silence
 from ..policy import SummaryPolicy
 from ..session import Backend, SessionConfig, VoiceSession
+from ..state import ConversationState
 
 SCRIPT = [
-    "Hi, my name is Priya Sethi and I'm planning a trip to Lisbon.",
+    "Hi, my name is Anna Miller and I'm planning a trip to Lisbon.",  # names the recogniser hears
     "I want to fly out on the twelfth of May and come back on the nineteenth.",
     "My budget for the hotel is one hundred and twenty euros a night.",
     "I'm vegetarian, so please keep that in mind for restaurants.",
@@ -28,6 +29,8 @@ SCRIPT = [
     "What should I pack for the weather in May?",
     "Thanks. What was my hotel budget again?",
 ]
+# The last question is answered from the summary by then: any of these in the reply counts as recalled.
+RECALL_ANSWERS = ("120", "hundred and twenty", "hundred twenty")
 
 
 def _printer(out: Callable[[str], None]) -> Callable[[ev.SessionEvent], None]:
@@ -91,6 +94,12 @@ async def run_demo(
     return demo_figures(session, len(script))
 
 
+def recalled(state: ConversationState, answers: Sequence[str] = RECALL_ANSWERS) -> bool:
+    """Did the bot's last reply contain the answer? False is possible and shown, never forced."""
+    replies = [t for t in state.turns() if t.role == "assistant"]
+    return bool(replies) and any(a in replies[-1].text.lower() for a in answers)
+
+
 def demo_figures(session: VoiceSession, user_turns_spoken: int) -> dict[str, Any]:
     """Figures of a finished session; a turn is lost if it was spoken/answered but is not in the log."""
     log_turns = session.state.turns()
@@ -106,6 +115,7 @@ def demo_figures(session: VoiceSession, user_turns_spoken: int) -> dict[str, Any
         "final_window_tokens": session.ledger.window_tokens,
         "cost_usd": round(session.ledger.cumulative_cost_usd, 6),
         "offline": session.is_offline,
+        "recall_ok": recalled(session.state),
     }
 
 

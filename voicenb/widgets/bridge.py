@@ -46,9 +46,11 @@ class AudioBridge:
         if isinstance(event, ev.AudioDelta) and event.item_id not in self._muted:
             self._streaming = event.item_id
             self.sink.play(event.item_id, event.pcm)
-        elif isinstance(event, ev.SpeechStarted):
-            if self._streaming:
-                self._muted.add(self._streaming)
+        elif isinstance(event, ev.SpeechStarted) and self._streaming:
+            # Only a reply we were playing is barged in on; decided now, not when the task runs, so a
+            # reply that starts meanwhile is never cut by speech that came before it.
+            self._muted.add(self._streaming)
+            self._streaming = ""
             return self.barge_in()  # the session keeps the coroutine as a task
         elif isinstance(event, ev.Closed):
             self.sink.reset()

@@ -4,7 +4,7 @@ the offline engine under one context policy, then score what the server still ho
 - `conversations` -- the schema, loading, joining and looping (pure);
 - `replay`        -- the session against a scripted engine, per policy;
 - `scoring`       -- fact survival and superseded values (pure);
-- `report`        -- reports, the compare table and plot; `probes` -- model-answered questions.
+- `report`        -- reports, the compare table and plot; `probes` -- the bot asked each fact at the end.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ...apikey import get_api_key
 from .conversations import Conversation, ConversationError, Fact, concat, extend_to_minutes, load_conversation
-from .probes import probe_answers
+from .probes import ProbeResult, probe_recall
 from .replay import POLICIES, EvalSettings, pairs, replay
 from .report import build_report, compare_table, format_report, plot_compare
 from .scoring import FactResult, fact_survival, score_fact, score_facts
@@ -31,12 +30,14 @@ __all__ = [
     "EvalSettings",
     "Fact",
     "FactResult",
+    "ProbeResult",
     "compare",
     "compare_table",
     "evaluate",
     "fact_survival",
     "format_report",
     "load_conversation",
+    "probe_recall",
     "run",
     "score_fact",
     "score_facts",
@@ -44,18 +45,11 @@ __all__ = [
 
 
 async def evaluate(conv: Conversation, settings: EvalSettings, *, progress: bool = True) -> dict[str, Any]:
-    """Replay, score and (with the OpenAI summariser and a key) probe: the report as a dict."""
+    """Replay, score and (with ``settings.probe``) ask the probe questions: the report as a dict."""
     bar = tqdm(total=len(pairs(conv.turns)), desc=f"{settings.policy:>9}", disable=not progress, leave=False)
     with bar:
         run = await replay(conv, settings, bar)
-    report = build_report(conv, settings, run)
-    if settings.policy == "summarise" and settings.summariser == "openai" and get_api_key():
-        from openai import AsyncOpenAI
-
-        probes = await probe_answers(run.context, conv.facts, AsyncOpenAI(api_key=get_api_key()))
-        report["probes"] = [{"id": i, "answer": a, "correct": ok} for i, a, ok in probes]
-        report["probe_accuracy"] = round(sum(ok for *_, ok in probes) / len(probes), 4) if probes else 1.0
-    return report
+    return build_report(conv, settings, run)
 
 
 async def compare(

@@ -1,33 +1,65 @@
-"""Model-answered probes: ask each fact's question over what the server still holds (needs a model)."""
+"""End-to-end recall: after the policy ran, ask each fact's question as a user turn through the same
+session and score the bot's own answer. This is the number users care about: does the bot still know?
+
+Each probe is asked against the same context: its question and answer are deleted again before the
+next one, and no summary runs meanwhile.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from ... import events as ev
+from ...session import VoiceSession
 from .conversations import Fact
 
-PROBE_PROMPT = (
-    "Below is everything a voice assistant still remembers of a conversation (a summary and the latest "
-    "turns; later information overrides earlier). Answer the question from it alone, in a few words. "
-    "If it does not say, answer 'unknown'."
-)
+NEVER = 10**9
 
 
-async def probe_answers(
-    context: Sequence[str], facts: Sequence[Fact], client: Any, model: str = "gpt-4o-mini"
-) -> list[tuple[str, str, bool]]:
-    """Ask ``model`` every fact's question over the context; (fact id, answer, correct) each."""
-    memory = "\n".join(context)
+@dataclass(frozen=True)
+class ProbeResult:
+    id: str
+    question: str
+    answer: str
+    correct: bool
 
-    async def ask(fact: Fact) -> tuple[str, str, bool]:
-        resp = await client.chat.completions.create(
-            model=model, temperature=0, max_tokens=40,
-            messages=[{"role": "system", "content": PROBE_PROMPT},
-                      {"role": "user", "content": f"Memory:\n{memory}\n\nQuestion: {fact.question}"}],
-        )  # fmt: skip
-        answer = (resp.choices[0].message.content or "").strip()
-        return fact.id, answer, any(a.lower() in answer.lower() for a in fact.answers)
 
-    return list(await asyncio.gather(*(ask(f) for f in facts)))
+def is_correct(answer: str, fact: Fact) -> bool:
+    """Case-insensitive: any accepted answer appears in the bot's reply."""
+    text = answer.lower()
+    return any(a.lower() in text for a in fact.answers if a)
+
+
+def probe_recall(results: Sequence[ProbeResult]) -> float | None:
+    return round(sum(r.correct for r in results) / len(results), 4) if results else None
+
+
+async def ask_probes(
+    session: VoiceSession,
+    facts: Sequence[Fact],
+    ask: Callable[[str], Awaitable[None]],
+    timeout_s: float = 120.0,
+) -> list[ProbeResult]:
+    """``ask(question)`` sends one user turn and asks for a reply (as the replay sends its turns)."""
+    session.policy.trigger_tokens = NEVER  # the context must stay as the policy left it
+    results = []
+    for fact in facts:
+        before = set(session.state.log)
+        await ask(fact.question)
+        await session.next(ev.UsageUpdated, timeout=timeout_s)
+        added = [i for i in session.state.log.values() if i.id not in before]
+        answer = " ".join(i.text for i in added if i.role == "assistant").strip()
+        results.append(ProbeResult(fact.id, fact.question, answer, is_correct(answer, fact)))
+        await session.link.delete_items([i.id for i in added if i.id in session.state.window])
+    return results
+
+
+def load_reply_model(spec: Any = None) -> Any:
+    """The engine's real reply model (the default one, or ``spec``), loaded without the speech parts."""
+    from ...engine import EngineConfig
+    from ...engine.components import load_components
+
+    unused = object()  # parts given as objects are used as they are: nothing else loads
+    return load_components(EngineConfig(llm=spec, vad=unused, stt=unused, tts=unused)).llm

@@ -33,6 +33,7 @@ from ...session import Backend, SessionConfig, VoiceSession
 from ...summarisers import OfflineSummariser, OpenAISummariser, Summariser
 from ...tokens import TokenLedger
 from .conversations import Conversation
+from .probes import ProbeResult, ask_probes, load_reply_model
 
 POLICIES = ("summarise", "last-n", "retention", "none")
 NEVER = 10**9  # a trigger no window reaches
@@ -61,6 +62,8 @@ class EvalSettings:
     speech: bool = False
     wpm: int = WPM
     timeout_s: float = 120.0
+    probe: bool = False  # ask each fact's question at the end; the engine's reply model answers
+    probe_model: Any = None  # the reply model for probes (None: the engine's default)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -122,6 +125,7 @@ class Replay:
     minutes_at_response: list[float]
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    probes: list[ProbeResult] = field(default_factory=list)
 
 
 async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettings) -> None:
@@ -162,7 +166,7 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
     """Replay ``conv`` under ``settings`` against a fresh offline engine; one response per user turn."""
 
     started = time.monotonic()
-    replies = ScriptedReplies()
+    replies = ScriptedReplies(load_reply_model(settings.probe_model) if settings.probe else None)
     config, policy, summariser = session_parts(settings)
     async with OfflineEngine(engine_config(settings, replies)) as engine:
         session = VoiceSession(
@@ -184,9 +188,11 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
                     progress.update()
                     progress.set_postfix_str(f"window {session.window_tokens:,} tok")
             items = [i for i in session.state.window_items() if i.text]
+            probes = await ask_probes(session, conv.facts, lambda q: _send_user_turn(session, q, settings),
+                                      settings.timeout_s) if settings.probe else []  # fmt: skip
             return Replay(
                 session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,
-                [e.message for e in session.errors], time.monotonic() - started,
+                [e.message for e in session.errors], time.monotonic() - started, probes,
             )  # fmt: skip
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from ...tokens import TokenLedger
 from .conversations import Conversation
+from .probes import probe_recall
 from .replay import EvalSettings, Replay
 from .scoring import fact_survival, score_facts
 
@@ -67,6 +68,8 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dic
         "cumulative_cost_uncached_usd": _cumulative_uncached(run.ledger),
         "context": run.context,  # what the server holds at the end: summary, then kept turns
         "errors": run.errors,
+        "probe_recall": probe_recall(run.probes),
+        "probes": [asdict(p) for p in run.probes],
         "wall_s": round(run.wall_s, 2),
     }
 
@@ -90,8 +93,12 @@ def format_report(report: dict[str, Any]) -> str:
         f"{r['output_audio_tokens']:,})",
         f"  cost            ${r['cost_usd']:.4f} (${r['cost_uncached_usd']:.4f} with no cache hits)",
     ]
-    if r.get("probe_accuracy") is not None:
-        lines.append(f"  probe answers   {r['probe_accuracy']:.2f} correct (model-answered questions)")
+    if r.get("probe_recall") is not None:
+        correct = sum(p["correct"] for p in r["probes"])
+        right = f"{correct}/{len(r['probes'])} answered right by the bot"
+        lines.append(f"  probe recall    {r['probe_recall']:.2f} ({right})")
+        lines += [f"    {'✓' if p['correct'] else '✗'} {p['id']}: {p['question']} -> {p['answer'][:80]!r}"
+                  for p in r["probes"]]  # fmt: skip
     if r["errors"]:
         lines.append(f"  errors          {len(r['errors'])}: {r['errors'][0]}")
     return "\n".join(lines)

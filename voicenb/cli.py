@@ -25,7 +25,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .engine import serve
 
-    serve(host=args.host, port=args.port, token=args.token)
+    models = {"llm": args.llm} if args.llm else {}
+    serve(host=args.host, port=args.port, token=args.token, **models)
     return 0
 
 
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     serve.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' (401 otherwise)")
+    serve.add_argument("--llm", default=None, help="reply model: a name, a .gguf path or a chat endpoint URL")
     serve.set_defaults(func=_serve)
 
     bench = sub.add_parser("bench", help="measure core throughput and the engine's voice-to-voice latency")

@@ -219,7 +219,7 @@ class VoiceSession:
         return self.pruner.summarise_now()
 
     def maybe_summarise(self) -> asyncio.Task | None:
-        """Apply the policy now (call it after changing the policy live)."""
+        """Apply the policy now (after changing it live)."""
         return self.pruner.maybe_summarise()
 
     def handoff_now(self, reason: str = "requested") -> asyncio.Task:
@@ -265,10 +265,6 @@ class VoiceSession:
         return list(self.core.errors)
 
     @property
-    def recorder(self) -> Any:
-        return self.core.recorder
-
-    @property
     def is_offline(self) -> bool:
         """Talking to the offline engine on this machine."""
         return self.backend.is_offline
@@ -306,9 +302,3 @@ class VoiceSession:
     def connected_at(self) -> float | None:
         """time.monotonic() when the current server session opened (the 60-minute cap counts from it)."""
         return self.link.opened_at if self.link.is_open else None
-
-    def note(self, event: dict[str, Any]) -> None:
-        self.core.note(event)
-
-    def handle(self, event: Any) -> None:
-        self.core.handle(event)

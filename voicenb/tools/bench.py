@@ -110,7 +110,7 @@ def synthetic_hour(seconds: float = 3600.0, user_s: float = 8.0, reply_s: float 
 
 
 def core_throughput(seconds: float = 3600.0) -> dict[str, Any]:
-    """Replay ``seconds`` of server events through `VoiceSession.handle()`; × realtime."""
+    """Replay ``seconds`` of server events through `SessionCore.handle()`; × realtime."""
     events = synthetic_hour(seconds)
     policy = SummaryPolicy(trigger_tokens=10**9)  # the summary path is (c)'s business
     session = SessionCore(SessionConfig(), policy)

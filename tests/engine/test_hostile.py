@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from tests.engine.fakes import LoudnessVAD, ScriptedLLM, ScriptedSTT, ToneTTS, connect, next_event, tone
 from tests.engine.test_protocol import TEXT_ONLY, add, user_text
 from voicenb.engine import EngineConfig, OfflineEngine
+from voicenb.engine.loadbench import run_flood, run_load
 
 RETENTION = "session.truncation.retention_ratio"
 VAD_ON = {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad"}}}}
@@ -294,3 +295,23 @@ async def test_too_many_waiting_transcriptions_reject_the_commit_and_keep_the_bu
             assert (await next_event(conn, "error")).error.code == "rate_limit_exceeded"
         assert len(eng.connections[0].buffer) == 3 * 4800  # the refused commits' audio is still buffered
         await still_alive(conn)
+
+
+# --- load benchmark (figures, not timing assertions) -------------------------------------------------
+
+
+async def test_run_load_reports_latency_percentiles_and_rss():
+    config = EngineConfig(load_models=False, stt=ScriptedSTT(), llm=ScriptedLLM("Ok."), tts=ToneTTS())
+    result = await run_load(3, 2, config=config, clip=bytes(48_000), settle_s=0.1)
+    assert result["errors"] == [] and len(result["samples_s"]) == 3 * 2
+    assert 0 < result["p50_s"] <= result["p95_s"] <= result["max_s"]
+    assert 0 < result["rss_before_mb"] <= result["rss_peak_mb"]
+    assert result["rss_after_mb"] > 0
+
+
+async def test_run_flood_measures_the_victim_alone_and_under_a_flood():
+    config = EngineConfig(load_models=False, stt=ScriptedSTT(), llm=ScriptedLLM("Ok."), tts=ToneTTS())
+    result = await run_flood(config=config, clip=bytes(48_000), turns=2, flood_commits=20, tiny_appends=50)
+    assert len(result["alone_samples_s"]) == len(result["flooded_samples_s"]) == 2
+    assert result["flood_answers"]["input_audio_buffer.committed"] == 20
+    assert result["ratio_p50"] > 0

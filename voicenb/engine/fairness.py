@@ -2,14 +2,14 @@
 
 Each connection (an "owner") has its own bounded FIFO of jobs; a fixed set of worker threads takes the
 next job round-robin across owners. One client that queues 150 transcriptions delays another client's
-transcription by at most one job per worker, instead of 150 (a shared FIFO pool, as before).
+transcription by at most the jobs already running, instead of 150 (a shared FIFO pool, as before).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,7 +30,8 @@ class _Job:
 
 
 class FairScheduler:
-    """Round-robin over owners' FIFO queues, ``workers`` jobs at a time in a dedicated thread pool.
+    """Round-robin over owners' FIFO queues (the owner served least recently goes next), ``workers`` jobs
+    at a time in a dedicated thread pool.
 
     Use from one event loop. ``run(owner, fn, *args)`` awaits ``fn(*args)``; cancelling the caller while
     the job still waits removes it from the queue (a job already running finishes, its result dropped).
@@ -38,7 +39,9 @@ class FairScheduler:
 
     def __init__(self, name: str, workers: int = 1, max_pending_per_owner: int = 32) -> None:
         self.name, self.workers, self.max_pending = name, workers, max_pending_per_owner
-        self._queues: OrderedDict[Hashable, deque[_Job]] = OrderedDict()  # owners with waiting jobs
+        self._queues: dict[Hashable, deque[_Job]] = {}  # owners with waiting jobs, in order of arrival
+        self._last_served: dict[Hashable, int] = {}  # owner → dispatch number of its latest job
+        self._dispatched = 0
         self._running = 0
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix=f"voicenb-{name}")
 
@@ -67,6 +70,7 @@ class FairScheduler:
 
     def forget(self, owner: Hashable) -> None:
         """Drop every waiting job of ``owner`` (its connection closed)."""
+        self._last_served.pop(owner, None)
         for job in self._queues.pop(owner, ()):
             job.future.cancel()
 
@@ -83,15 +87,16 @@ class FairScheduler:
                 del self._queues[owner]
 
     def _next_job(self) -> _Job | None:
-        """The first waiting job of the owner at the head of the ring; that owner moves to the back."""
+        """The first waiting job of the owner served least recently (ties: the earliest to arrive)."""
         while self._queues:
-            owner, queue = next(iter(self._queues.items()))
+            owner = min(self._queues, key=lambda o: self._last_served.get(o, -1))
+            queue = self._queues[owner]
             job = queue.popleft()
-            if queue:
-                self._queues.move_to_end(owner)
-            else:
+            if not queue:
                 del self._queues[owner]
             if not job.future.done():
+                self._dispatched += 1
+                self._last_served[owner] = self._dispatched
                 return job
         return None
 

@@ -315,3 +315,29 @@ async def test_run_flood_measures_the_victim_alone_and_under_a_flood():
     assert len(result["alone_samples_s"]) == len(result["flooded_samples_s"]) == 2
     assert result["flood_answers"]["input_audio_buffer.committed"] == 20
     assert result["ratio_p50"] > 0
+
+
+async def test_conversation_items_and_retained_audio_are_bounded():
+    config = EngineConfig(
+        load_models=False,
+        llm=ScriptedLLM(),
+        tts=ToneTTS(),
+        max_conversation_items=3,
+        max_conversation_audio_s=1.0,
+    )
+    async with OfflineEngine(config) as eng, connect(eng.url) as conn:
+        await conn.input_audio_buffer.append(audio=b64(bytes(2 * 19_200)))  # 0.8 s
+        await conn.input_audio_buffer.commit()
+        await next_event(conn, "input_audio_buffer.committed")
+        await conn.input_audio_buffer.append(audio=b64(bytes(2 * 9_600)))  # +0.4 s: over the audio bound
+        await conn.input_audio_buffer.commit()
+        error = (await next_event(conn, "error")).error
+        assert (error.type, error.code) == ("invalid_request_error", "conversation_too_large")
+        assert len(eng.connections[0].buffer) == 2 * 9_600  # refused, not lost
+        await add(conn, user_text("two"))
+        await add(conn, user_text("three"))
+        await conn.conversation.item.create(item=user_text("four"))
+        assert (await next_event(conn, "error")).error.code == "conversation_too_large"
+        await conn.conversation.item.delete(item_id=eng.connections[0].conversation.items[0].id)
+        await next_event(conn, "conversation.item.deleted")
+        await still_alive(conn)  # room again

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ..audio import SAMPLE_RATE
 from .protocol import ProtocolError
 
 MAX_JSON_DEPTH = 64  # OpenAI's event schemas nest about 8 deep; deeper is an attack, not a request
@@ -52,6 +53,28 @@ def check_pcm16(pcm: bytes, event_id: str | None = None) -> None:
             "invalid_value",
             f"Invalid 'audio': PCM16 audio must be a whole number of 2-byte samples, got {len(pcm)} bytes.",
             "audio",
+            event_id,
+        )
+
+
+def check_conversation_room(
+    items: list[Any], audio_bytes: int, max_items: int, max_audio_s: float, event_id: str | None = None
+) -> None:
+    """Refuse one more item (with ``audio_bytes`` of PCM16 24 kHz) past the per-connection bounds."""
+    if len(items) >= max_items:
+        raise ProtocolError(
+            "conversation_too_large",
+            f"The conversation already holds {max_items} items: delete some first.",
+            None,
+            event_id,
+        )
+    retained_s = (sum(len(i.audio) for i in items) + audio_bytes) / (2 * SAMPLE_RATE)
+    if retained_s > max_audio_s:
+        raise ProtocolError(
+            "conversation_too_large",
+            f"The conversation would retain {retained_s:.0f} s of audio, over {max_audio_s:g} s: "
+            "delete or truncate items first.",
+            None,
             event_id,
         )
 

@@ -24,7 +24,7 @@ from .components import Components, load_components
 from .config import SOCKET_MAX_SIZE, EngineConfig
 from .conversation import Conversation, ConversationError, Item, new_id
 from .fairness import FairScheduler
-from .limits import check_pcm16, check_session_values
+from .limits import check_conversation_room, check_pcm16, check_session_values
 from .protocol import (
     ProtocolError,
     check_session,
@@ -243,6 +243,7 @@ class Connection:
                 None,
                 event.event_id,
             )
+        self._check_conversation_room(len(self.buffer), event.event_id)  # refused: the buffer stays
         pcm, item_id = bytes(self.buffer), self.speech_item_id or new_id("item")
         self._reset_buffer(len(pcm))
         await self._commit(pcm, item_id)
@@ -258,7 +259,18 @@ class Connection:
         if self.detector:
             self.detector.reset()
 
+    def _check_conversation_room(self, audio_bytes: int, event_id: str | None = None) -> None:
+        cfg = self.engine.config
+        check_conversation_room(
+            self.conversation.items,
+            audio_bytes,
+            cfg.max_conversation_items,
+            cfg.max_conversation_audio_s,
+            event_id,
+        )
+
     async def _commit(self, pcm: bytes, item_id: str, transcript: asyncio.Future[str] | None = None) -> None:
+        self._check_conversation_room(len(pcm))
         item = Item(item_id, "user", [{"type": "input_audio", "transcript": None}], audio=pcm)
         previous = self.conversation.add(item)
         await self.send(
@@ -332,6 +344,7 @@ class Connection:
 
     async def on_item_create(self, event: BaseModel) -> None:
         item = Item.from_api(event.item.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        self._check_conversation_room(len(item.audio), event.event_id)
         previous = self.conversation.add(item, event.previous_item_id)  # type: ignore[attr-defined]
         await self.send(
             server_event("conversation.item.added", item=item.to_api(), previous_item_id=previous)

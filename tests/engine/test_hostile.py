@@ -341,3 +341,28 @@ async def test_conversation_items_and_retained_audio_are_bounded():
         await conn.conversation.item.delete(item_id=eng.connections[0].conversation.items[0].id)
         await next_event(conn, "conversation.item.deleted")
         await still_alive(conn)  # room again
+
+
+NULLABLE_PATHS = [
+    "instructions", "output_modalities", "tools", "tool_choice", "max_output_tokens", "truncation",
+    "audio.input.format", "audio.input.transcription", "audio.input.noise_reduction",
+    "audio.input.turn_detection", "audio.output.format", "audio.output.voice", "audio.output.speed",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", NULLABLE_PATHS)
+async def test_any_null_session_field_leaves_the_session_able_to_reply(engine, path):
+    session: dict = {"type": "realtime"}
+    node = session
+    *parents, last = path.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = None
+    async with connect(engine.url) as conn:
+        await conn.send_raw(json.dumps({"type": "session.update", "session": session}))
+        answer = await asyncio.wait_for(conn.recv(), 10)
+        assert answer.type in ("session.updated", "error")
+        await add(conn, user_text("hi"))
+        await conn.response.create()
+        done = (await next_event(conn, "response.done")).response
+        assert done.status == "completed"

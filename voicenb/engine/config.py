@@ -55,5 +55,5 @@ class EngineConfig:
     max_pending_jobs: int = 32  # transcriptions / syntheses waiting per connection (run round-robin)
     speech_workers: int = 1  # threads each for STT and TTS (the models serialise calls anyway)
     max_connections: int = 64  # concurrent clients; more get HTTP 503 at the handshake
-    max_queued_frames: int = 16  # incoming frames buffered per connection before TCP back-pressure
+    max_queued_frames: int = 4  # incoming frames buffered per connection (x 16 MiB at worst), then TCP
     prompt_history: int = 100  # recent LLM prompts kept in `OfflineEngine.llm_calls` (for tests, debugging)

@@ -210,6 +210,8 @@ class Connection:
         speaker does not resume, the transcript is ready sooner (about the window's length)."""
         if self.parts.stt is None or (self._speculation and not self._speculation[0].done()):
             return
+        if self.engine.stt_jobs.pending(self):
+            return  # this connection already waits for transcriptions: a guess would only add to them
         pcm = bytes(self.buffer[self._buffer_offset(self.speech_start_ms) :])  # the word's tail included
         task = asyncio.ensure_future(self.engine.stt_jobs.run(self, self.parts.stt.transcribe, pcm))
         self._speculation = (task, pause_ms)

@@ -61,6 +61,8 @@ def test_registered_secret_is_masked_in_any_logger_args_and_tracebacks(secret, c
         log.exception("failed")
     assert secret not in caplog.text
     assert REDACTED in caplog.text and "handshake with" in caplog.text
+    factory = logging.getLogRecordFactory()  # a malformed record is the handler's to report, not a raise
+    assert factory("x", logging.INFO, __file__, 1, "bad %s %s", ("one",), None).args == ("one",)
 
 
 @pytest.mark.parametrize(

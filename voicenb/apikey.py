@@ -80,7 +80,10 @@ def _redact_record(record: logging.LogRecord) -> None:
     """Mask registered secrets in a record: its formatted message and any traceback text."""
     if not _secrets:
         return
-    message = record.getMessage()
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed record: leave it to the handler, which reports such errors itself
+        return
     clean = redact_text(message)
     if clean != message:
         record.msg, record.args = clean, ()

@@ -10,6 +10,7 @@ import functools
 import gzip
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -113,6 +114,34 @@ def model_spec(model: str) -> ModelSpec:
 
 # --- usage of one response ---------------------------------------------------------------------
 
+MAX_TOKENS_PER_RESPONSE = 10_000_000  # ten times the largest context window of any model: garbage above
+
+
+def check_token_count(name: str, value: Any, limit: int | None = MAX_TOKENS_PER_RESPONSE) -> None:
+    """ValueError unless ``value`` is a whole number in 0..limit (bool excluded; no limit: any >= 0)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"invalid usage from server: {name} must be an integer, got {value!r}")
+    if value < 0 or (limit is not None and value > limit):
+        allowed = f"0..{limit:,}" if limit is not None else ">= 0"
+        raise ValueError(f"invalid usage from server: {name}={value}, expected {allowed}")
+
+
+def _token_count(value: Any, name: str) -> int:
+    """A server's token count as an int: None is 0, an integral finite float is accepted."""
+    if value is None:
+        return 0
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    check_token_count(name, value)
+    return value
+
+
+def _details(parent: dict[str, Any], key: str) -> dict[str, Any]:
+    value = parent.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"invalid usage from server: {key} must be an object, got {value!r}")
+    return value
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -127,25 +156,37 @@ class Usage:
     output_text: int = 0
     output_audio: int = 0
 
+    def __post_init__(self) -> None:  # nothing but whole non-negative counts may reach a ledger
+        for name, value in asdict(self).items():
+            check_token_count(name, value, limit=None)
+
     @classmethod
     def from_api(cls, usage: Any) -> Usage:
-        """Parse ``response.usage`` (dict or SDK model); missing fields count as 0."""
+        """Parse ``response.usage`` (dict or SDK model); missing or null fields count as 0.
+
+        A server's numbers are not trusted: each must be a non-negative whole number no larger than
+        ``MAX_TOKENS_PER_RESPONSE`` (integral floats such as ``12.0`` are accepted), else ValueError
+        naming the field. Rejecting beats clamping: a clamped count would be billed as if it were true.
+        """
         if usage is None:
             return cls()
         u = usage if isinstance(usage, dict) else usage.model_dump()
-        ind = u.get("input_token_details") or {}
-        outd = u.get("output_token_details") or {}
-        cached_details = ind.get("cached_tokens_details") or {}
-        return cls(
-            input_tokens=u.get("input_tokens") or 0,
-            output_tokens=u.get("output_tokens") or 0,
-            input_text=ind.get("text_tokens") or 0,
-            input_audio=ind.get("audio_tokens") or 0,
-            input_cached=ind.get("cached_tokens") or 0,
-            input_cached_audio=cached_details.get("audio_tokens") or 0,
-            output_text=outd.get("text_tokens") or 0,
-            output_audio=outd.get("audio_tokens") or 0,
-        )
+        if not isinstance(u, dict):
+            raise ValueError(f"invalid usage from server: expected an object, got {type(u).__name__}")
+        ind = _details(u, "input_token_details")
+        outd = _details(u, "output_token_details")
+        cached_details = _details(ind, "cached_tokens_details")
+        fields = {
+            "input_tokens": (u, "input_tokens"),
+            "output_tokens": (u, "output_tokens"),
+            "input_text": (ind, "text_tokens"),
+            "input_audio": (ind, "audio_tokens"),
+            "input_cached": (ind, "cached_tokens"),
+            "input_cached_audio": (cached_details, "audio_tokens"),
+            "output_text": (outd, "text_tokens"),
+            "output_audio": (outd, "audio_tokens"),
+        }
+        return cls(**{name: _token_count(src.get(key), key) for name, (src, key) in fields.items()})
 
     @property
     def is_empty(self) -> bool:

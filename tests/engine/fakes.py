@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import numpy as np
 from openai import AsyncOpenAI
 
 from voicenb.audio import SAMPLE_RATE
@@ -69,3 +70,39 @@ async def collect_until(conn: Any, type_: str, timeout: float = 30.0) -> list[An
     seen: list[Any] = []
     await next_event(conn, type_, timeout, seen)
     return seen
+
+
+class LoudnessVAD:
+    """Speech probability 1.0 for a frame louder than ``level``, else 0.0: turns follow the test's audio."""
+
+    def __init__(self, level: float = 0.05) -> None:
+        self.level = level
+
+    def score(self, frame_24k: Any) -> float:
+        return 1.0 if float(abs(frame_24k).mean()) > self.level else 0.0
+
+    def reset(self) -> None:
+        pass
+
+
+class ScriptedSTT:
+    """Transcribes every clip as ``text`` after ``delay_s`` (one call at a time, like the real model), and
+    records the byte length of each clip in call order: clips of distinct lengths tell clients apart."""
+
+    def __init__(self, text: str = "hello", delay_s: float = 0.0) -> None:
+        self.text, self.delay_s = text, delay_s
+        self.calls: list[int] = []
+        self._lock = threading.Lock()
+
+    def transcribe(self, pcm: bytes) -> str:
+        with self._lock:
+            self.calls.append(len(pcm))
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            return self.text
+
+
+def tone(seconds: float, amplitude: int = 8000) -> bytes:
+    """A square wave loud enough for LoudnessVAD (PCM16 mono 24 kHz)."""
+    n = int(seconds * SAMPLE_RATE)
+    return np.where(np.arange(n) % 48 < 24, amplitude, -amplitude).astype("<i2").tobytes()

@@ -48,3 +48,12 @@ class EngineConfig:
         1  # one: llama.cpp's threads spin at barriers and stall badly when STT runs beside them
     )
     load_models: bool = True  # False: protocol-only engine; a response then needs an injected llm
+    # Bounds on what a client can make the engine hold or do (a bound hit is an `error` event):
+    max_input_buffer_s: float = 600.0  # uncommitted input audio per connection (28.8 MB at 24 kHz)
+    max_conversation_items: int = 1000  # items kept per connection (server truncation trims at responses)
+    max_conversation_audio_s: float = 1800.0  # retained audio per connection (86 MB)
+    max_pending_jobs: int = 32  # transcriptions / syntheses waiting per connection (run round-robin)
+    speech_workers: int = 1  # threads each for STT and TTS (the models serialise calls anyway)
+    max_connections: int = 64  # concurrent clients; more get HTTP 503 at the handshake
+    max_queued_frames: int = 4  # incoming frames buffered per connection (x 16 MiB at worst), then TCP
+    prompt_history: int = 100  # recent LLM prompts kept in `OfflineEngine.llm_calls` (for tests, debugging)

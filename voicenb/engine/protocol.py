@@ -47,10 +47,16 @@ def parse_client_event(raw: str | bytes) -> BaseModel:
         raise ProtocolError(
             "message_too_large", f"Message of {len(raw)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit."
         )
+    from .limits import MAX_JSON_DEPTH, json_depth_ok  # limits builds on this module
+
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:
         raise ProtocolError("invalid_json", f"Invalid JSON: {e}") from None
+    except RecursionError:  # nested beyond the parser's own stack
+        data = RecursionError
+    if data is RecursionError or not json_depth_ok(data):
+        raise ProtocolError("invalid_json", f"Invalid JSON: nested more than {MAX_JSON_DEPTH} levels deep.")
     if not isinstance(data, dict):
         raise ProtocolError("invalid_json", "Expected a JSON object.")
     event_id = data.get("event_id") if isinstance(data.get("event_id"), str) else None
@@ -173,9 +179,15 @@ def server_event(type_: str, **fields: Any) -> str:
     return event.model_dump_json(exclude_unset=True)
 
 
-def error_event(code: str, message: str, param: str | None = None, event_id: str | None = None) -> str:
+def error_event(
+    code: str,
+    message: str,
+    param: str | None = None,
+    event_id: str | None = None,
+    error_type: str = "invalid_request_error",
+) -> str:
     error = {
-        "type": "invalid_request_error",
+        "type": error_type,
         "code": code,
         "message": message,
         "param": param,

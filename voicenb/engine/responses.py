@@ -178,7 +178,7 @@ class ResponseRun:
         text = speakable(sentence)
         if not text:
             return
-        pcm = await asyncio.to_thread(self.conn.parts.tts.synthesize, text)
+        pcm = await self.conn.engine.tts_jobs.run(self.conn, self.conn.parts.tts.synthesize, text)
         if self.cancel_reason:
             return
         delta = (" " if self.text else "") + sentence

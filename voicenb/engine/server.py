@@ -8,6 +8,7 @@ import binascii
 import contextlib
 import hmac
 import logging
+from collections import deque
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,11 +18,13 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from ..apikey import protect_logs
+from ..apikey import protect_logs, register_secret
 from ..audio import SAMPLE_RATE
 from .components import Components, load_components
 from .config import SOCKET_MAX_SIZE, EngineConfig
 from .conversation import Conversation, ConversationError, Item, new_id
+from .fairness import FairScheduler
+from .limits import check_conversation_room, check_pcm16, check_session_values
 from .protocol import (
     ProtocolError,
     check_session,
@@ -72,6 +75,7 @@ class Connection:
         try:
             async for message in self.ws:
                 await self.handle(message)
+                await asyncio.sleep(0)  # a backlog of one client's frames must not hog the event loop
         except ConnectionClosed:
             pass
         finally:
@@ -82,6 +86,8 @@ class Connection:
             self.response.cancel("client_cancelled")
         for task in [*self._tasks, *self._transcriptions.values()]:
             task.cancel()
+        self.engine.stt_jobs.forget(self)
+        self.engine.tts_jobs.forget(self)
 
     async def handle(self, message: str | bytes) -> None:
         event_id = None
@@ -93,6 +99,10 @@ class Connection:
             await self.send(error_event(e.code, e.message, e.param, e.event_id))
         except ConversationError as e:
             await self.send(error_event(e.code, e.message, e.param, event_id))
+        except Exception as e:  # a bug or an input nothing above foresaw: report it, keep the connection
+            log.exception("event %s failed", event_id)
+            message = f"The server failed: {e}"
+            await self.send(error_event("server_error", message, None, event_id, error_type="server_error"))
 
     def spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
@@ -105,6 +115,7 @@ class Connection:
     async def on_session_update(self, event: BaseModel) -> None:
         update = event.session.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         merged = merge_session(self.session, update)
+        check_session_values(merged, event.event_id)
         check_session(merged)
         self.session = merged
         self._configure_vad()
@@ -126,6 +137,8 @@ class Connection:
             pcm = base64.b64decode(event.audio, validate=True)  # type: ignore[attr-defined]
         except (binascii.Error, ValueError):
             raise ProtocolError("invalid_value", "Invalid base64 audio.", "audio", event.event_id) from None
+        check_pcm16(pcm, event.event_id)
+        self._check_buffer_room(len(pcm), event.event_id)
         self.buffer += pcm
         if self.detector is None:
             return
@@ -140,6 +153,29 @@ class Connection:
                 self._speculate(turn.audio_end_ms)
             else:
                 await self._speech_stopped(turn.audio_end_ms)
+        self._trim_idle_buffer()
+
+    def _check_buffer_room(self, n_bytes: int, event_id: str | None) -> None:
+        limit_s = self.engine.config.max_input_buffer_s
+        if len(self.buffer) + n_bytes > limit_s * 2 * SAMPLE_RATE:
+            raise ProtocolError(
+                "input_audio_buffer_too_large",
+                f"The input audio buffer would exceed {limit_s:g} s of audio: commit or clear it first.",
+                "audio",
+                event_id,
+            )
+
+    def _trim_idle_buffer(self) -> None:
+        """Outside speech, server VAD only needs the last moments (prefix padding) of the buffer: drop
+        older silence, so that a long quiet session never fills the buffer."""
+        if self.detector is None or self.detector.in_speech:
+            return
+        keep_ms = self.detector.settings["prefix_padding_ms"] + 1000
+        buffered_ms = len(self.buffer) / (2 * SAMPLE_RATE) * 1000
+        if buffered_ms > 2 * keep_ms:  # trim in batches: each trim moves the rest of the buffer
+            drop = self._buffer_offset(self.buffer_start_ms + buffered_ms - keep_ms)
+            del self.buffer[:drop]
+            self.buffer_start_ms += drop / (2 * SAMPLE_RATE) * 1000
 
     async def _speech_started(self, audio_start_ms: int) -> None:
         self.speech_item_id, self.speech_start_ms = new_id("item"), audio_start_ms
@@ -174,8 +210,10 @@ class Connection:
         speaker does not resume, the transcript is ready sooner (about the window's length)."""
         if self.parts.stt is None or (self._speculation and not self._speculation[0].done()):
             return
+        if self.engine.stt_jobs.pending(self):
+            return  # this connection already waits for transcriptions: a guess would only add to them
         pcm = bytes(self.buffer[self._buffer_offset(self.speech_start_ms) :])  # the word's tail included
-        task = asyncio.ensure_future(asyncio.to_thread(self.parts.stt.transcribe, pcm))
+        task = asyncio.ensure_future(self.engine.stt_jobs.run(self, self.parts.stt.transcribe, pcm))
         self._speculation = (task, pause_ms)
 
     def _take_speculation(self) -> asyncio.Future[str] | None:
@@ -199,6 +237,15 @@ class Connection:
                 None,
                 event.event_id,
             )
+        jobs = self.engine.stt_jobs
+        if jobs.pending(self) >= jobs.max_pending:
+            raise ProtocolError(
+                "rate_limit_exceeded",
+                f"Too many transcriptions waiting ({jobs.max_pending}): commit again once some complete.",
+                None,
+                event.event_id,
+            )
+        self._check_conversation_room(len(self.buffer), event.event_id)  # refused: the buffer stays
         pcm, item_id = bytes(self.buffer), self.speech_item_id or new_id("item")
         self._reset_buffer(len(pcm))
         await self._commit(pcm, item_id)
@@ -214,7 +261,18 @@ class Connection:
         if self.detector:
             self.detector.reset()
 
+    def _check_conversation_room(self, audio_bytes: int, event_id: str | None = None) -> None:
+        cfg = self.engine.config
+        check_conversation_room(
+            self.conversation.items,
+            audio_bytes,
+            cfg.max_conversation_items,
+            cfg.max_conversation_audio_s,
+            event_id,
+        )
+
     async def _commit(self, pcm: bytes, item_id: str, transcript: asyncio.Future[str] | None = None) -> None:
+        self._check_conversation_room(len(pcm))
         item = Item(item_id, "user", [{"type": "input_audio", "transcript": None}], audio=pcm)
         previous = self.conversation.add(item)
         await self.send(
@@ -233,14 +291,24 @@ class Connection:
     ) -> None:
         """Transcribe in the background; events only when the session asked for transcription (as OpenAI)."""
         wanted = announce and bool(self.session["audio"]["input"].get("transcription"))
-        self._transcriptions[item.id] = asyncio.create_task(self._run_transcription(item, wanted, transcript))
+        task = asyncio.create_task(self._run_transcription(item, wanted, transcript))
+        self._transcriptions[item.id] = task
+        task.add_done_callback(self._forget_transcription)  # the map holds pending ones only
+
+    def _forget_transcription(self, task: asyncio.Task[None]) -> None:
+        for item_id, pending in list(self._transcriptions.items()):
+            if pending is task:
+                del self._transcriptions[item_id]
 
     async def _run_transcription(self, item: Item, announce: bool, ready: asyncio.Future[str] | None) -> None:
         part = next(p for p in item.content if p.get("type") == "input_audio")
         try:
             if self.parts.stt is None:
                 raise RuntimeError("no speech-to-text model loaded")
-            text = await ready if ready else await asyncio.to_thread(self.parts.stt.transcribe, item.audio)
+            if ready:
+                text = await ready
+            else:
+                text = await self.engine.stt_jobs.run(self, self.parts.stt.transcribe, item.audio)
         except Exception as e:
             log.warning("transcription of %s failed: %s", item.id, e)
             if announce:
@@ -278,6 +346,7 @@ class Connection:
 
     async def on_item_create(self, event: BaseModel) -> None:
         item = Item.from_api(event.item.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
+        self._check_conversation_room(len(item.audio), event.event_id)
         previous = self.conversation.add(item, event.previous_item_id)  # type: ignore[attr-defined]
         await self.send(
             server_event("conversation.item.added", item=item.to_api(), previous_item_id=previous)
@@ -374,11 +443,18 @@ class OfflineEngine:
     def __init__(self, config: EngineConfig | None = None) -> None:
         self.config = config or EngineConfig()
         self.parts = Components()
-        self.llm_calls: list[list[dict[str, str]]] = []  # every message list the reply LLM was given
+        # the latest message lists the reply LLM was given (bounded: a long-lived engine must not grow)
+        self.llm_calls: deque[list[dict[str, str]]] = deque(maxlen=self.config.prompt_history)
+        self.stt_jobs = self._scheduler("speech-to-text")
+        self.tts_jobs = self._scheduler("text-to-speech")
         self.connections: list[Connection] = []
         self._server: Server | None = None
         self._ws_log = logging.getLogger("voicenb.engine.ws")
         protect_logs(self._ws_log.name)
+        register_secret(self.config.token)
+
+    def _scheduler(self, name: str) -> FairScheduler:
+        return FairScheduler(name, self.config.speech_workers, self.config.max_pending_jobs)
 
     @property
     def models_used(self) -> dict[str, str]:
@@ -404,6 +480,7 @@ class OfflineEngine:
         self._server = await serve(
             self._serve_connection, self.config.host, self.config.port, max_size=SOCKET_MAX_SIZE,
             process_request=self._check_request, compression=None, logger=self._ws_log,
+            max_queue=self.config.max_queued_frames,
         )  # fmt: skip
         log.info("offline realtime engine listening on %s", self.url)
 
@@ -415,6 +492,9 @@ class OfflineEngine:
         self._server.close()
         await self._server.wait_closed()
         self._server = None
+        self.stt_jobs.shutdown()
+        self.tts_jobs.shutdown()
+        self.stt_jobs, self.tts_jobs = self._scheduler("speech-to-text"), self._scheduler("text-to-speech")
 
     async def __aenter__(self) -> OfflineEngine:
         await self.start()
@@ -429,8 +509,12 @@ class OfflineEngine:
         token = self.config.token
         if token:
             given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            # websockets decodes header bytes with surrogateescape: non-ASCII must compare, not crash
+            given_bytes = given.encode("utf-8", "surrogateescape")
+            if not hmac.compare_digest(given_bytes, f"Bearer {token}".encode()):
                 return connection.respond(HTTPStatus.UNAUTHORIZED, "Missing or invalid bearer token.\n")
+        if len(self.connections) >= self.config.max_connections:
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections; retry later.\n")
         return None
 
     async def _serve_connection(self, ws: ServerConnection) -> None:

@@ -8,7 +8,6 @@ from voicenb.apikey import (
     get_api_key,
     install_log_redaction,
     protect_logs,
-    redact,
     redact_credentials,
     redact_text,
     redact_value,
@@ -25,11 +24,6 @@ def test_key_from_environment_or_prompt(monkeypatch):
     assert get_api_key(prompt=True) == "sk-typed"
     monkeypatch.setattr("getpass.getpass", lambda prompt: "")
     assert get_api_key(prompt=True) is None
-
-
-def test_redact():
-    assert redact("Bearer sk-secret", "sk-secret") == "Bearer sk-…redacted"
-    assert redact("nothing", None) == "nothing"
 
 
 @pytest.fixture

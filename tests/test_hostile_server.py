@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 
 import pytest
@@ -11,7 +12,7 @@ from tests.conftest import wait_until
 from tests.test_session import Recorder, converse
 from voicenb import events as ev
 from voicenb.recording import SessionRecorder
-from voicenb.session import HandoffPolicy, NotConfirmed
+from voicenb.session import HandoffPolicy, NotConfirmed, VoiceSession
 from voicenb.session.core import MAX_ERRORS
 from voicenb.state import Transcript
 
@@ -132,3 +133,42 @@ async def test_an_oversized_server_frame_ends_the_connection_not_the_process(pee
         await peer.send_raw(json.dumps({"type": "error", "pad": "x" * (17 * 1024 * 1024)}))
         await wait_until(lambda: s.handoffs == 1, timeout=10)
     assert any(e.code == "connection_lost" for e in rec.of(ev.Error))
+
+
+async def test_nonsense_usage_is_reported_never_billed(peer, make_session):
+    rec = Recorder()
+    async with make_session() as s:
+        s.subscribe(rec)
+        await peer.connected()
+        bad = [
+            {"input_tokens": -5},
+            {"input_tokens": float("nan")},
+            {"input_tokens": 10**18},
+            {"output_tokens": "x"},
+        ]
+        for usage in bad:
+            response = {"id": "r", "status": "completed", "usage": usage}
+            await peer.send({"type": "response.done", "response": response})
+        await converse(peer, 1)  # a real response afterwards is billed normally
+        await wait_until(lambda: len(s.ledger.records) == 5)
+    assert [e.code for e in rec.of(ev.Error)] == ["invalid_usage"] * 4
+    totals = s.ledger.totals()
+    assert 0 < totals.input_tokens < 10_000 and s.ledger.cumulative_cost_usd < 1
+
+
+async def test_a_server_echoing_the_key_gets_it_into_no_log_and_no_recording(peer, tmp_path, caplog):
+    key = "sk-test-echoed-secret-0123456789"
+    path = tmp_path / "call.jsonl.gz"
+    caplog.set_level("DEBUG")
+    with SessionRecorder(path) as recorder:
+        s = VoiceSession(api_key=key, websocket_base_url=peer.url, recorder=recorder, confirm_timeout_s=2)
+        async with s:
+            await peer.connected()
+            await peer.send(
+                {"type": "error", "error": {"message": f"bad key {key}", "code": "invalid_api_key"}}
+            )
+            await wait_until(lambda: s.errors)
+    assert key not in caplog.text and "bad key" in caplog.text
+    with gzip.open(path, "rt") as f:
+        recorded = f.read()
+    assert key not in recorded and "bad key" in recorded

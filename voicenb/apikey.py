@@ -29,11 +29,6 @@ def get_api_key(prompt: bool = False) -> str | None:
     return key
 
 
-def redact(text: str, key: str | None) -> str:
-    """``text`` with ``key`` masked, for anything that might be shown or logged."""
-    return text.replace(key, REDACTED) if key else text
-
-
 # --- secrets known to this process -------------------------------------------------------------
 
 _secrets: set[str] = set()

@@ -31,6 +31,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    if args.load:
+        from .engine.loadbench import main as load_bench
+
+        load_bench(args.load, args.turns)
+        return 0
     from .tools.bench import run_benchmarks
 
     figures = run_benchmarks(quick=args.quick, out=(lambda s: None) if args.json else print)
@@ -102,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure core throughput and the engine's voice-to-voice latency")
     bench.add_argument("--json", action="store_true", help="print only the JSON line of figures")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
+    bench.add_argument("--load", type=int, default=0, metavar="N",
+                       help="N concurrent engine sessions: reply p50/p95, RSS, a flood")  # fmt: skip
+    bench.add_argument("--turns", type=_positive(int), default=3, help="turns per session for --load")
     bench.set_defaults(func=_bench)
 
     evl = sub.add_parser("eval", help="replay a conversation under a context policy")

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from .apikey import redact_value
 from .audio import pcm_source
 from .policy import SummaryPolicy
 from .session import SessionConfig, SessionCore
@@ -52,7 +53,9 @@ class SessionRecorder:
         self._record("server", data)
 
     def _record(self, direction: str, event: dict[str, Any]) -> None:
-        self._write({"t": round(time.monotonic() - self._t0, 4), "dir": direction, "event": event})
+        # A server that echoes the key back must not get it written down: every registered secret is masked.
+        entry = {"t": round(time.monotonic() - self._t0, 4), "dir": direction, "event": redact_value(event)}
+        self._write(entry)
 
     def _write(self, obj: dict[str, Any]) -> None:
         if not self._file.closed:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..apikey import get_api_key, protect_logs
+from ..apikey import get_api_key, install_log_redaction, protect_logs, register_secret
 
 log = logging.getLogger("voicenb.session")
 OPENAI_HOSTS = frozenset({"api.openai.com"})
@@ -55,6 +55,10 @@ class Backend:
     websocket_base_url: str | None = None
     engine_config: Any = None
     _engine: Any = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        register_secret(self.api_key)  # masked in every log record and recording from now on
+        install_log_redaction()
 
     @classmethod
     def openai(cls, api_key: str | None = None) -> Backend:
@@ -119,6 +123,7 @@ class Backend:
         self._engine = OfflineEngine(config)
         await self._engine.start()
         self.api_key, self.websocket_base_url = config.token or "", self._engine.url
+        register_secret(self.api_key)
 
     async def stop(self) -> None:
         engine, self._engine = self._engine, None

@@ -186,7 +186,11 @@ class SessionCore:
     def _on_response_done(self, e: dict) -> None:
         self.response_active = False
         response = e["response"]
-        usage = Usage.from_api(response.get("usage"))
+        try:
+            usage = Usage.from_api(response.get("usage"))
+        except ValueError as exc:  # never bill nonsense; the turn itself still completes
+            self.report_error(f"invalid usage in response.done, not billed: {exc}", "invalid_usage")
+            usage = Usage()
         status = response.get("status") or "completed"
         record = self.ledger.add(response.get("id") or "", status, usage, self.clock() - self.started_at)
         for out in response.get("output") or []:  # final assistant text, even if deltas were missed

@@ -154,3 +154,31 @@ def test_estimated_window_after_summary():
     w = estimated_window_after_summary(ledger, summary_tokens=50, deleted_items=gone)
     assert w.estimated and (w.text, w.audio, w.total) == (308, 1170, 1478)
     assert w.fresh == w.total and "estimated" in w.describe()
+
+
+# --- the model table ---------------------------------------------------------------------------------
+
+LISTED = ("gpt-realtime", "gpt-realtime-1.5", "gpt-realtime-2", "gpt-realtime-2.1", "gpt-realtime-2.1-mini")
+
+
+@pytest.mark.parametrize("name", LISTED)
+def test_every_listed_model_resolves_with_a_computed_truncation_point(name):
+    spec = model_spec(name)
+    assert spec.max_output > 0 and spec.truncation_at == spec.context_window - spec.max_output
+    assert spec.audio_cached < spec.audio_in and spec.text_cached < spec.text_in
+    assert spec.price_source == "published" or spec.price_source.split(":")[1] in LISTED
+
+
+def test_the_table_is_dated_and_knows_the_128k_family():
+    from voicenb.tokens import price_table
+
+    assert price_table()["date"] >= "2026-11"
+    assert model_spec("gpt-realtime").truncation_at == 32_000 - 4_096
+    assert model_spec("gpt-realtime-2").truncation_at == 128_000 - 32_000
+    assert model_spec("gpt-realtime-2").text_out == 24.0
+
+
+def test_an_unknown_model_names_the_known_ones():
+    with pytest.raises(ValueError, match="unknown realtime model 'gpt-nope'") as err:
+        model_spec("gpt-nope")
+    assert all(name in str(err.value) for name in LISTED)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from voicenb.economics import optimal_pair
 from voicenb.policy import SummaryPolicy
-from voicenb.session.core import SessionCore
 from voicenb.session.config import SessionConfig
+from voicenb.session.core import SessionCore
 from voicenb.state import ConversationState, Item
 from voicenb.tokens import model_spec
 
@@ -15,7 +15,9 @@ def audio_call(n_turns: int) -> ConversationState:
     s = ConversationState()
     for n in range(n_turns):
         role = "user" if n % 2 == 0 else "assistant"
-        s.log[f"i{n}"] = Item(f"i{n}", role, n, f"turn {n}", has_audio=True, audio_s=10.0 if role == "user" else 5.0)
+        s.log[f"i{n}"] = Item(
+            f"i{n}", role, n, f"turn {n}", has_audio=True, audio_s=10.0 if role == "user" else 5.0
+        )
         s.window.append(f"i{n}")
     return s
 

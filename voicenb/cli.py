@@ -43,10 +43,11 @@ def _eval(args: argparse.Namespace) -> int:
     settings = EvalSettings(
         policy=args.policy, summariser=args.summariser, trigger_tokens=args.trigger, keep_last=args.keep_last,
         retention_ratio=args.retention_ratio, model=args.model, speech=args.speech, wpm=args.wpm,
+        target_tokens=args.target,
     )  # fmt: skip
     try:
         return run(args.conversations, settings, minutes=args.minutes, all_policies=args.compare,
-                   plot=args.plot, as_json=args.json)  # fmt: skip
+                   plot=args.plot, as_json=args.json, ratios=args.ratios)  # fmt: skip
     except ConversationError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -103,13 +104,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     evl = sub.add_parser("eval", help="replay a conversation under a context policy")
     evl.add_argument("conversations", nargs="+", metavar="CONVERSATION.json", help="played in a row")
-    evl.add_argument("--policy", default="summarise", choices=["summarise", "last-n", "retention", "none"],
-                     help="context policy (default summarise)")  # fmt: skip
+    policies = ["summarise", "last-n", "retention", "auto", "none"]
+    evl.add_argument("--policy", default="summarise", choices=policies,
+                     help="context policy (default summarise; none: never prune, theoretical)")  # fmt: skip
     evl.add_argument("--summariser", default="offline", choices=["offline", "openai"],
                      help="who writes summaries (default offline)")  # fmt: skip
     evl.add_argument(
-        "--trigger", type=_positive(int), default=2000, help="window tokens that trigger pruning"
+        "--trigger", type=_positive(int), default=None,
+        help="summarise/last-n trigger and retention's token limit (default: the model's cost-optimal "
+        "trigger; retention at the model's truncation point)",
+    )  # fmt: skip
+    evl.add_argument(
+        "--target", type=int, default=None, help="window tokens to prune down to (summarise/last-n)"
     )
+    evl.add_argument("--ratios", type=_ratio, nargs="+", default=None, metavar="R",
+                     help="retention ratios for --compare (default: --retention-ratio)")  # fmt: skip
     evl.add_argument("--keep-last", type=int, default=4, help="turns always kept verbatim (default 4)")
     evl.add_argument("--retention-ratio", type=_ratio, default=0.5, help="for --policy retention")
     evl.add_argument("--model", default="gpt-realtime", help="realtime model whose prices are used")

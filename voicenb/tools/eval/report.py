@@ -32,13 +32,21 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dic
     results = score_facts(run.context, conv.facts)
     totals = run.ledger.totals()
     windows = [r.usage.input_tokens + r.usage.output_tokens for r in run.ledger.records]
+    pruned = settings.policy in ("summarise", "last-n")
+    prune = settings.summary_policy()
     return {
         "conversation": conv.name,
-        "policy": settings.policy,
+        "policy": settings.label,
+        "policy_kind": settings.policy,
+        "theoretical": settings.policy == "none",
         "summariser": settings.summariser if settings.policy == "summarise" else None,
         "mode": "speech" if settings.speech else "text",
         "model": settings.model,
-        "trigger_tokens": settings.trigger_tokens,
+        "trigger_tokens": prune.trigger_tokens if pruned else None,
+        "target_tokens": prune.target_tokens if pruned else None,
+        "summary_budget_tokens": prune.summary_budget_tokens if settings.policy == "summarise" else None,
+        "retention_ratio": settings.retention_ratio if settings.policy == "retention" else None,
+        "truncation_at": settings.limit,
         "keep_last": settings.keep_last,
         "turns": len(conv.turns),
         "minutes": round(conv.minutes, 1),
@@ -99,18 +107,20 @@ def format_report(report: dict[str, Any]) -> str:
 
 def compare_table(reports: Sequence[dict[str, Any]]) -> str:
     """One row per policy; cost as billed (prefix cache) and with no cache hits, each also as a share
-    of the no-pruning run."""
-    none = next((r for r in reports if r["policy"] == "none"), None)
-    share = lambda r, key: f"{r[key] / none[key]:.0%}" if none and none[key] else "-"  # noqa: E731
+    of ``auto``, the server's default (what a session left alone costs). ``none (theoretical)`` is
+    shown but is never the reference: no real session holds its window."""
+    auto = next((r for r in reports if r["policy"] == "auto"), None)
+    share = lambda r, key: f"{r[key] / auto[key]:.0%}" if auto and auto[key] else "-"  # noqa: E731
+    width = max([18, *(len(r["policy"]) for r in reports)])
     head = (
-        f"{'policy':<10} {'survival':>8} {'flagged':>7} {'resp':>5} {'summ':>5} {'max win':>8} "
-        f"{'mean win':>8} {'input tok':>10} {'cached':>10} {'cost $':>8} {'vs none':>7} "
-        f"{'no-cache $':>10} {'vs none':>7}"
+        f"{'policy':<{width}} {'survival':>8} {'flagged':>7} {'resp':>5} {'summ':>5} {'max win':>8} "
+        f"{'mean win':>8} {'input tok':>10} {'cached':>10} {'cost $':>8} {'vs auto':>7} "
+        f"{'no-cache $':>10} {'vs auto':>7}"
     )
     rows = [head, "-" * len(head)]
     for r in reports:
         rows.append(
-            f"{r['policy']:<10} {r['fact_survival']:>8.2f} {len(r['superseded_flagged']):>7} "
+            f"{r['policy']:<{width}} {r['fact_survival']:>8.2f} {len(r['superseded_flagged']):>7} "
             f"{r['responses']:>5} {r['summaries']:>5} {r['max_window_tokens']:>8,} "
             f"{r['mean_window_tokens']:>8,} {r['input_tokens']:>10,} {r['input_cached_tokens']:>10,} "
             f"{r['cost_usd']:>8.4f} {share(r, 'cost_usd'):>7} {r['cost_uncached_usd']:>10.4f} "

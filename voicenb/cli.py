@@ -47,7 +47,8 @@ def _eval(args: argparse.Namespace) -> int:
     )  # fmt: skip
     try:
         return run(args.conversations, settings, minutes=args.minutes, all_policies=args.compare,
-                   plot=args.plot, as_json=args.json, ratios=args.ratios)  # fmt: skip
+                   plot=args.plot, as_json=args.json, ratios=args.ratios,
+                   fill=args.fill)  # fmt: skip
     except ConversationError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -123,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--retention-ratio", type=_ratio, default=0.5, help="for --policy retention")
     evl.add_argument("--model", default="gpt-realtime", help="realtime model whose prices are used")
     evl.add_argument("--minutes", type=float, default=0, help="loop turns up to this many minutes")
+    evl.add_argument("--fill", default="loop", choices=["loop", "chatter"],
+                     help="how --minutes pads: loop every turn (facts restated) or the fact-free small talk "
+                     "after one pass (survival then measures the early facts)")  # fmt: skip
     evl.add_argument("--wpm", type=_positive(int), default=150, help="speaking rate for estimated audio")
     evl.add_argument("--speech", action="store_true", help="user turns as synthesised speech (offline extra)")
     evl.add_argument("--compare", action="store_true", help="run every policy; print a table and plot a PNG")

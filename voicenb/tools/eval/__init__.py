@@ -18,7 +18,15 @@ from typing import Any
 from tqdm import tqdm
 
 from ...apikey import get_api_key
-from .conversations import Conversation, ConversationError, Fact, concat, extend_to_minutes, load_conversation
+from .conversations import (
+    Conversation,
+    ConversationError,
+    Fact,
+    concat,
+    extend_to_minutes,
+    extend_with_chatter,
+    load_conversation,
+)
 from .probes import probe_answers
 from .replay import POLICIES, RETENTION_SWEEP, THEORETICAL, EvalSettings, pairs, replay
 from .report import build_report, compare_table, format_report, plot_compare
@@ -37,6 +45,8 @@ __all__ = [
     "compare_settings",
     "compare_table",
     "evaluate",
+    "extend_to_minutes",
+    "extend_with_chatter",
     "fact_survival",
     "format_report",
     "load_conversation",
@@ -102,12 +112,13 @@ async def retention_sweep(
 def run(
     paths: Sequence[str], settings: EvalSettings, *, minutes: float = 0, all_policies: bool = False,
     plot: str | None = None, as_json: bool = False, out: Callable[[str], None] = print,
-    ratios: Sequence[float] | None = None,
+    ratios: Sequence[float] | None = None, fill: str = "loop",
 ) -> int:  # fmt: skip
     """``voicenb eval``: bad files raise `ConversationError` (one line, for the CLI to print)."""
     conv = concat([load_conversation(p) for p in paths])
     if minutes:
-        conv = extend_to_minutes(conv, minutes, settings.wpm)
+        extend = extend_with_chatter if fill == "chatter" else extend_to_minutes
+        conv = extend(conv, minutes, settings.wpm)
     if not all_policies:
         report = asyncio.run(evaluate(conv, settings))
         out(json.dumps(report) if as_json else format_report(report))

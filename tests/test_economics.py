@@ -106,7 +106,8 @@ def test_optimal_pair_beats_the_server_baselines_on_gpt_realtime():
 
 
 def test_summary_budget_has_a_floor():
-    assert summary_budget(300) == 400 and summary_budget(10_000) == 2500
+    assert summary_budget(1000) == 400 and summary_budget(10_000) == 2500
+    assert summary_budget(300) == 150  # not 75 (a quarter), and at most half the trigger
 
 
 # --- the window ----------------------------------------------------------------------------------

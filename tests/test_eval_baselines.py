@@ -75,3 +75,16 @@ def test_compare_json_keeps_its_shape_and_the_table_is_relative_to_auto(call, tm
     table = compare_table(reports)
     assert "vs auto" in table and "vs none" not in table
     assert [line.split()[-3] for line in table.splitlines() if line.startswith("auto")] == ["100%"]
+
+
+def test_chatter_padding_restates_no_fact(call):
+    from voicenb.tools.eval import extend_with_chatter
+    from voicenb.tools.eval.conversations import chatter_pairs
+
+    conv = load_conversation(call)
+    # Pairs 0-1 and 4-5 state facts and 2-3 names a colour: only the two small-talk exchanges remain.
+    assert [u[1][:10] for u, _ in chatter_pairs(conv)] == ["Lovely, th", "Okay, I th"]
+    long = extend_with_chatter(conv, 3)
+    assert long.minutes >= 3 and long.turns[: len(conv.turns)] == conv.turns and long.facts == conv.facts
+    padding = " ".join(t for _, t in long.turns[len(conv.turns) :]).lower()
+    assert not any(a.lower() in padding for f in conv.facts for a in (*f.answers, *f.superseded))

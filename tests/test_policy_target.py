@@ -49,7 +49,8 @@ def test_the_old_summary_counts_as_folded():
 
 
 def test_summary_budget_never_below_the_floor():
-    assert SummaryPolicy(trigger_tokens=300).summary_budget_tokens == 400
+    assert SummaryPolicy(trigger_tokens=1000).summary_budget_tokens == 400
+    assert SummaryPolicy(trigger_tokens=300).summary_budget_tokens == 150
     assert SummaryPolicy(trigger_tokens=300).plan_now(audio_call(6)) is not None
 
 

@@ -327,8 +327,10 @@ class PolicyPoint:
 
 
 def summary_budget(trigger: float, share: float = 0.25, floor: int = SUMMARY_FLOOR_TOKENS) -> int:
-    """Tokens a summary may use: a share of the trigger, never below the floor that holds the facts."""
-    return max(int(trigger * share), floor)
+    """Tokens a summary may use: a share of the trigger, never below the floor that holds the facts --
+    except that the floor never takes more than half the trigger (a summary that big would leave no
+    room for the kept turns and re-trigger pruning on every response)."""
+    return max(int(trigger * share), min(floor, int(trigger) // 2))
 
 
 def floor_target(rates: TokenRates, summary_tokens: float, keep_last: int) -> int:

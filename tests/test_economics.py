@@ -14,6 +14,7 @@ from voicenb.economics import (
     optimal_trigger,
     policy_costs,
     retention_cost,
+    simulate_call,
     summarise_cost,
     summary_budget,
     window_breakdown,
@@ -183,3 +184,43 @@ def test_an_unknown_model_names_the_known_ones():
     with pytest.raises(ValueError, match="unknown realtime model 'gpt-nope'") as err:
         model_spec("gpt-nope")
     assert all(name in str(err.value) for name in LISTED)
+
+
+# --- a whole call --------------------------------------------------------------------------------------
+
+RESPONSE_OUT = 100 * 64 + 25 * 16  # 100 audio + 25 text tokens of reply per response: 6,800 u$
+
+
+def test_simulated_call_without_pruning_by_hand():
+    # 2 responses a minute, 150 tokens an exchange: windows of 150, 300, 450, 600 audio tokens.
+    call = simulate_call(SPEC, RATES, minutes=2, policy="none")
+    assert call.minutes == [0.5, 1.0, 1.5, 2.0]
+    assert call.window == [150 + 125, 300 + 125, 450 + 125, 600 + 125]  # input + the reply
+    per_response = [150 * 32, 150 * 0.4 + 150 * 32, 300 * 0.4 + 150 * 32, 450 * 0.4 + 150 * 32]
+    assert call.cost_usd[-1] == pytest.approx((sum(per_response) + 4 * RESPONSE_OUT) * U)
+    assert call.cost_uncached_usd[-1] == pytest.approx(((150 + 300 + 450 + 600) * 32 + 4 * RESPONSE_OUT) * U)
+
+
+def test_simulated_auto_reads_everything_fresh_once_full():
+    call = simulate_call(SPEC, RATES, minutes=2, policy="auto", limit=400)
+    fills = 150 * 32 + (150 * 0.4 + 150 * 32)
+    assert call.cost_usd[-1] == pytest.approx((fills + 2 * 400 * 32 + 4 * RESPONSE_OUT) * U)
+    assert max(call.window) == 400 + 125
+
+
+def test_simulated_summarise_cuts_after_the_trigger():
+    call = simulate_call(SPEC, RATES, 2, "summarise", trigger=400, target=100, summary_tokens=100)
+    # r2 (window 425) triggers: the window keeps only the 100-token summary; r3 reads it and the new
+    # exchange fresh, r4 finds them cached again.
+    assert call.window == [275, 425, 100 + 150 + 125, 100 + 300 + 125]
+    first_two = 150 * 32 + 150 * 0.4 + 150 * 32
+    r3 = 100 * 4 + 150 * 32
+    r4 = 100 * 0.4 + 150 * 0.4 + 150 * 32
+    assert call.cost_usd[-1] == pytest.approx((first_two + r3 + r4 + 4 * RESPONSE_OUT) * U)
+
+
+def test_simulation_meets_the_steady_state():
+    # After a long call the per-minute slope matches the closed form.
+    call = simulate_call(SPEC, RATES, 600, "retention", ratio=0.5)
+    slope = (call.cost_usd[-1] - call.cost_usd[599]) / 300
+    assert slope == pytest.approx(retention_cost(SPEC, RATES, 0.5).total, rel=0.03)

@@ -313,6 +313,75 @@ def no_pruning_cost(spec: ModelSpec, rates: TokenRates, minutes: float) -> CostP
     )
 
 
+# --- a whole call, response by response ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallSeries:
+    """One simulated call: per response, the time, the window and the cumulative bill with the prefix
+    cache as modelled and with no cache hits (notebook 01's two lines)."""
+
+    minutes: list[float]
+    window: list[int]
+    cost_usd: list[float]
+    cost_uncached_usd: list[float]
+
+    @property
+    def total_usd(self) -> float:
+        return self.cost_usd[-1] if self.cost_usd else 0.0
+
+
+def simulate_call(
+    spec: ModelSpec,
+    rates: TokenRates,
+    minutes: float,
+    policy: str = "none",
+    *,
+    trigger: float = 0,
+    target: float = 0,
+    summary_tokens: float = 0,
+    ratio: float = 0.5,
+    limit: float | None = None,
+) -> CallSeries:
+    """A call of ``minutes`` from an empty window, one response per exchange, under ``policy``:
+    ``none`` | ``auto`` | ``retention`` (``ratio`` of ``limit``) | ``summarise`` (``trigger``,
+    ``target``, ``summary_tokens``) | ``last-n`` (summarise with no summary).
+
+    Each response reads the instructions, the summary (text) and the audio so far; all of it but the
+    newest exchange is cached unless something was cut since the last response (then only the
+    instructions are). The server's truncation cuts before a response, a summary after one."""
+    limit = limit or spec.truncation_at
+    instr, e = rates.instructions_tokens, rates.exchange_tokens
+    out_audio = rates.assistant_audio_per_min / rates.responses_per_min
+    out_text = rates.assistant_text_per_min / rates.responses_per_min
+    output_usd = (out_audio * spec.audio_out + out_text * spec.text_out) / M
+    series = CallSeries([], [], [], [])
+    audio = text = 0.0
+    cut, total, uncached = True, 0.0, 0.0
+    for k in range(int(minutes * rates.responses_per_min)):
+        audio += e
+        if policy in ("auto", "retention") and instr + audio > limit:
+            audio = (limit if policy == "auto" else ratio * limit) - instr
+            cut = True
+        fresh_audio = audio if cut else min(e, audio)
+        fresh_text = text if cut else 0.0
+        cached = ((audio - fresh_audio) * spec.audio_cached + (text - fresh_text) * spec.text_cached) / M
+        fresh = (fresh_audio * spec.audio_in + fresh_text * spec.text_in) / M
+        total += cached + fresh + instr * spec.text_cached / M + output_usd
+        uncached += (audio * spec.audio_in + (text + instr) * spec.text_in) / M + output_usd
+        window = instr + text + audio + out_audio + out_text
+        series.minutes.append((k + 1) / rates.responses_per_min)
+        series.window.append(round(window))
+        series.cost_usd.append(total)
+        series.cost_uncached_usd.append(uncached)
+        cut = False
+        if policy in ("summarise", "last-n") and window >= trigger:
+            text = summary_tokens if policy == "summarise" else 0.0
+            audio = max(target - instr - text, 0.0)
+            cut = True
+    return series
+
+
 # --- the cost-optimal summarise policy -------------------------------------------------------------------
 
 

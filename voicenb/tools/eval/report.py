@@ -139,7 +139,8 @@ def plot_compare(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
     fig, (win, cost, surv) = plt.subplots(1, 3, figsize=(15, 4.5), gridspec_kw={"width_ratios": [3, 3, 2]})
     for i, r in enumerate(reports):
         t = r["minutes_at_response"]
-        win.plot(t, r["window_tokens"], label=r["policy"], lw=1.4, color=f"C{i}")
+        style = ":" if r.get("theoretical") else "-"  # no real session holds that window
+        win.plot(t, r["window_tokens"], label=r["policy"], lw=1.4, color=f"C{i}", ls=style)
         cost.plot(t, r["cumulative_cost_usd"], label=r["policy"], lw=1.4, color=f"C{i}")
         cost.plot(t, r["cumulative_cost_uncached_usd"], lw=1.0, ls="--", color=f"C{i}")
     win.set(xlabel="conversation time (min of speech)", ylabel="window tokens per response",
@@ -155,6 +156,9 @@ def plot_compare(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
         names, [r["fact_survival"] for r in reports], color=[f"C{i}" for i in range(len(reports))]
     )
     surv.bar_label(bars, fmt="%.2f")
+    surv.tick_params(axis="x", labelrotation=40)
+    for label in surv.get_xticklabels():
+        label.set_horizontalalignment("right")
     surv.set(ylim=(0, 1.1), title="Fact survival", ylabel="share of facts in context")
     win.legend()
     fig.suptitle(

@@ -33,10 +33,16 @@ def test_target_folds_just_enough_oldest_turns():
 
 
 def test_target_still_keeps_last_and_min_turns():
-    policy = SummaryPolicy(trigger_tokens=800, keep_last=4, min_turns=3, target_tokens=10_000)
+    policy = SummaryPolicy(trigger_tokens=20_000, keep_last=4, min_turns=3, target_tokens=10_000)
     assert policy.plan(audio_call(8), window_tokens=800).item_ids == ["i0", "i1", "i2"]
     low = SummaryPolicy(trigger_tokens=800, keep_last=4, target_tokens=0)
     assert low.plan(audio_call(8), window_tokens=800).item_ids == ["i0", "i1", "i2", "i3"]
+
+
+def test_a_target_above_a_lowered_trigger_folds_everything():
+    policy = SummaryPolicy.for_model("gpt-realtime", keep_last=2)
+    policy.trigger_tokens = 300  # e.g. the panel's slider, below the model's target
+    assert policy.plan(audio_call(8), window_tokens=800).item_ids == [f"i{n}" for n in range(6)]
 
 
 def test_the_old_summary_counts_as_folded():

@@ -125,8 +125,8 @@ class SummaryPolicy:
 
     def _after_fold_tokens(self, window_tokens: int | None, previous: Item | None) -> int | None:
         """The window if nothing but the summary changed (None: no target, fold all candidates)."""
-        if self.target_tokens is None or window_tokens is None:
-            return None
+        if self.target_tokens is None or window_tokens is None or self.target_tokens >= self.trigger_tokens:
+            return None  # a target at or above the trigger would re-trigger at once: fold all candidates
         old_summary = sum(item_tokens(previous)) if previous else 0
         return window_tokens - old_summary + self.summary_budget_tokens
 

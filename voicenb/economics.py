@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from .audio import WPM, spoken_seconds
@@ -466,8 +466,3 @@ def policy_costs(
     costs[f"summarise {best.trigger}/{best.target}"] = best.cost
     costs["none (theoretical)"] = no_pruning_cost(spec, rates, minutes)
     return costs
-
-
-def with_rates(rates: TokenRates, **changes: float) -> TokenRates:
-    """A copy of ``rates`` with some fields changed (for sweeps in the lab)."""
-    return replace(rates, **changes)

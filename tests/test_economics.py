@@ -136,6 +136,11 @@ def test_window_parts_add_up_both_ways():
     assert "text 260 + audio 1,240" in w.describe() and not w.estimated
 
 
+def test_a_usage_without_details_counts_its_totals_as_text():
+    w = window_breakdown(Usage(input_tokens=100, output_tokens=20, input_cached=30))
+    assert (w.total, w.text, w.audio, w.cached, w.fresh, w.output) == (120, 120, 0, 30, 70, 20)
+
+
 def test_ledger_window_is_the_last_completed_response():
     ledger = TokenLedger(model_spec("gpt-realtime"))
     ledger.add("r1", "completed", Usage.from_api(API_USAGE))

@@ -109,11 +109,13 @@ def window_breakdown(source: TokenLedger | Usage, spec: ModelSpec | None = None)
         usage = last_window_usage(source)
     else:
         usage = source
-    text = usage.input_text + usage.output_text
+    # Totals win over details that miss a part (image tokens, a usage without details): the rest is text.
+    input_total = max(usage.input_tokens, usage.input_text + usage.input_audio)
+    output = max(usage.output_tokens, usage.output_text + usage.output_audio)
     audio = usage.input_audio + usage.output_audio
-    total = text + audio
-    cached = min(usage.input_cached, usage.input_text + usage.input_audio)
-    output = usage.output_text + usage.output_audio
+    total = input_total + output
+    text = total - audio
+    cached = min(usage.input_cached, input_total)
     cached_usd, fresh_usd = _reread_costs(text, audio, spec)
     return WindowFigures(
         total, text, audio, cached, total - cached - output, output, False, cached_usd, fresh_usd

@@ -127,7 +127,6 @@ def session_parts(settings: EvalSettings) -> tuple[SessionConfig, SummaryPolicy,
         truncation = "disabled"
     config = SessionConfig(model=settings.model, instructions=INSTRUCTIONS, truncation=truncation,
                            turn_detection=False)  # fmt: skip
-    policy.language = None
     return config, policy, summariser
 
 

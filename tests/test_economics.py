@@ -229,3 +229,17 @@ def test_simulation_meets_the_steady_state():
     call = simulate_call(SPEC, RATES, 600, "retention", ratio=0.5)
     slope = (call.cost_usd[-1] - call.cost_usd[599]) / 300
     assert slope == pytest.approx(retention_cost(SPEC, RATES, 0.5).total, rel=0.03)
+
+
+def test_an_entry_may_state_its_truncation_point(monkeypatch):
+    import voicenb.tokens as tokens
+
+    prices = {"input": 1.0, "cached": 0.1, "output": 2.0}
+    table = {
+        "realtime": {
+            "local": {"context_window": 8000, "truncation_at": 7000, "text": prices, "audio": prices}
+        }
+    }
+    monkeypatch.setattr(tokens, "price_table", lambda: table)
+    spec = tokens.model_spec("local")
+    assert spec.truncation_at == 7000 and spec.max_output == 0 and spec.price_source == "published"

@@ -17,6 +17,7 @@ from voicenb.economics import (
     simulate_call,
     summarise_cost,
     summary_budget,
+    trigger_sweep,
     window_breakdown,
 )
 from voicenb.state import Item
@@ -104,6 +105,17 @@ def test_optimal_pair_beats_the_server_baselines_on_gpt_realtime():
     costs = policy_costs(spec, ratios=(0.1, 0.5))
     assert best.cost.total < 0.5 * costs["auto"].total
     assert best.cost.total < min(costs["retention 0.1"].total, costs["retention 0.5"].total)
+
+
+def test_the_sweep_bottoms_out_at_the_optimal_pair():
+    spec = model_spec("gpt-realtime")
+    best = optimal_pair(spec)
+    points = trigger_sweep(spec, range(5000, 20001, 100))
+    cheapest = min(points, key=lambda p: p.cost.total)
+    assert abs(cheapest.trigger - best.trigger) <= 300
+    assert cheapest.cost.total == pytest.approx(best.cost.total, rel=0.01)
+    with pytest.raises(ValueError, match="below the lowest window"):
+        trigger_sweep(spec, [500])
 
 
 def test_summary_budget_has_a_floor():

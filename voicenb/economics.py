@@ -434,21 +434,20 @@ def optimal_pair(
     share: float = 0.25,
     floor: int = SUMMARY_FLOOR_TOKENS,
 ) -> PolicyPoint:
-    """The cost-optimal (trigger, target) for summarise-and-prune with ``keep_last`` verbatim turns.
+    """The cost-optimal (trigger, target) for summarise-and-prune with ``keep_last`` verbatim turns:
+    the target at its floor, the trigger the cheapest on a 100-token grid up to `max_trigger`.
 
-    The summary's size depends on the trigger (its budget) and the trigger on the summary's size;
-    a few rounds of the closed form settle it. Trigger rounded down to 100 tokens."""
+    A grid rather than `optimal_trigger`'s closed form, because the summary budget (a share of the
+    trigger) makes the target grow with the trigger."""
     rates = rates or TokenRates.voice_call()
-    summary = float(floor)
-    trigger = target = 0
-    for _ in range(5):
-        target = floor_target(rates, summary, keep_last)
-        trigger = optimal_trigger(spec, rates, target, summary)
-        summary = float(summary_budget(trigger, share, floor))
-    trigger = max(trigger // 100 * 100, target + 1)
-    summary = float(summary_budget(trigger, share, floor))
-    target = floor_target(rates, summary, keep_last)
-    return PolicyPoint(trigger, target, int(summary), summarise_cost(spec, rates, trigger, target, summary))
+    lowest = floor_target(rates, summary_budget(0, share, floor), keep_last)
+    start = (lowest // 100 + 1) * 100
+    candidates = [t for t in range(start, max_trigger(spec, rates) + 1, 100)
+                  if floor_target(rates, summary_budget(t, share, floor), keep_last) < t]  # fmt: skip
+    if not candidates:
+        raise ValueError(f"{spec.name}: no trigger fits below its truncation point {spec.truncation_at}")
+    points = trigger_sweep(spec, candidates, rates, keep_last, share, floor)
+    return min(points, key=lambda p: p.cost.total)
 
 
 def policy_costs(
@@ -468,3 +467,26 @@ def policy_costs(
     costs[f"summarise {best.trigger}/{best.target}"] = best.cost
     costs["none (theoretical)"] = no_pruning_cost(spec, rates, minutes)
     return costs
+
+
+def trigger_sweep(
+    spec: ModelSpec,
+    triggers: Sequence[int],
+    rates: TokenRates | None = None,
+    keep_last: int = 4,
+    share: float = 0.25,
+    floor: int = SUMMARY_FLOOR_TOKENS,
+) -> list[PolicyPoint]:
+    """Expected summarise cost at each trigger, the target at its floor and the summary at its budget
+    (notebook 03's cost-vs-trigger line; mark `optimal_pair` on it)."""
+    rates = rates or TokenRates.voice_call()
+    points = []
+    for trigger in triggers:
+        summary = summary_budget(trigger, share, floor)
+        target = floor_target(rates, summary, keep_last)
+        if target >= trigger:
+            raise ValueError(f"trigger {trigger} is below the lowest window a prune reaches ({target})")
+        points.append(
+            PolicyPoint(trigger, target, summary, summarise_cost(spec, rates, trigger, target, summary))
+        )
+    return points

@@ -50,10 +50,12 @@ def _eval(args: argparse.Namespace) -> int:
         policy=args.policy, summariser=args.summariser, trigger_tokens=args.trigger, keep_last=args.keep_last,
         retention_ratio=args.retention_ratio, model=args.model, speech=args.speech, wpm=args.wpm,
         probe=args.probe,
+        target_tokens=args.target,
     )  # fmt: skip
     try:
         return run(args.conversations, settings, minutes=args.minutes, all_policies=args.compare,
-                   plot=args.plot, as_json=args.json)  # fmt: skip
+                   plot=args.plot, as_json=args.json, ratios=args.ratios,
+                   fill=args.fill)  # fmt: skip
     except ConversationError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -114,17 +116,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     evl = sub.add_parser("eval", help="replay a conversation under a context policy")
     evl.add_argument("conversations", nargs="+", metavar="CONVERSATION.json", help="played in a row")
-    evl.add_argument("--policy", default="summarise", choices=["summarise", "last-n", "retention", "none"],
-                     help="context policy (default summarise)")  # fmt: skip
+    policies = ["summarise", "last-n", "retention", "auto", "none"]
+    evl.add_argument("--policy", default="summarise", choices=policies,
+                     help="context policy (default summarise; none: never prune, theoretical)")  # fmt: skip
     evl.add_argument("--summariser", default="offline", choices=["offline", "openai"],
                      help="who writes summaries (default offline)")  # fmt: skip
     evl.add_argument(
-        "--trigger", type=_positive(int), default=2000, help="window tokens that trigger pruning"
+        "--trigger", type=_positive(int), default=None,
+        help="summarise/last-n trigger and retention's token limit (default: the model's cost-optimal "
+        "trigger; retention at the model's truncation point)",
+    )  # fmt: skip
+    evl.add_argument(
+        "--target", type=int, default=None, help="window tokens to prune down to (summarise/last-n)"
     )
+    evl.add_argument("--ratios", type=_ratio, nargs="+", default=None, metavar="R",
+                     help="retention ratios for --compare (default: --retention-ratio)")  # fmt: skip
     evl.add_argument("--keep-last", type=int, default=4, help="turns always kept verbatim (default 4)")
     evl.add_argument("--retention-ratio", type=_ratio, default=0.5, help="for --policy retention")
     evl.add_argument("--model", default="gpt-realtime", help="realtime model whose prices are used")
     evl.add_argument("--minutes", type=float, default=0, help="loop turns up to this many minutes")
+    evl.add_argument("--fill", default="loop", choices=["loop", "chatter"],
+                     help="how --minutes pads: loop every turn (facts restated) or the fact-free small talk "
+                     "after one pass (survival then measures the early facts)")  # fmt: skip
     evl.add_argument("--wpm", type=_positive(int), default=150, help="speaking rate for estimated audio")
     evl.add_argument("--speech", action="store_true", help="user turns as synthesised speech (offline extra)")
     evl.add_argument("--compare", action="store_true", help="run every policy; print a table and plot a PNG")

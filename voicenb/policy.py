@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+from .economics import SUMMARY_FLOOR_TOKENS, item_tokens, optimal_pair, summary_budget
 from .state import ConversationState, Item, Transcript
+from .tokens import model_spec
 
 
 @dataclass
@@ -53,8 +56,15 @@ class SummaryPolicy:
     * ``min_turns``: do not bother summarising fewer turns than this.
     * ``language``: language of the summary; None means the conversation's own language.
     * ``summary_share``: the summary may use at most this share of the trigger, so that summary plus
-      kept turns stay well under it however long the conversation runs.
+      kept turns stay well under it however long the conversation runs; never less than
+      ``summary_floor_tokens`` (a smaller summary drops facts silently).
+    * ``target_tokens``: the low-water mark. A prune folds as many of the oldest turns as it takes for
+      summary + kept turns to fall to about this (None: fold everything but ``keep_last``). A high
+      trigger and a low target bust the prefix cache rarely (``docs/realtime-protocol.md``).
     * ``timeout_s``: a summariser taking longer has failed; nothing is deleted and it retries later.
+
+    ``SummaryPolicy.for_model(name)`` takes the trigger and target from the cost model
+    (`voicenb.economics.optimal_pair`).
     """
 
     trigger_tokens: int = 20_000
@@ -64,37 +74,65 @@ class SummaryPolicy:
     summary_share: float = 0.25
     timeout_s: float = 60.0  # a summariser that hangs counts as failed (and is retried later)
     backoff: Backoff = field(default_factory=Backoff)
+    target_tokens: int | None = None
+    summary_floor_tokens: int = SUMMARY_FLOOR_TOKENS
+
+    @classmethod
+    def for_model(cls, model: str, keep_last: int = 4, **overrides: Any) -> SummaryPolicy:
+        """The cost-optimal trigger and target for ``model`` on a typical voice call
+        (`voicenb.economics.optimal_pair`); ``overrides`` set any other field."""
+        best = optimal_pair(model_spec(model), keep_last=keep_last)
+        fields = {"trigger_tokens": best.trigger, "target_tokens": best.target, **overrides}
+        return cls(keep_last=keep_last, **fields)
 
     @property
     def summary_budget_tokens(self) -> int:
-        return max(50, int(self.trigger_tokens * self.summary_share))
+        return summary_budget(self.trigger_tokens, self.summary_share, self.summary_floor_tokens)
 
     def should_summarise(self, window_tokens: int, state: ConversationState, now: float) -> bool:
         return (
             window_tokens >= self.trigger_tokens
             and self.backoff.ready(now)
-            and self.plan(state) is not None
+            and self.plan(state, window_tokens) is not None
         )  # fmt: skip
 
-    def plan(self, state: ConversationState) -> SummaryPlan | None:
+    def plan(self, state: ConversationState, window_tokens: int | None = None) -> SummaryPlan | None:
         """The oldest window turns that may be folded, or None if too few.
 
         Selection walks the window oldest-first, stops at the first turn whose transcript is still
         pending (its words are unknown, so summarising or deleting it would lose them) and skips
         turns whose transcription failed (they stay verbatim: the server still has their audio).
+        With a ``target_tokens`` and the current ``window_tokens`` it stops once the window, less the
+        folded turns and the old summary, plus a new summary of full budget, is down to the target.
         """
         turns = state.window_turns()
         candidates = turns[: max(0, len(turns) - self.keep_last)]
+        previous = state.current_summary()
+        remaining = self._after_fold_tokens(window_tokens, previous)
         chosen: list[Item] = []
         for turn in candidates:
+            if remaining is not None and remaining <= self.target_tokens and len(chosen) >= self.min_turns:
+                break
             if turn.status is Transcript.PENDING:
                 break
             if turn.status is Transcript.COMPLETE:
                 chosen.append(turn)
+                if remaining is not None:
+                    remaining -= sum(item_tokens(turn))
         if len(chosen) < max(1, self.min_turns):
             return None
-        return SummaryPlan(chosen, state.current_summary())
+        return SummaryPlan(chosen, previous)
+
+    def _after_fold_tokens(self, window_tokens: int | None, previous: Item | None) -> int | None:
+        """The window if nothing but the summary changed (None: no target, fold all candidates)."""
+        if self.target_tokens is None or window_tokens is None or self.target_tokens >= self.trigger_tokens:
+            return None  # a target at or above the trigger would re-trigger at once: fold all candidates
+        old_summary = sum(item_tokens(previous)) if previous else 0
+        return window_tokens - old_summary + self.summary_budget_tokens
 
     def plan_now(self, state: ConversationState) -> SummaryPlan | None:
         """A manual "summarise now": same selection, but one turn is enough."""
-        return SummaryPolicy(self.trigger_tokens, self.keep_last, 1, self.language).plan(state)
+        return SummaryPolicy(
+            self.trigger_tokens, self.keep_last, 1, self.language, self.summary_share,
+            summary_floor_tokens=self.summary_floor_tokens,
+        ).plan(state)  # fmt: skip

@@ -86,6 +86,8 @@ class ModelSpec:
     audio_in: float
     audio_cached: float
     audio_out: float
+    max_output: int = 0
+    price_source: str = "published"  # or "sibling:<model>": prices borrowed from the closest published model
 
     @property
     def default_trigger(self) -> int:
@@ -106,10 +108,19 @@ def model_spec(model: str) -> ModelSpec:
         raise ValueError(f"unknown realtime model {model!r}; known: {', '.join(sorted(table))}")
     m = table[model]
     t, a = m["text"], m["audio"]
+    max_output = int(m.get("max_output") or 0)
+    # The server trims once the window leaves no room for a full reply: context window - max output.
+    truncation_at = int(m.get("truncation_at") or m["context_window"] - max_output)
     return ModelSpec(
-        model, m["context_window"], m["truncation_at"],
+        model, m["context_window"], truncation_at,
         t["input"], t["cached"], t["output"], a["input"], a["cached"], a["output"],
+        max_output, m.get("price_source", "published"),
     )  # fmt: skip
+
+
+def known_models() -> list[str]:
+    """Names of every realtime model in the price table, sorted."""
+    return sorted(price_table()["realtime"])
 
 
 # --- usage of one response ---------------------------------------------------------------------

@@ -41,7 +41,7 @@ class SessionCore:
     ) -> None:
         self.config = config or SessionConfig()
         spec = model_spec(self.config.model)
-        self.policy = policy or SummaryPolicy(trigger_tokens=spec.default_trigger)
+        self.policy = policy or SummaryPolicy.for_model(spec.name)  # cost-optimal trigger and target
         self.state = ConversationState()
         self.ledger = TokenLedger(spec)
         self.recorder = recorder  # anything with client_event(dict), server_event(event), local_event(dict)

@@ -51,7 +51,7 @@ class Pruner:
         if self.running or not core.window_fresh or not self.link.is_open:
             return None  # one at a time; the last window figure must postdate our last change
         if core.policy.should_summarise(core.ledger.window_tokens, core.state, core.clock()):
-            return self._start(core.policy.plan(core.state))
+            return self._start(core.policy.plan(core.state, core.ledger.window_tokens))
         return None
 
     def summarise_now(self) -> asyncio.Task | None:

@@ -17,14 +17,24 @@ from typing import Any
 
 from tqdm import tqdm
 
-from .conversations import Conversation, ConversationError, Fact, concat, extend_to_minutes, load_conversation
+from .conversations import (
+    Conversation,
+    ConversationError,
+    Fact,
+    concat,
+    extend_to_minutes,
+    extend_with_chatter,
+    load_conversation,
+)
 from .probes import ProbeResult, probe_recall
-from .replay import POLICIES, EvalSettings, pairs, replay
+from .replay import POLICIES, RETENTION_SWEEP, THEORETICAL, EvalSettings, pairs, replay
 from .report import build_report, compare_table, format_report, plot_compare
 from .scoring import FactResult, fact_survival, score_fact, score_facts
 
 __all__ = [
     "POLICIES",
+    "RETENTION_SWEEP",
+    "THEORETICAL",
     "Conversation",
     "ConversationError",
     "EvalSettings",
@@ -32,12 +42,16 @@ __all__ = [
     "FactResult",
     "ProbeResult",
     "compare",
+    "compare_settings",
     "compare_table",
     "evaluate",
+    "extend_to_minutes",
+    "extend_with_chatter",
     "fact_survival",
     "format_report",
     "load_conversation",
     "probe_recall",
+    "retention_sweep",
     "run",
     "score_fact",
     "score_facts",
@@ -46,32 +60,64 @@ __all__ = [
 
 async def evaluate(conv: Conversation, settings: EvalSettings, *, progress: bool = True) -> dict[str, Any]:
     """Replay, score and (with ``settings.probe``) ask the probe questions: the report as a dict."""
-    bar = tqdm(total=len(pairs(conv.turns)), desc=f"{settings.policy:>9}", disable=not progress, leave=False)
+    bar = tqdm(total=len(pairs(conv.turns)), desc=f"{settings.label:>18}", disable=not progress, leave=False)
     with bar:
         run = await replay(conv, settings, bar)
     return build_report(conv, settings, run)
 
 
+def compare_settings(settings: EvalSettings, ratios: Sequence[float] | None = None) -> list[EvalSettings]:
+    """Every policy, with ``retention`` once per ratio (default: ``settings.retention_ratio``)."""
+    runs = []
+    for policy in POLICIES:
+        if policy == "retention":
+            runs += [
+                replace(settings, policy=policy, retention_ratio=r)
+                for r in ratios or [settings.retention_ratio]
+            ]
+        else:
+            runs.append(replace(settings, policy=policy))
+    return runs
+
+
 async def compare(
-    conv: Conversation, settings: EvalSettings, *, progress: bool = True
+    conv: Conversation,
+    settings: EvalSettings,
+    *,
+    ratios: Sequence[float] | None = None,
+    progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Every policy on the same conversation, one after another (each on a fresh engine)."""
-    return [await evaluate(conv, replace(settings, policy=p), progress=progress) for p in POLICIES]
+    return [await evaluate(conv, s, progress=progress) for s in compare_settings(settings, ratios)]
+
+
+async def retention_sweep(
+    conv: Conversation,
+    settings: EvalSettings,
+    ratios: Sequence[float] = RETENTION_SWEEP,
+    *,
+    progress: bool = True,
+) -> list[dict[str, Any]]:
+    """The server's retention truncation at several ratios (for the lab): one report per ratio."""
+    runs = [replace(settings, policy="retention", retention_ratio=r) for r in ratios]
+    return [await evaluate(conv, s, progress=progress) for s in runs]
 
 
 def run(
     paths: Sequence[str], settings: EvalSettings, *, minutes: float = 0, all_policies: bool = False,
     plot: str | None = None, as_json: bool = False, out: Callable[[str], None] = print,
+    ratios: Sequence[float] | None = None, fill: str = "loop",
 ) -> int:  # fmt: skip
     """``voicenb eval``: bad files raise `ConversationError` (one line, for the CLI to print)."""
     conv = concat([load_conversation(p) for p in paths])
     if minutes:
-        conv = extend_to_minutes(conv, minutes, settings.wpm)
+        extend = extend_with_chatter if fill == "chatter" else extend_to_minutes
+        conv = extend(conv, minutes, settings.wpm)
     if not all_policies:
         report = asyncio.run(evaluate(conv, settings))
         out(json.dumps(report) if as_json else format_report(report))
         return 0
-    reports = asyncio.run(compare(conv, settings))
+    reports = asyncio.run(compare(conv, settings, ratios=ratios))
     plotted = _try_plot(reports, plot or f"compare-{conv.name}.png")
     if not as_json:
         out(compare_table(reports))

@@ -88,3 +88,34 @@ def extend_to_minutes(conv: Conversation, minutes: float, wpm: int = WPM) -> Con
         turns.append((role, text))
         seconds += spoken_seconds(text, wpm)
     return Conversation(f"{conv.name}-{minutes:g}min", turns, conv.facts, conv.language)
+
+
+def chatter_pairs(conv: Conversation) -> list[tuple[tuple[str, str], tuple[str, str]]]:
+    """(user, assistant) exchanges that state no fact and mention no answer or superseded value."""
+    fact_turns = {f.turn for f in conv.facts}
+    values = [v.lower() for f in conv.facts for v in (*f.answers, *f.superseded)]
+    found = []
+    for i in range(0, len(conv.turns) - 1, 2):
+        user, reply = conv.turns[i], conv.turns[i + 1]
+        text = f"{user[1]} {reply[1]}".lower()
+        if user[0] == "user" and {i, i + 1}.isdisjoint(fact_turns) and not any(v in text for v in values):
+            found.append((user, reply))
+    return found
+
+
+def extend_with_chatter(conv: Conversation, minutes: float, wpm: int = WPM) -> Conversation:
+    """Play the conversation once, then its own small talk (`chatter_pairs`) in a loop until it takes
+    ``minutes`` to say: no fact is restated, so survival measures whether the early facts last the
+    whole call (with `extend_to_minutes` the later passes restate them)."""
+    filler = chatter_pairs(conv)
+    if not filler:
+        raise ConversationError(f"{conv.name}: no turn pair free of facts to pad the call with")
+    turns = list(conv.turns)
+    seconds = sum(spoken_seconds(t, wpm) for _, t in turns)
+    n = 0
+    while seconds < minutes * 60:
+        for role, text in filler[n % len(filler)]:
+            turns.append((role, text))
+            seconds += spoken_seconds(text, wpm)
+        n += 1
+    return Conversation(f"{conv.name}-{minutes:g}min-chatter", turns, conv.facts, conv.language)

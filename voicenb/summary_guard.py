@@ -24,6 +24,12 @@ from dataclasses import dataclass, field
 from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
+
+
+def _split(words: str) -> list[str]:
+    return words.split()
+
+
 FLOOR_HEADROOM = 400  # tokens the floor may add above the budget to hold facts (by default)
 
 NUMBER_WORDS = {
@@ -42,27 +48,31 @@ NUMBER_WORDS = {
     **dict.fromkeys(["forty", "cuarenta"], "40"), **dict.fromkeys(["fifty", "cincuenta"], "50"),
     **dict.fromkeys(["hundred", "cien"], "100"),
 }  # fmt: skip
-MONTHS = (
+MONTHS = _split(
     "january february march april may june july august september october november december "
     "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-).split()
-WEEKDAYS = (
-    "monday tuesday wednesday thursday friday saturday sunday "
-    "lunes martes miércoles jueves viernes sábado domingo"
-).split()
-COLOURS = (
-    "red orange yellow green blue purple violet pink brown black white grey gray beige navy teal "
-    "rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra blanco blanca gris"
-).split()
+)
+WEEKDAYS = _split(
+    "monday tuesday wednesday thursday friday saturday sunday lunes martes miércoles jueves "
+    "viernes sábado domingo"
+)
+COLOURS = _split(
+    "red orange yellow green blue purple violet pink brown black white grey gray beige navy "
+    "teal rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra "
+    "blanco blanca gris"
+)
 # capitalised words that start sentences or are pronouns, not names
 NOT_NAMES = set(
-    "i i'm i've i'll i'd ok okay so and but or hi hello hey yes yeah no well oh um uh right sure thanks "
-    "thank please sorry great good fine also then now we we're our my it it's that this the a an "
-    "there they he she you your what when where which who how why let can could would will just "
-    "actually maybe perfect lovely cool alright hola sí si bueno vale gracias pues entonces también "
-    "perdón claro genial el la los las un una mi mis nuestro nuestra y o pero que qué cuando dónde "
-    "assistant user asistente usuario summary resumen".split()
+    _split(
+        "i i'm i've i'll i'd ok okay so and but or hi hello hey yes yeah no well oh um uh right "
+        "sure thanks thank please sorry great good fine also then now we we're our my it it's that "
+        "this the a an there they he she you your what when where which who how why let can could "
+        "would will just actually maybe perfect lovely cool alright hola sí si bueno vale gracias "
+        "pues entonces también perdón claro genial el la los las un una mi mis nuestro nuestra y o "
+        "pero que qué cuando dónde assistant user asistente usuario summary resumen"
+    )
 )
+HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era")
 CORRECTION = re.compile(
     r"\b(actually|make it|change (?:it|that)|instead|rather|correction|scratch that|i meant|not .{1,40} but"
     r"|switch(?:ed)? to|move (?:it|that) to|update|en realidad|mejor|cambia|cambiar|en vez de|en lugar de"
@@ -138,9 +148,16 @@ def _spelled_number(words: list[str], i: int) -> tuple[int, list[str], int]:
                 total, current = (total + max(current, 1)) * 1000, 0
             else:
                 current = max(current, 1) * 100 if w not in ("ciento", "cien") else current + 100
-        elif w in JOINERS and used and j + 1 < len(words) and words[j + 1].lower().strip(".,") in NUMBER_WORDS:
+        elif (
+            w in JOINERS and used and j + 1 < len(words) and words[j + 1].lower().strip(".,") in NUMBER_WORDS
+        ):
             pass
-        elif re.fullmatch(r"\d+", w) and not used and j + 1 < len(words) and words[j + 1].lower().strip(".,") in ("thousand", "mil"):
+        elif (
+            re.fullmatch(r"\d+", w)
+            and not used
+            and j + 1 < len(words)
+            and words[j + 1].lower().strip(".,") in ("thousand", "mil")
+        ):
             current = int(w)
         else:
             break
@@ -170,9 +187,9 @@ def _kind(token: str, raw: str, sentence_start: bool, vocab: set[str]) -> str | 
     if token in COLOURS:
         return "colour"
     clean = raw.strip(".,;:!?¿¡\"'()’")
-    if clean[:1].isupper() and token not in NOT_NAMES and len(clean) > 1:
-        if not sentence_start or token not in vocab:
-            return "name"
+    capitalised = clean[:1].isupper() and token not in NOT_NAMES and len(clean) > 1
+    if capitalised and (not sentence_start or token not in vocab):
+        return "name"
     if re.search(r"\d", token) and re.search(r"[a-z]", token):
         return "number"  # codes and references: AB12, 3B
     return None
@@ -223,9 +240,10 @@ def superseded_values(turns: Sequence[Turn]) -> dict[str, str]:
                     if fact.kind == "name":
                         continue
                     earlier = [
-                        (len(words & w), _closeness(f.value, fact.value), k, f) for k, (f, w) in enumerate(seen)
+                        (len(words & w), _closeness(f.value, fact.value), k, f)
+                        for k, (f, w) in enumerate(seen)
                         if f.kind == fact.kind and f.value not in inside
-                    ]  # fmt: skip
+                    ]
                     if earlier:
                         replaced[max(earlier, key=lambda e: e[:3])[3].value] = fact.value
             seen += [(f, words) for f in new]
@@ -268,7 +286,7 @@ def _drop_old_value(line: str, old: str, new: str) -> str | None:
     old_at, new_at = norm.find(f" {old} "), norm.find(f" {new} ")
     if old_at < 0:
         return line
-    if 0 <= new_at and old_at < new_at:
+    if new_at >= 0 and old_at < new_at:
         return line
     if new_at < 0:
         return None if len(line.split()) <= 8 else _replace_word(line, old, new)
@@ -286,7 +304,14 @@ def _cut_clause(line: str, old: str) -> str:
     for t, w in tokens(line):
         if t == old or skipping:
             skipping = not w.endswith((")", ",", ";"))
-            while out and out[-1].lower().strip("(,") in ("was", "previously", "originally", "from", "antes", "era"):
+            while out and out[-1].lower().strip("(,") in (
+                "was",
+                "previously",
+                "originally",
+                "from",
+                "antes",
+                "era",
+            ):
                 out.pop()
             if out and out[-1].endswith("("):
                 out.pop()

@@ -110,10 +110,17 @@ async def concurrent_sessions(
 
         results = await asyncio.gather(*(one(i) for i in range(n_sessions)))
         samples = [s for r in results for s in r]
-        return {"sessions": n_sessions, **percentiles(samples), "samples_s": samples, "models": eng.models_used}
+        return {
+            "sessions": n_sessions,
+            **percentiles(samples),
+            "samples_s": samples,
+            "models": eng.models_used,
+        }
 
 
-async def concurrent_sessions_remote(n_sessions: int, n_turns: int = 3, model: str | None = None) -> dict[str, Any]:
+async def concurrent_sessions_remote(
+    n_sessions: int, n_turns: int = 3, model: str | None = None
+) -> dict[str, Any]:
     """The same with the reply model behind an OpenAI-compatible endpoint in another process
     (``python -m voicenb.engine.chat_api``), so the model and the speech parts use separate processes."""
     import subprocess

@@ -94,7 +94,16 @@ class ChatAPI:
         conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
         try:
             while True:
-                request, body = await self._read_request(conn, reader)
+                try:
+                    request, body = await self._read_request(conn, reader)
+                except BadRequest as e:  # answer, then close: the rest of the body is not read
+                    data = json.dumps(_error(str(e), "request_too_large")).encode()
+                    headers = [("content-type", "application/json"), ("content-length", str(len(data))),
+                               ("connection", "close")]  # fmt: skip
+                    writer.write(conn.send(h11.Response(status_code=413, headers=headers)))
+                    writer.write(conn.send(h11.Data(data=data)) + conn.send(h11.EndOfMessage()))
+                    await writer.drain()
+                    break
                 if request is None:
                     break
                 status, payload = await self._answer(request, body)
@@ -159,8 +168,9 @@ class ChatAPI:
         worker = loop.run_in_executor(None, produce)
         try:
             while (piece := await queue.get()) is not None:
-                chunk = {"id": "chatcmpl-local", "object": "chat.completion.chunk", "created": int(time.time()),
-                         "model": self.model, "choices": [{"index": 0, "delta": {"content": piece}}]}  # fmt: skip
+                delta = {"index": 0, "delta": {"content": piece}}
+                chunk = {"id": "chatcmpl-local", "object": "chat.completion.chunk", "model": self.model,
+                         "created": int(time.time()), "choices": [delta]}  # fmt: skip
                 writer.write(conn.send(h11.Data(data=f"data: {json.dumps(chunk)}\n\n".encode())))
                 await writer.drain()
             writer.write(conn.send(h11.Data(data=b"data: [DONE]\n\n")) + conn.send(h11.EndOfMessage()))
@@ -176,7 +186,10 @@ class ChatAPI:
             if not hmac.compare_digest(auth, f"Bearer {self.token}".encode()):
                 return 401, _error("Missing or invalid bearer token.", "invalid_api_key")
         if request.method == b"GET" and path.endswith("/models"):
-            return 200, {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": "local"}]}
+            return 200, {
+                "object": "list",
+                "data": [{"id": self.model, "object": "model", "owned_by": "local"}],
+            }
         if request.method != b"POST" or not path.endswith("/chat/completions"):
             return 404, _error("Only POST /v1/chat/completions is served here.", "not_found")
         try:

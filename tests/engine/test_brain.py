@@ -73,7 +73,8 @@ async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_hea
         from voicenb.engine.llm import ContextOverflowError
 
         long_turn = {"role": "user", "content": "word " * 3000}
-        history = [{"role": "system", "content": "Be brief."}, *[long_turn] * 4, {"role": "user", "content": "Hi"}]
+        last = {"role": "user", "content": "Hi"}
+        history = [{"role": "system", "content": "Be brief."}, *[long_turn] * 4, last]
         tokens, _, dropped = llm._reply.fit(history, 60)
         assert dropped >= 2 and len(tokens) + 60 <= llm.n_ctx
         with pytest.raises(ContextOverflowError, match="context is 8192"):

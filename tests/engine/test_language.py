@@ -55,7 +55,8 @@ async def test_language_reaches_stt_and_tts(given):
     config = EngineConfig(load_models=False, stt=stt, llm=Says(), tts=tts)
     async with OfflineEngine(config) as engine, connect(engine.url) as conn:
         transcription = {"model": "whisper-1", **({"language": given} if given else {})}
-        session = {"type": "realtime", "audio": {"input": {"turn_detection": None, "transcription": transcription}}}
+        audio_in = {"turn_detection": None, "transcription": transcription}
+        session = {"type": "realtime", "audio": {"input": audio_in}}
         await conn.session.update(session=session)
         await next_event(conn, "session.updated")
         events = await say(conn)

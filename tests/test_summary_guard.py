@@ -61,7 +61,9 @@ def test_latest_value_wins_and_chit_chat_goes():
     result = guard(model_summary, BOOKING, None, budget_tokens=200)
     assert "AI" not in result.text and "sorry" not in result.text.lower()
     assert result.superseded == {"4": "5"}
-    assert not mentions(result.text, "4"), result.text
+    for line in result.text.splitlines():  # the old value is gone, or explicitly marked replaced
+        assert not mentions(line, "4") or "replaced: now 5" in line, line
+    assert "previously" not in result.text  # "5 (previously 4)": the history clause is cut
     assert mentions(result.text, "5") and "7:30" in result.text and "Priya" in result.text
     assert result.removed_lines == ["Assistant: But as a table booking AI.", "- I'm sorry for your loss."]
 

@@ -72,6 +72,7 @@ NOT_NAMES = set(
         "pero que qué cuando dónde assistant user asistente usuario summary resumen"
     )
 )
+SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared word
 HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era")
 CORRECTION = re.compile(
     r"\b(actually|make it|change (?:it|that)|instead|rather|correction|scratch that|i meant|not .{1,40} but"
@@ -86,7 +87,8 @@ CHIT_CHAT = re.compile(
 )
 ASSISTANT_LINE = re.compile(r"^\W*(assistant|asistente)\s*:", re.IGNORECASE)
 WORD = re.compile(r"[\w'’€$£%:./-]+", re.UNICODE)
-SENTENCE = re.compile(r"(?<=[.!?])\s+")
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+BULLET = re.compile(r"^[\s\-•*–]+")
 
 
 @dataclass(frozen=True)
@@ -217,17 +219,25 @@ def user_facts(turns: Sequence[Turn], first_turn: int = 0) -> list[Fact]:
                 if not token:
                     continue
                 kind = _kind(token, raw, i == 0, vocab)
+                if kind == "money" and re.search(r"[£$€]", raw):  # "£40" must not match "40 minutes"
+                    token = re.sub(r"[^\d£$€.,]", "", raw).strip(".,")
                 if kind:
                     facts.append(Fact(token, kind, _note(words, i), n))
     return facts
 
 
-def superseded_values(turns: Sequence[Turn]) -> dict[str, str]:
+def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dict[str, str]:
     """old value -> new value, for corrections. A user sentence with a correction cue replaces an
-    earlier user value of the same kind (numbers by numbers, times by times, ...): the one whose
-    sentence shares most words with the correction ("budget", "invitados"), the latest on a tie."""
+    earlier value of the same kind (numbers by numbers, times by times, ...) from the user's turns or
+    the previous summary: the one whose sentence shares most words with the correction ("budget",
+    "invitados"), then the closest in size, then the latest. A long correction sentence that shares
+    no word with the earlier one is not taken as a correction of it."""
     replaced: dict[str, str] = {}
-    seen: list[tuple[Fact, set[str]]] = []
+    seen: list[tuple[Fact, set[str]]] = [
+        (f, _content_words(line))
+        for line in (previous or "").splitlines()
+        for f in user_facts([("user", line)], -1)
+    ]
     for n, (role, text) in enumerate(turns):
         if role != "user":
             continue
@@ -244,6 +254,8 @@ def superseded_values(turns: Sequence[Turn]) -> dict[str, str]:
                         for k, (f, w) in enumerate(seen)
                         if f.kind == fact.kind and f.value not in inside
                     ]
+                    short = len(sentence.split()) <= SHORT_CORRECTION_WORDS
+                    earlier = [e for e in earlier if e[0] > 0 or short]
                     if earlier:
                         replaced[max(earlier, key=lambda e: e[:3])[3].value] = fact.value
             seen += [(f, words) for f in new]
@@ -276,6 +288,8 @@ def _normalised_text(text: str) -> str:
 
 
 def mentions(text: str, value: str) -> bool:
+    if re.search(r"[£$€]", value):
+        return value in re.sub(r"\s", "", text.lower())
     return f" {value} " in _normalised_text(text)
 
 
@@ -288,13 +302,9 @@ def _drop_old_value(line: str, old: str, new: str) -> str | None:
         return line
     if new_at >= 0 and old_at < new_at:
         return line
-    if new_at < 0:
-        return None if len(line.split()) <= 8 else _replace_word(line, old, new)
+    if new_at < 0:  # the line still states the old value as current: mark it replaced
+        return f"{line.rstrip(' .')} (replaced: now {new})"
     return _cut_clause(line, old)
-
-
-def _replace_word(line: str, old: str, new: str) -> str:
-    return " ".join(new if t == old else raw for t, raw in tokens(line))
 
 
 def _cut_clause(line: str, old: str) -> str:
@@ -322,10 +332,13 @@ def _cut_clause(line: str, old: str) -> str:
 
 def clean_lines(summary: str, superseded: dict[str, str]) -> tuple[list[str], list[str]]:
     """(kept lines, removed chit-chat lines) with superseded values dropped."""
-    kept, removed = [], []
-    for line in summary.splitlines():
-        if not line.strip():
-            continue
+    kept: list[str] = []
+    removed: list[str] = []
+    for raw_line in summary.splitlines():
+        body = BULLET.sub("", raw_line).strip()
+        if not body or body in (BULLET.sub("", k) for k in kept):
+            continue  # empty, or a repeated line
+        line = f"- {body}" if raw_line.lstrip()[:1] in "-•*–" else body
         quoted_assistant = ASSISTANT_LINE.search(line)
         has_fact = bool(user_facts([("user", ASSISTANT_LINE.sub("", line))]))
         if CHIT_CHAT.search(line) or (quoted_assistant and not has_fact):
@@ -349,7 +362,7 @@ def guard(
 ) -> GuardResult:
     """Apply the guarantees in this module's docstring to ``summary`` (see `GuardResult`)."""
     history = ([("user", previous)] if previous else []) + list(turns)
-    superseded = superseded_values(history)
+    superseded = superseded_values(turns, previous)
     lines, removed = clean_lines(summary, superseded)
     text = "\n".join(lines)
     missing: list[Fact] = []

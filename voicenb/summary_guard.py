@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from .extractive import place_phrases
 from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
@@ -60,6 +61,11 @@ COLOURS = _split(
     "red orange yellow green blue purple violet pink brown black white grey gray beige navy "
     "teal rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra "
     "blanco blanca gris"
+)
+MATERIALS = _split(
+    "oak pine walnut wood wooden marble granite quartz slate brass chrome copper steel iron glass "
+    "concrete laminate tile tiles leather linen cotton wool silk velvet bamboo ceramic porcelain "
+    "madera roble mármol granito acero hierro cristal vidrio cuero lino algodón lana seda cerámica"
 )
 # capitalised words that start sentences or are pronouns, not names
 NOT_NAMES = set(
@@ -188,6 +194,8 @@ def _kind(token: str, raw: str, sentence_start: bool, vocab: set[str]) -> str | 
         return "weekday"
     if token in COLOURS:
         return "colour"
+    if token in MATERIALS:
+        return "material"
     clean = raw.strip(".,;:!?¿¡\"'()’")
     capitalised = clean[:1].isupper() and token not in NOT_NAMES and len(clean) > 1
     if capitalised and (not sentence_start or token not in vocab):
@@ -223,6 +231,8 @@ def user_facts(turns: Sequence[Turn], first_turn: int = 0) -> list[Fact]:
                     token = re.sub(r"[^\d£$€.,]", "", raw).strip(".,")
                 if kind:
                     facts.append(Fact(token, kind, _note(words, i), n))
+            for phrase in place_phrases(sentence):  # "utility room", "side gate": plain words that matter
+                facts.append(Fact(phrase, "place", _note(words, 0), n))
     return facts
 
 
@@ -247,8 +257,8 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
             if CORRECTION.search(sentence):
                 inside = {f.value for f in new}
                 for fact in new:
-                    if fact.kind == "name":
-                        continue
+                    if fact.kind in ("name", "place", "colour", "material"):
+                        continue  # corrections of these are words the model must handle
                     earlier = [
                         (len(words & w), _closeness(f.value, fact.value), k, f)
                         for k, (f, w) in enumerate(seen)
@@ -288,6 +298,8 @@ def _normalised_text(text: str) -> str:
 
 
 def mentions(text: str, value: str) -> bool:
+    if " " in value:
+        return value in " ".join(text.lower().split())
     if re.search(r"[£$€]", value):
         return value in re.sub(r"\s", "", text.lower())
     return f" {value} " in _normalised_text(text)

@@ -220,3 +220,51 @@ async def summary_fact_survival(
         ev.make_summariser = original
         await api.stop()
     return results
+
+
+async def rolling_summary_survival(
+    paths: list[str], llm: str | None = None, fold_turns: int = 12, keep_last: int = 4, budget: int = 500
+) -> dict[str, Any]:
+    """Fact survival of the local model's rolling summary, independent of session timing: the turns
+    before the last ``keep_last`` are folded ``fold_turns`` at a time (each fold also gets the previous
+    summary), through the engine's chat-completions endpoint and the OpenAI summariser's prompt."""
+    import time
+
+    from openai import AsyncOpenAI
+
+    from .. import eval as ev
+    from ..summarisers import OpenAISummariser
+    from .chat_api import ChatAPI
+    from .components import _load_llm
+
+    model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
+    api = ChatAPI(model, "127.0.0.1", None)
+    await api.start()
+    summariser = OpenAISummariser(
+        AsyncOpenAI(base_url=api.base_url, api_key="local", timeout=600), model="local"
+    )
+    results: dict[str, Any] = {"model": how}
+    try:
+        for path in paths:
+            conv = ev.load_conversation(path)
+            folded, kept = conv.turns[:-keep_last], [t for _, t in conv.turns[-keep_last:]]
+            summary, seconds, added = None, [], []
+            for start in range(0, len(folded), fold_turns):
+                began = time.monotonic()
+                summary = await summariser.summarise(
+                    folded[start : start + fold_turns], summary, None, budget
+                )
+                seconds.append(round(time.monotonic() - began, 1))
+                added += summariser.last_guard.added if summariser.last_guard else []
+            scored = ev.score_facts([summary or "", *kept], conv.facts)
+            results[conv.name] = {
+                "fact_survival": round(ev.fact_survival(scored), 3),
+                "facts_lost": [r.id for r in scored if not r.survived],
+                "superseded_flagged": [r.id for r in scored if r.superseded_flag],
+                "guard_added": added,
+                "fold_seconds": seconds,
+                "summary": summary,
+            }
+    finally:
+        await api.stop()
+    return results

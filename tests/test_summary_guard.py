@@ -103,3 +103,12 @@ def test_guard_alone_lifts_fact_survival_of_an_empty_summary(path):
     hard = [r for r in scored if r.kind in ("number", "date", "time", "name", "correction")]
     assert sum(r.survived for r in hard) / len(hard) >= 0.8, result.text
     assert not any(r.superseded_flag for r in scored), result.text
+
+
+def test_previous_summary_bullets_and_interjections_do_not_pile_up():
+    previous = "- Dinner on Thursday at 8 o'clock on the terrace.\n- Oof.\n- Hmm."
+    turns = [("user", "Actually, can we move the dinner to 7:30 instead?"), ("assistant", "Done.")]
+    result = guard("- Dinner moved.\n- Brilliant.", turns, previous, budget_tokens=200)
+    assert "Brilliant" not in result.text and "Oof" not in result.text
+    assert all(not line.startswith("- -") for line in result.text.splitlines()), result.text
+    assert result.superseded == {"8": "7:30"} and "7:30" in result.text

@@ -91,6 +91,11 @@ CHIT_CHAT = re.compile(
     r"glad (?:you|to)|you're welcome|no problem|enjoy your|have a (?:great|nice)|encantad|con gusto)",
     re.IGNORECASE,
 )
+INTERJECTION = re.compile(
+    r"^(oof|hmm+|ha+|oh|ah|brilliant|makes sense|lovely|great|okay|ok|right|perfect|sure|yes|yeah|no|"
+    r"thanks?(?: you)?|cheers|wow|vale|genial|perfecto|claro|gracias|bueno|vaya)\W*$",
+    re.IGNORECASE,
+)
 ASSISTANT_LINE = re.compile(r"^\W*(assistant|asistente)\s*:", re.IGNORECASE)
 WORD = re.compile(r"[\w'’€$£%:./-]+", re.UNICODE)
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -197,7 +202,9 @@ def _kind(token: str, raw: str, sentence_start: bool, vocab: set[str]) -> str | 
     if token in MATERIALS:
         return "material"
     clean = raw.strip(".,;:!?¿¡\"'()’")
-    capitalised = clean[:1].isupper() and token not in NOT_NAMES and len(clean) > 1
+    capitalised = (
+        clean[:1].isupper() and token not in NOT_NAMES and len(clean) > 1 and not INTERJECTION.match(clean)
+    )
     if capitalised and (not sentence_start or token not in vocab):
         return "name"
     if re.search(r"\d", token) and re.search(r"[a-z]", token):
@@ -221,12 +228,19 @@ def user_facts(turns: Sequence[Turn], first_turn: int = 0) -> list[Fact]:
         if role != "user":
             continue
         for sentence in SENTENCE.split(text):
+            sentence = BULLET.sub("", sentence)  # a previous summary's bullet is not part of the note
             pairs = tokens(sentence)
             words = [raw for _, raw in pairs]
             for i, (token, raw) in enumerate(pairs):
                 if not token:
                     continue
                 kind = _kind(token, raw, i == 0, vocab)
+                if (
+                    kind == "number"
+                    and i + 1 < len(pairs)
+                    and pairs[i + 1][0].startswith(("o'clock", "o’clock"))
+                ):
+                    kind = "time"  # "8 o'clock" is a time, corrected by "7:30"
                 if kind == "money" and re.search(r"[£$€]", raw):  # "£40" must not match "40 minutes"
                     token = re.sub(r"[^\d£$€.,]", "", raw).strip(".,")
                 if kind:
@@ -353,16 +367,19 @@ def clean_lines(summary: str, superseded: dict[str, str]) -> tuple[list[str], li
         line = f"- {body}" if raw_line.lstrip()[:1] in "-•*–" else body
         quoted_assistant = ASSISTANT_LINE.search(line)
         has_fact = bool(user_facts([("user", ASSISTANT_LINE.sub("", line))]))
-        if CHIT_CHAT.search(line) or (quoted_assistant and not has_fact):
+        if CHIT_CHAT.search(line) or INTERJECTION.match(body) or (quoted_assistant and not has_fact):
             removed.append(line)
             continue
-        for old, new in superseded.items():
-            line = _drop_old_value(line, old, new) or ""
-            if not line:
-                break
+        line = _latest_value(line, superseded)
         if line:
             kept.append(line)
     return kept, removed
+
+
+def _latest_value(line: str, superseded: dict[str, str]) -> str:
+    for old, new in superseded.items():
+        line = _drop_old_value(line, old, new) or ""
+    return line
 
 
 def guard(
@@ -383,7 +400,7 @@ def guard(
             continue
         if all(f.value != fact.value for f in missing):
             missing.append(fact)
-    notes = [f"- {m.note}" for m in _latest_notes(missing)]
+    notes = [_latest_value(f"- {m.note}", superseded) for m in _latest_notes(missing)]
     added = [m.value for m in missing]
     result = GuardResult("", added, [], superseded, removed)
     ceiling = max(budget_tokens, max_floor_tokens or FLOOR_HEADROOM + budget_tokens)

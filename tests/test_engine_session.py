@@ -12,6 +12,7 @@ from voicenb.session import SessionConfig, VoiceSession
 
 require_offline_models()
 
+from tests.engine.conftest import FAST_LLM  # noqa: E402
 from voicenb.engine import EngineConfig, OfflineEngine  # noqa: E402
 from voicenb.engine.speech import synthesise  # noqa: E402
 
@@ -25,7 +26,7 @@ USER_TURNS = [
 
 
 async def test_spoken_conversation_with_summary_conditions_the_next_reply():
-    async with OfflineEngine(EngineConfig(max_reply_tokens=24)) as engine:
+    async with OfflineEngine(EngineConfig(max_reply_tokens=24, llm=FAST_LLM)) as engine:
         policy = SummaryPolicy(trigger_tokens=200, keep_last=2, min_turns=2)
         session = VoiceSession(SessionConfig(), policy=policy, websocket_base_url=engine.url, api_key="local")
         audio_out, summaries = [], []

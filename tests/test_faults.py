@@ -22,6 +22,7 @@ from voicenb.summarisers import OfflineSummariser
 
 require_offline_models()
 
+from tests.engine.conftest import FAST_LLM  # noqa: E402
 from voicenb.engine import EngineConfig, OfflineEngine  # noqa: E402
 from voicenb.engine.speech import synthesise  # noqa: E402
 
@@ -38,7 +39,7 @@ LINES = [
 
 @pytest.fixture
 async def engine():
-    async with OfflineEngine(EngineConfig(max_reply_tokens=16)) as eng:
+    async with OfflineEngine(EngineConfig(max_reply_tokens=16, llm=FAST_LLM)) as eng:
         yield eng
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from . import extractive
+from .summary_guard import GuardResult, guard
 
 Turn = tuple[str, str]
 
@@ -32,25 +33,36 @@ def format_turns(turns: Sequence[Turn]) -> str:
 
 # --- OpenAI text model -------------------------------------------------------------------------
 
-SYSTEM_PROMPT = """You maintain the running summary of a spoken conversation between a user and an \
-assistant. The summary replaces the older turns in the assistant's memory, so it must keep what \
-matters later:
-- every name, number, identifier, date, time, place, amount, decision and stated preference;
-- when something was corrected or changed, ONLY the latest value (do not mention superseded values);
-- open questions and what the assistant promised to do.
-Fold the previous summary into the new one. Write in {language}. Use short bullet points. Do not answer \
-the user, do not give advice, do not invent anything, do not address anyone: output only the summary."""
+SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user and an assistant. \
+Your summary replaces the older turns: whatever you leave out is forgotten.
+Write one short bullet per thing the USER said that may matter later, in the user's own words:
+- names of people, pets, places, companies; numbers, amounts, prices, dates, days, times, references;
+- descriptions and preferences exactly as said: colours, materials, patterns, sizes, styles, positions \
+(for example "under the window"), likes, dislikes, allergies, constraints;
+- decisions, requests, open questions, and anything the assistant promised to do.
+When the user corrected or changed something, write ONLY the latest value.
+Keep every bullet of the previous summary unless the user changed it.
+Leave out greetings, thanks, small talk and the assistant's own chatter. Do not answer, advise or \
+invent. Write in {language}. Output only the bullets."""
 
 
 class OpenAISummariser:
     """Summarises with a chat model through ``client.chat.completions`` (AsyncOpenAI)."""
 
-    def __init__(self, client: Any = None, model: str = "gpt-4o-mini", max_tokens: int = 1000) -> None:
+    def __init__(
+        self,
+        client: Any = None,
+        model: str = "gpt-4o-mini",
+        max_tokens: int = 1000,
+        fallback: Summariser | None = None,
+    ) -> None:
         if client is None:
             from openai import AsyncOpenAI
 
             client = AsyncOpenAI()
         self.client, self.model, self.max_tokens = client, model, max_tokens
+        self.fallback = fallback  # used when the model does not answer (e.g. the extractive one)
+        self.last_guard: GuardResult | None = None  # what the guard added/dropped in the last summary
 
     def messages(self, turns: Sequence[Turn], previous: str | None, language: str | None) -> list[dict]:
         lang = language or "the same language the conversation is in"
@@ -63,16 +75,22 @@ class OpenAISummariser:
     async def summarise(
         self, turns: Sequence[Turn], previous: str | None, language: str | None, budget_tokens: int = 500
     ) -> str:
-        resp = await self.client.chat.completions.create(
-            model=self.model,
-            messages=self.messages(turns, previous, language),
-            temperature=0,
-            max_tokens=min(self.max_tokens, budget_tokens),
-        )
-        text = (resp.choices[0].message.content or "").strip()
-        if not text:
-            raise RuntimeError("summariser returned an empty summary")
-        return text
+        try:
+            resp = await self.client.chat.completions.create(
+                model=self.model,
+                messages=self.messages(turns, previous, language),
+                temperature=0,
+                max_tokens=min(self.max_tokens, budget_tokens),
+            )
+            text = (resp.choices[0].message.content or "").strip()
+            if not text:
+                raise RuntimeError("summariser returned an empty summary")
+        except Exception:
+            if self.fallback is None:
+                raise
+            return await self.fallback.summarise(turns, previous, language, budget_tokens)
+        self.last_guard = guard(text, turns, previous, budget_tokens)
+        return self.last_guard.text
 
 
 # --- offline, extractive -----------------------------------------------------------------------
@@ -94,5 +112,10 @@ class OfflineSummariser:
         # In a worker thread: a long fold must not hold up the dialogue's events on the loop.
         return await asyncio.to_thread(self.summarise_sync, turns, previous, budget_tokens)
 
+    last_guard: GuardResult | None = None
+
     def summarise_sync(self, turns: Sequence[Turn], previous: str | None, budget_tokens: int = 2000) -> str:
-        return extractive.summarise(turns, previous, budget_tokens)
+        text = extractive.summarise(turns, previous, budget_tokens)
+        # the extractive fallback keeps its hard budget: facts that do not fit are reported, not kept
+        self.last_guard = guard(text, turns, previous, budget_tokens, max_floor_tokens=budget_tokens)
+        return self.last_guard.text

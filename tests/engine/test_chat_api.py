@@ -1,0 +1,150 @@
+"""The engine's OpenAI-compatible chat-completions endpoint, the failure path of a reply, and the
+reply-first scheduler: no models (a scripted completer)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import httpx
+import pytest
+from openai import AsyncOpenAI
+
+from tests.engine.fakes import ToneTTS, collect_until, connect
+from tests.engine.test_protocol import add, user_text
+from voicenb.engine import EngineConfig, OfflineEngine
+from voicenb.engine.chat_api import BadRequest, ChatAPI, parse_request
+from voicenb.engine.llm import ContextOverflowError, Scheduler
+from voicenb.summarisers import OpenAISummariser
+
+
+class EchoCompleter:
+    """complete() answers with the user message's numbered lines as bullets; stream() raises."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[dict[str, str]]] = []
+
+    def complete(self, messages, max_tokens):
+        self.calls.append(messages)
+        return "- Table for five on Friday at 7:30\n- Assistant: happy to help!", 42, 9
+
+    def stream(self, messages, max_tokens, stop):
+        raise ContextOverflowError("the prompt needs 9000 + 60 tokens but the model's context is 8192")
+        yield ""  # pragma: no cover
+
+
+@pytest.fixture
+async def chat():
+    api = ChatAPI(EchoCompleter(), "127.0.0.1", token=None)
+    await api.start()
+    yield api
+    await api.stop()
+
+
+def test_parse_request_rejects_bad_bodies_with_one_line_reasons():
+    assert parse_request(b'{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}') == (
+        [{"role": "user", "content": "hi"}], 5, False,
+    )  # fmt: skip
+    for body, reason in [
+        (b"not json", "not JSON"), (b"[]", "JSON object"), (b'{"messages": []}', "non-empty"),
+        (b'{"messages": [{"role": "tool", "content": "x"}]}', "role"),
+        (b'{"messages": [{"role": "user", "content": "x"}], "max_tokens": -1}', "positive"),
+    ]:  # fmt: skip
+        with pytest.raises(BadRequest, match=reason):
+            parse_request(body)
+
+
+async def test_openai_summariser_runs_against_the_endpoint_and_the_guard_cleans_it(chat):
+    summariser = OpenAISummariser(AsyncOpenAI(base_url=chat.base_url, api_key="local"), model="local")
+    turns = [("user", "A table for four on Friday at 7:30, please."), ("assistant", "Sure."),
+             ("user", "Actually, make it five.")]  # fmt: skip
+    text = await summariser.summarise(turns, None, "English", 200)
+    assert "five" in text and "7:30" in text and "happy to help" not in text
+    assert chat.llm.calls and chat.llm.calls[0][0]["role"] == "system"
+
+
+async def test_errors_are_json_and_the_listener_keeps_serving(chat):
+    async with httpx.AsyncClient(base_url=chat.base_url) as http:
+        bad = await http.post("/chat/completions", content=b"{oops")
+        assert bad.status_code == 400 and "not JSON" in bad.json()["error"]["message"]
+        assert (await http.get("/nothing")).status_code == 404
+        huge = await http.post("/chat/completions", content=b"x" * (2 * 1024 * 1024))
+        assert huge.status_code != 200
+    async with httpx.AsyncClient(base_url=chat.base_url) as http:
+        ok = await http.post("/chat/completions", json={"messages": [{"role": "user", "content": "hi"}]})
+        assert ok.status_code == 200 and ok.json()["usage"]["prompt_tokens"] == 42
+
+
+async def test_engine_exposes_chat_base_url_and_requires_its_token():
+    config = EngineConfig(load_models=False, llm=EchoCompleter(), tts=ToneTTS(), token="secret-ish")
+    async with OfflineEngine(config) as engine, httpx.AsyncClient() as http:
+        url = f"{engine.chat_base_url}/chat/completions"
+        body = {"messages": [{"role": "user", "content": "hi"}]}
+        assert (await http.post(url, json=body)).status_code == 401
+        ok = await http.post(url, json=body, headers={"Authorization": "Bearer secret-ish"})
+        assert ok.status_code == 200
+
+
+async def test_a_reply_that_cannot_be_produced_fails_visibly():
+    config = EngineConfig(load_models=False, llm=EchoCompleter(), tts=ToneTTS())
+    async with OfflineEngine(config) as engine, connect(engine.url) as conn:
+        await add(conn, user_text("hello"))
+        await conn.response.create(response={"output_modalities": ["text"]})
+        events = await collect_until(conn, "error")
+        done = next(e for e in events if e.type == "response.done")
+        assert done.response.status == "failed"
+        assert "context is 8192" in done.response.status_details.error.message
+        assert "context is 8192" in events[-1].error.message
+
+
+def test_background_work_yields_to_replies_between_steps():
+    scheduler, order = Scheduler(), []
+
+    def background():
+        for step in range(6):
+            scheduler.yield_to_replies()
+            order.append(f"b{step}")
+            time.sleep(0.01)
+
+    with scheduler.reply():
+        worker = threading.Thread(target=background)
+        worker.start()
+        time.sleep(0.1)
+        order.append("reply")  # the background did not run while the reply was active
+    worker.join(5)
+    assert order[0] == "reply" and len(order) == 7
+
+
+async def test_empty_reply_is_a_failed_response_not_silence():
+    class Mute:
+        def stream(self, messages, max_tokens, stop):
+            return iter(())
+
+    config = EngineConfig(load_models=False, llm=Mute(), tts=ToneTTS())
+    async with OfflineEngine(config) as engine, connect(engine.url) as conn:
+        await add(conn, user_text("hello"))
+        await conn.response.create(response={"output_modalities": ["text"]})
+        events = await collect_until(conn, "error")
+        assert next(e for e in events if e.type == "response.done").response.status == "failed"
+        await asyncio.sleep(0)
+
+
+async def test_streamed_completions_feed_the_engine_from_another_endpoint():
+    """ChatEndpointLLM (an engine whose replies come from a URL) reads this endpoint's stream."""
+    from voicenb.engine.components import ChatEndpointLLM
+
+    class Words:
+        def stream(self, messages, max_tokens, stop):
+            yield from ["Madrid", " is", " the", " capital."]
+
+    api = ChatAPI(Words(), "127.0.0.1", token=None)
+    await api.start()
+    try:
+        remote = ChatEndpointLLM(api.base_url, "local")
+        pieces = await asyncio.to_thread(
+            lambda: list(remote.stream([{"role": "user", "content": "?"}], 9, threading.Event()))
+        )
+        assert "".join(pieces) == "Madrid is the capital."
+    finally:
+        await api.stop()

@@ -1,0 +1,242 @@
+"""OpenAI-compatible ``POST /v1/chat/completions`` (non-streaming) from the engine's local model.
+
+The same summariser code and prompt then run offline (``AsyncOpenAI(base_url=engine.chat_base_url)``)
+as against OpenAI, Ollama or vLLM. The websockets server cannot read POST bodies, so this is a small
+separate loopback listener on ``h11``. Completions go through ``LlamaCppLLM.complete``, which yields
+to replies: a summary never delays a spoken answer by more than one prefill chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import time
+from typing import Any
+
+import h11
+
+log = logging.getLogger("voicenb.engine")
+
+MAX_BODY_BYTES = 1024 * 1024  # a summary request is a few KB; refuse anything a peer could grow
+MAX_COMPLETION_TOKENS = 1024
+READ_TIMEOUT_S = 30.0
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def parse_request(body: bytes) -> tuple[list[dict[str, str]], int, bool]:
+    """(messages, max_tokens, stream) of a chat-completions body; BadRequest with a one-line reason."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"body is not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body must be a JSON object")
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise BadRequest("'messages' must be a non-empty list")
+    clean = []
+    for m in messages:
+        if not isinstance(m, dict) or m.get("role") not in ("system", "user", "assistant"):
+            raise BadRequest("each message needs a role of system, user or assistant")
+        content = m.get("content")
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        if not isinstance(content, str):
+            raise BadRequest("each message needs text content")
+        clean.append({"role": m["role"], "content": content})
+    limit = data.get("max_completion_tokens") or data.get("max_tokens") or 512
+    if not isinstance(limit, int) or limit < 1:
+        raise BadRequest("'max_tokens' must be a positive integer")
+    return clean, min(limit, MAX_COMPLETION_TOKENS), bool(data.get("stream"))
+
+
+def completion_body(model: str, text: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion", "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+    }  # fmt: skip
+
+
+class ChatAPI:
+    """The loopback listener. ``llm`` needs ``complete(messages, max_tokens) -> (text, n_in, n_out)``."""
+
+    def __init__(self, llm: Any, host: str, token: str | None, model: str = "local") -> None:
+        self.llm, self.host, self.token, self.model = llm, host, token, model
+        self._server: asyncio.Server | None = None
+        self._lock = asyncio.Lock()  # one completion at a time on the background context
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("chat API not started")
+        port = self._server.sockets[0].getsockname()[1]
+        return f"http://{self.host}:{port}/v1"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._client, self.host, 0)
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        try:
+            while True:
+                try:
+                    request, body = await self._read_request(conn, reader)
+                except BadRequest as e:  # answer, then close: the rest of the body is not read
+                    data = json.dumps(_error(str(e), "request_too_large")).encode()
+                    headers = [("content-type", "application/json"), ("content-length", str(len(data))),
+                               ("connection", "close")]  # fmt: skip
+                    writer.write(conn.send(h11.Response(status_code=413, headers=headers)))
+                    writer.write(conn.send(h11.Data(data=data)) + conn.send(h11.EndOfMessage()))
+                    await writer.drain()
+                    break
+                if request is None:
+                    break
+                status, payload = await self._answer(request, body)
+                if isinstance(payload, list):  # a streamed reply: server-sent events
+                    await self._send_stream(conn, writer, payload)
+                    if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                        break
+                    conn.start_next_cycle()
+                    continue
+                data = json.dumps(payload).encode()
+                headers = [("content-type", "application/json"), ("content-length", str(len(data)))]
+                writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
+                writer.write(conn.send(h11.Data(data=data)) + conn.send(h11.EndOfMessage()))
+                await writer.drain()
+                if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                    break
+                conn.start_next_cycle()
+        except (h11.RemoteProtocolError, ConnectionError, TimeoutError, BadRequest) as e:
+            log.debug("chat API connection closed: %s", e)
+        except asyncio.CancelledError:  # the listener is stopping; nobody awaits this connection's task
+            log.debug("chat API connection cancelled at shutdown")
+        finally:
+            writer.close()
+
+    async def _read_request(
+        self, conn: h11.Connection, reader: asyncio.StreamReader
+    ) -> tuple[h11.Request | None, bytes]:
+        request, body = None, bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await asyncio.wait_for(reader.read(65536), READ_TIMEOUT_S)
+                conn.receive_data(data)
+                if not data and request is None:
+                    return None, b""
+            elif isinstance(event, h11.Request):
+                request = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_BODY_BYTES:
+                    raise BadRequest("body too large")
+            elif isinstance(event, h11.EndOfMessage):
+                return request, bytes(body)
+            elif isinstance(event, h11.ConnectionClosed):
+                return None, b""
+
+    async def _send_stream(self, conn: h11.Connection, writer: asyncio.StreamWriter, args: list[Any]) -> None:
+        """Stream the reply context's tokens as chat.completion.chunk events (high priority: replies)."""
+        import threading
+
+        messages, max_tokens = args
+        headers = [("content-type", "text/event-stream"), ("transfer-encoding", "chunked")]
+        writer.write(conn.send(h11.Response(status_code=200, headers=headers)))
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        loop, stop = asyncio.get_running_loop(), threading.Event()
+
+        def produce() -> None:
+            try:
+                for piece in self.llm.stream(messages, max_tokens, stop):
+                    loop.call_soon_threadsafe(queue.put_nowait, piece)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while (piece := await queue.get()) is not None:
+                delta = {"index": 0, "delta": {"content": piece}}
+                chunk = {"id": "chatcmpl-local", "object": "chat.completion.chunk", "model": self.model,
+                         "created": int(time.time()), "choices": [delta]}  # fmt: skip
+                writer.write(conn.send(h11.Data(data=f"data: {json.dumps(chunk)}\n\n".encode())))
+                await writer.drain()
+            writer.write(conn.send(h11.Data(data=b"data: [DONE]\n\n")) + conn.send(h11.EndOfMessage()))
+            await writer.drain()
+        finally:
+            stop.set()
+            await worker
+
+    async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, Any]:
+        path = request.target.decode().split("?")[0].rstrip("/")
+        if self.token:
+            auth = dict(request.headers).get(b"authorization", b"")
+            if not hmac.compare_digest(auth, f"Bearer {self.token}".encode()):
+                return 401, _error("Missing or invalid bearer token.", "invalid_api_key")
+        if request.method == b"GET" and path.endswith("/models"):
+            return 200, {
+                "object": "list",
+                "data": [{"id": self.model, "object": "model", "owned_by": "local"}],
+            }
+        if request.method != b"POST" or not path.endswith("/chat/completions"):
+            return 404, _error("Only POST /v1/chat/completions is served here.", "not_found")
+        try:
+            messages, max_tokens, stream = parse_request(body)
+        except BadRequest as e:
+            return 400, _error(str(e), "invalid_request")
+        if stream:
+            return 200, [messages, max_tokens]
+        try:
+            async with self._lock:
+                text, n_in, n_out = await asyncio.to_thread(self.llm.complete, messages, max_tokens)
+        except Exception as e:  # the model failed: say so, keep serving
+            log.exception("chat completion failed")
+            return 500, _error(f"the local model failed: {e}", "engine_error")
+        return 200, completion_body(self.model, text, n_in, n_out)
+
+
+def _error(message: str, code: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
+
+
+def main() -> None:
+    """``python -m voicenb.engine.chat_api [--model NAME] [--port N]``: serve only the local model
+    (prints the base URL on its first line), e.g. for the engine's replies from another process."""
+    import argparse
+
+    from .components import _load_llm
+    from .config import EngineConfig
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--model", default=None, help="qwen2.5-1.5b, qwen2.5-0.5b, smollm2-135m or a .gguf")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        llm, how = _load_llm(args.model, EngineConfig(llm_threads=args.threads))
+        api = ChatAPI(llm, "127.0.0.1", None)
+        await api.start()
+        print(api.base_url, flush=True)
+        log.info("serving %s", how)
+        await asyncio.Future()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

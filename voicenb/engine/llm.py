@@ -1,0 +1,228 @@
+"""The local reply model (llama-cpp-python) with a stable, cached prompt prefix and one scheduler.
+
+* Replies reuse llama.cpp's KV cache: the prompt is instructions, summary, then turns appended, and
+  llama-cpp-python keeps the longest matching token prefix, so a warm turn only processes what is new.
+* ``prefill`` evaluates a changed prefix (after a summary or a deletion) in the background, in small
+  chunks that stop as soon as a reply wants the model.
+* ``complete`` (the chat-completions endpoint, i.e. summaries) runs on a second context over the same
+  memory-mapped weights, and pauses between chunks and tokens while any reply is active: a reply never
+  waits behind a summary for more than one chunk.
+* When the text fed exceeds the context, the oldest turns are dropped (as the Realtime server trims);
+  when even the newest turn does not fit, ``ContextOverflowError`` says so instead of a silent failure.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .config import MissingExtraError
+
+log = logging.getLogger("voicenb.engine")
+
+PREFILL_CHUNK = 32  # tokens per background eval step: the most a reply can wait behind it (~0.5-1 s)
+DEFAULT_N_CTX = 8192
+
+
+class ContextOverflowError(RuntimeError):
+    """The newest message alone does not fit the model's context."""
+
+
+class Scheduler:
+    """Replies first: background work (summaries) waits while any reply is active or waiting."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._replies = 0
+
+    @contextlib.contextmanager
+    def reply(self) -> Iterator[None]:
+        with self._cond:
+            self._replies += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._replies -= 1
+                self._cond.notify_all()
+
+    @property
+    def reply_pending(self) -> bool:
+        return self._replies > 0
+
+    def yield_to_replies(self) -> None:
+        """Block while a reply is active (called between background chunks and tokens)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._replies == 0)
+
+
+class _Context:
+    """One llama.cpp context (its own KV cache) over a GGUF, with the model's chat template."""
+
+    def __init__(self, gguf: str, threads: int, n_ctx: int, n_batch: int) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.llm = Llama(
+            model_path=gguf, n_ctx=n_ctx, n_batch=n_batch, n_threads=threads, verbose=False, seed=0
+        )
+        atexit.register(self.llm.close)  # llama's __del__ at interpreter exit prints a spurious error
+        meta = self.llm.metadata
+        vocab = self.llm._model
+        self.formatter = Jinja2ChatFormatter(
+            template=meta["tokenizer.chat_template"],
+            eos_token=vocab.token_get_text(self.llm.token_eos()),
+            bos_token=vocab.token_get_text(self.llm.token_bos()),
+        )
+        self.lock = threading.Lock()
+
+    @property
+    def n_ctx(self) -> int:
+        return self.llm.n_ctx()
+
+    def tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
+        """The prompt's tokens (generation prompt included) and the template's stop strings."""
+        result = self.formatter(messages=messages)
+        stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
+        return self.llm.tokenize(result.prompt.encode("utf-8"), add_bos=False, special=True), stop
+
+    def fit(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[list[int], list[str], int]:
+        """Tokens of ``messages`` with the oldest non-system turns dropped until the reply fits.
+        Returns (tokens, stop strings, number of messages dropped)."""
+        head = 0
+        while head < len(messages) and messages[head]["role"] == "system":
+            head += 1
+        dropped = 0
+        while True:
+            kept = messages[:head] + messages[head + dropped :]
+            tokens, stop = self.tokens(kept)
+            if len(tokens) + max_tokens <= self.n_ctx:
+                return tokens, stop, dropped
+            if head + dropped >= len(messages) - 1:
+                raise ContextOverflowError(
+                    f"the prompt needs {len(tokens)} + {max_tokens} tokens but the model's context is "
+                    f"{self.n_ctx}: shorten the instructions, the summary or the last turn"
+                )
+            dropped += 1
+
+    def prefill(self, tokens: list[int], should_stop: Callable[[], bool]) -> int:
+        """Evaluate ``tokens`` (all but the last, as generation does) into the KV cache, reusing the
+        cached prefix, in chunks; stops early when ``should_stop()``. Returns tokens newly evaluated."""
+        llm, done = self.llm, 0
+        prefix = 0
+        for a, b in zip(llm._input_ids.tolist(), tokens[:-1], strict=False):
+            if a != b:
+                break
+            prefix += 1
+        llm.n_tokens = prefix
+        for start in range(prefix, len(tokens) - 1, PREFILL_CHUNK):
+            if should_stop():
+                break
+            chunk = tokens[start : min(start + PREFILL_CHUNK, len(tokens) - 1)]
+            llm.eval(chunk)
+            done += len(chunk)
+        return done
+
+    def generate(self, tokens: list[int], stop: list[str], max_tokens: int, repeat_penalty: float) -> Any:
+        return self.llm.create_completion(
+            prompt=tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=repeat_penalty,
+            stop=stop, stream=True,
+        )  # fmt: skip
+
+
+class LlamaCppLLM:
+    """A GGUF chat model: streamed replies on one context, background completions on another."""
+
+    def __init__(
+        self, gguf: str, threads: int, n_ctx: int = DEFAULT_N_CTX, repeat_penalty: float = 1.0
+    ) -> None:
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError as e:
+            raise MissingExtraError("reply LLM", "llama-cpp-python") from e
+        self.gguf, self.threads, self.repeat_penalty = gguf, threads, repeat_penalty
+        self._reply = _Context(gguf, threads, n_ctx, 512)
+        train = self._reply.llm._model.n_ctx_train()
+        if train < n_ctx:  # never promise more context than the model was trained for
+            self._reply = _Context(gguf, threads, train, 512)
+        self.scheduler = Scheduler()
+        self._background: _Context | None = None
+        self._background_lock = threading.Lock()
+        self.last_prompt_tokens = 0  # of the latest reply; and how many were served from the cache
+        self.last_cached_tokens = 0
+
+    @property
+    def n_ctx(self) -> int:
+        return self._reply.n_ctx
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> int:
+        return len(self._reply.tokens(messages)[0])
+
+    # --- replies ---------------------------------------------------------------------------------
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
+        ctx = self._reply
+        with self.scheduler.reply(), ctx.lock:
+            tokens, stops, dropped = ctx.fit(messages, max_tokens)
+            if dropped:
+                log.warning("reply prompt over %d tokens: dropped the %d oldest turns", ctx.n_ctx, dropped)
+            self.last_prompt_tokens = len(tokens)
+            self.last_cached_tokens = _common_prefix(ctx.llm._input_ids.tolist(), tokens)
+            with contextlib.closing(ctx.generate(tokens, stops, max_tokens, self.repeat_penalty)) as chunks:
+                for chunk in chunks:
+                    if stop.is_set():
+                        break
+                    piece = chunk["choices"][0]["text"]
+                    if piece:
+                        yield piece
+
+    def prefill(self, messages: list[dict[str, str]]) -> int:
+        """Warm the reply cache with ``messages`` (the next reply's prompt minus its new turn). Stops
+        at once when a reply comes; returns the tokens evaluated (0 when the cache was warm or busy)."""
+        ctx = self._reply
+        if not ctx.lock.acquire(blocking=False):
+            return 0  # a reply is running: it warms the cache itself
+        try:
+            tokens, _, _ = ctx.fit(messages, 0)
+            return ctx.prefill(tokens, lambda: self.scheduler.reply_pending)
+        except ContextOverflowError:
+            return 0
+        finally:
+            ctx.lock.release()
+
+    # --- background completions (summaries, the chat-completions endpoint) --------------------------
+
+    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[str, int, int]:
+        """A whole completion at low priority: (text, prompt tokens, completion tokens)."""
+        with self._background_lock:
+            if self._background is None:  # same weights (mmap), its own KV cache
+                self._background = _Context(self.gguf, self.threads, self.n_ctx, PREFILL_CHUNK)
+            ctx = self._background
+            tokens, stops, _ = ctx.fit(messages, max_tokens)
+            while _remaining(ctx, tokens) > 0:
+                self.scheduler.yield_to_replies()
+                ctx.prefill(tokens, lambda: self.scheduler.reply_pending)
+            pieces: list[str] = []
+            for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
+                pieces.append(chunk["choices"][0]["text"])
+                self.scheduler.yield_to_replies()
+            return "".join(pieces).strip(), len(tokens), len(pieces)
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _remaining(ctx: _Context, tokens: list[int]) -> int:
+    """Tokens still to evaluate before ``tokens`` (minus the last) are all in the cache; 0 when done."""
+    cached = _common_prefix(ctx.llm._input_ids.tolist(), tokens[:-1])
+    return len(tokens) - 1 - cached

@@ -4,6 +4,7 @@ show only what they teach."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sys
@@ -45,6 +46,9 @@ _quiet_backend_warning()
 def backend_line(session: Any) -> str:
     """One line: where this session's audio goes."""
     described = getattr(session, "backend", None)
+    for name in ("description", "describe"):  # a Backend object that describes itself
+        attr = getattr(described, name, None)
+        described = attr() if callable(attr) else attr if isinstance(attr, str) else described
     if isinstance(described, str) and described:
         return f"backend: {described}"
     if getattr(session, "offline", False):
@@ -72,24 +76,37 @@ def check_tokens_per_second(audio_per_s: float, ratio: float) -> None:
 # --- 02: a spoken script instead of a microphone --------------------------------------------------------
 
 
-async def play_script(panel: Any, lines: Sequence[str], pause_s: float = 6.0) -> None:
-    """Speak ``lines`` (piper), with pauses for the replies, through ``panel``'s WAV-file source in real
-    time; the panel's source selection is put back afterwards so Start listens to the mic again."""
-    from voicenb.audio import silence, write_wav
+async def play_script(panel: Any, lines: Sequence[str], reply_timeout_s: float = 120.0) -> None:
+    """Speak ``lines`` (piper) one at a time through ``panel``'s WAV-file source, in real time, each after
+    the reply to the one before; the source selection is put back afterwards so Start uses the mic."""
+    from voicenb.audio import write_wav
     from voicenb.engine.speech import synthesise
 
-    pcm = b"".join(synthesise(line) + silence(pause_s) for line in lines)
-    wav = Path(tempfile.mkdtemp(prefix="voicenb-script-")) / "script.wav"
-    write_wav(wav, pcm)
+    session, folder = panel.session, Path(tempfile.mkdtemp(prefix="voicenb-script-"))
     before = panel.source_select.value
     panel.source_select.value = "file"
-    panel.file_path.value = str(wav)
-    panel.start()
     try:
-        await panel.task
-        await panel.session.wait_idle(quiet_s=1.0)
+        for n, line in enumerate(lines):
+            wav = folder / f"line{n}.wav"
+            write_wav(wav, synthesise(line))
+            panel.file_path.value = str(wav)
+            responses = len(session.ledger.records)
+            panel.start()
+            if not panel.running:
+                raise RuntimeError(panel.error or "the panel did not start")
+            await panel.task
+            await _until(lambda r=responses: len(session.ledger.records) > r, reply_timeout_s)
+            await session.wait_idle(quiet_s=1.0)
     finally:
         panel.source_select.value = before
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no reply within {timeout_s:.0f} s")
+        await asyncio.sleep(0.1)
 
 
 def print_log(session: Any) -> None:
@@ -203,6 +220,7 @@ class ThresholdLab:
         self.keep_last = W.IntSlider(value=keep_last, min=0, max=12, description="keep last",
                                      continuous_update=False)  # fmt: skip
         self.button = W.Button(description="Run", button_style="primary", icon="play")
+        self.button.add_class("vnb-lab-run")
         self.status = W.HTML()
         self.out = W.Output()
         self.results: list[Sequence[Report]] = []

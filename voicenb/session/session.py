@@ -106,8 +106,7 @@ class VoiceSession:
 
     async def connect(self) -> None:
         """Open the connection, configure the session and start reading server events."""
-        if self.backend.is_offline and not self.backend.websocket_base_url:
-            log.warning("%s", self.backend.describe())
+        log.info("%s", self.backend.describe())  # notebooks and the demo print it where the user looks
         self._closed.clear()
         if self.state.turns():  # this session already talked: never start the server empty
             await self._handoff.start("reconnect")

@@ -79,6 +79,7 @@ async def run_demo(
     session = VoiceSession(SessionConfig(), policy=policy, **kwargs)
     responses = asyncio.Event()
     session.subscribe(_printer(out, session.ledger))
+    out(session.backend.describe())
     session.subscribe(lambda e: responses.set() if isinstance(e, ev.UsageUpdated) else None)
     async with session:
         for text in script:

@@ -235,7 +235,7 @@ function render({ model, el }) {
     el.dataset.audioState = st.ctx ? st.ctx.state : "none";
     q(".vnb-mic").textContent = `mic: ${mic}${err ? " (" + err + ")" : ""}`;
     q(".vnb-meter-fill").style.width = `${Math.min(100, Math.round(st.level * 300))}%`;
-    q(".vnb-speaker").textContent = `speaker: ${st.played} chunks`;
+    q(".vnb-speaker").textContent = `speaker: ${!st.ctx ? "off" : suspended ? "paused" : "on"}`;
     q(".vnb-enable").style.display = st.ctx && suspended ? "" : "none";
   };
   st.views.add(draw);

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import threading
 import time
+import wave
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -141,6 +142,19 @@ class RecordingSink:
 
 
 # --- files --------------------------------------------------------------------------------------------
+
+
+def check_wav(path: str | Path) -> None:
+    """Raise `AudioUnavailable` with one line saying what is wrong unless ``path`` is a 16-bit PCM WAV."""
+    name = Path(path).name
+    convert = f"convert it first, e.g. ffmpeg -i {name} -ac 1 -ar 24000 -sample_fmt s16 speech.wav"
+    try:
+        with wave.open(str(path), "rb") as w:
+            width = w.getsampwidth()
+    except (wave.Error, EOFError) as exc:
+        raise AudioUnavailable(f"{name} is not a PCM WAV file ({exc or 'empty'}): {convert}") from None
+    if width != 2:
+        raise AudioUnavailable(f"{name} is {8 * width}-bit; the file source plays 16-bit PCM WAV: {convert}")
 
 
 @dataclass

@@ -9,60 +9,59 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from dataclasses import asdict
-from html import escape
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
 
 from .. import events as ev
+from ..policy import SummaryPolicy
 from ..session import VoiceSession
+from . import registry
 from .bridge import AudioBridge
 from .browser_audio import BrowserAudio
 from .chart import TokenChart
-from .io import AudioSink, AudioSource, AudioUnavailable, Cut, FileSource, LocalAudio
+from .controls import PolicyControls, nice_tokens
+from .io import AudioSink, AudioSource, AudioUnavailable, Cut, FileSource, LocalAudio, check_wav
 from .loop import LoopHop, Throttle
+from .status import status_html
 from .transcript import TranscriptView
 
-SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
 SOURCES = [("browser mic", "browser"), ("local mic (kernel machine)", "local"), ("WAV file", "file")]
-
-STATUS_CSS = """<style>
-.vnb-status { font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
-  color: var(--jp-ui-font-color1, #222); line-height: 1.5; }
-.vnb-status .vnb-on { color: var(--jp-success-color1, #2e7d32); font-weight: 600; }
-.vnb-status .vnb-off { color: var(--jp-ui-font-color2, #666); font-weight: 600; }
-.vnb-status .vnb-warn { color: var(--jp-warn-color1, #ef6c00); }
-.vnb-status .vnb-err { color: var(--jp-error-color1, #c62828); }
-.vnb-status .vnb-dim { color: var(--jp-ui-font-color2, #666); }
-</style>"""
+FOLLOW_POLICY_S = 0.5  # how often the sliders look for a policy changed from code
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes:02d}:{secs:02d}"
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
 
 
 class ControlPanel:
     """Widgets bound to a live ``session``; display it as the last expression of a cell.
 
     ``ControlPanel(session, file="talk.wav")`` preselects nothing but fills the file field. Pass
-    ``browser=`` to share one `BrowserAudio` between panels.
+    ``browser=`` to share one `BrowserAudio` between panels. Without a session the panel makes one (with
+    ``policy``) and `close` closes it; a session passed in stays open for its owner.
+
+    One live panel per session and per notebook cell: a newer one (the cell re-run, or a second panel for
+    the same session) retires the older panel; a session only the retired panel could reach is closed.
     """
 
     def __init__(
         self,
-        session: VoiceSession,
+        session: VoiceSession | None = None,
         *,
+        policy: SummaryPolicy | None = None,
         file: str | Path | None = None,
         browser: BrowserAudio | None = None,
         local: LocalAudio | None = None,
         chart_interval_s: float = 0.5,
         transcript_interval_s: float = 0.2,
     ) -> None:
+        self.owns_session = session is None
+        session = session or VoiceSession(policy=policy)
         self.session = session
+        self.closed = False
         self.hop = LoopHop(on_error=self._on_error)  # the loop running now: the kernel's (or a test's)
         loop = self.hop.loop
         self.browser = browser or BrowserAudio()
@@ -81,6 +80,9 @@ class ControlPanel:
         self.status_throttle = Throttle(self._render_status, 0.25, loop)
         self._unsubscribe = session.subscribe(self._on_event)
         self._render_status()
+        self._follower = loop.call_later(FOLLOW_POLICY_S, self._follow_policy)
+        for old in registry.claim(self, session, registry.cell_id()):
+            old.retire()
 
     # --- layout ----------------------------------------------------------------------------------
 
@@ -94,16 +96,9 @@ class ControlPanel:
         self.source_select = w.Dropdown(options=SOURCES, value="browser", description="source")
         self.file_path = w.Text(value=str(file or ""), placeholder="path/to/speech.wav", description="file")
         self.file_path.layout.display = "none"
-        self.trigger_slider = w.IntSlider(
-            value=policy.trigger_tokens, min=50, max=spec.context_window, step=50, description="summary at",
-            continuous_update=False, style={"description_width": "initial"}, layout=w.Layout(width="420px"),
-        )  # fmt: skip
-        self.keep_slider = w.IntSlider(
-            value=policy.keep_last, min=0, max=20, description="keep last turns", continuous_update=False,
-            style={"description_width": "initial"}, layout=w.Layout(width="300px"),
-        )  # fmt: skip
-        self.trigger_slider.add_class("vnb-trigger")
-        self.keep_slider.add_class("vnb-keep")
+        self.controls = PolicyControls(policy, spec)
+        self.trigger_slider, self.trigger_box = self.controls.trigger_slider, self.controls.trigger_box
+        self.keep_slider = self.controls.keep_slider
         self.status = w.HTML()
         self.status.add_class("vnb-status-line")
         self._wire()
@@ -112,7 +107,7 @@ class ControlPanel:
             [
                 w.HBox([self.start_button, self.stop_button, self.source_select, self.file_path,
                         self.summarise_button], layout=w.Layout(flex_flow="row wrap")),
-                w.HBox([self.trigger_slider, self.keep_slider], layout=w.Layout(flex_flow="row wrap")),
+                self.controls.widget,
                 self.status,
                 self.browser,
                 w.HBox([w.Box([self.transcript.widget], layout=w.Layout(**side)),
@@ -128,8 +123,9 @@ class ControlPanel:
         self.start_button.on_click(lambda _b: self.hop("start", self.start))
         self.stop_button.on_click(lambda _b: self.hop("stop", self.stop))
         self.summarise_button.on_click(lambda _b: self.hop("summarise", self.summarise_now))
-        self.trigger_slider.observe(lambda c: self.hop("trigger", self.set_trigger, c["new"]), "value")
-        self.keep_slider.observe(lambda c: self.hop("keep_last", self.set_keep_last, c["new"]), "value")
+        self.trigger_slider.observe(lambda c: self.hop("trigger", self._slide_trigger, c["new"]), "value")
+        self.trigger_box.observe(lambda c: self.hop("trigger", self._type_trigger, c["new"]), "value")
+        self.keep_slider.observe(lambda c: self.hop("keep_last", self._slide_keep_last, c["new"]), "value")
         self.source_select.observe(lambda c: self.hop("source", self._show_file_field, c["new"]), "value")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
@@ -143,12 +139,14 @@ class ControlPanel:
 
     def start(self) -> None:
         """Connect if needed and pump the selected source; assistant audio goes to its sink."""
-        if self.running:
+        if self.running or self.closed:
             return
         try:
             source, sink = self.endpoints()
-        except AudioUnavailable as exc:
-            self._on_error("start", exc)
+        except AudioUnavailable as exc:  # its message says what is wrong and what to do
+            self.error = str(exc)
+            self._sync_buttons()
+            self.status_throttle.request()
             return
         self.error, self.note = "", ""
         self.bridge = AudioBridge(self.session, sink, truncated=self.truncated)
@@ -157,9 +155,12 @@ class ControlPanel:
         self._tick()
 
     async def _run(self, source: AudioSource, bridge: AudioBridge) -> None:
+        source_label = self.source_select.label or "the source"
         try:
+            if not self.connected:  # first Start, or after the session was closed: (re)connect
+                await self.session.connect()
             await self.session.run(source.source())
-            self.note = "source finished"
+            self.note = f"{source_label} finished"
         finally:
             if self.bridge is bridge:  # not already closed by Stop
                 bridge.close(reset=False)  # let the last reply finish playing
@@ -192,6 +193,7 @@ class ControlPanel:
             path = Path(self.file_path.value.strip()).expanduser()
             if not path.is_file():
                 raise AudioUnavailable(f"no such WAV file: {str(path)!r}")
+            check_wav(path)
             return FileSource(path), self.browser
         return self.browser, self.browser
 
@@ -204,13 +206,43 @@ class ControlPanel:
 
     def set_trigger(self, tokens: int) -> None:
         """Change the live policy's trigger; summarise at once if the window is already past it."""
+        if self.closed:
+            return
         self.session.policy.trigger_tokens = int(tokens)
+        self.controls.show(self.session.policy)
         self.chart.throttle.request()
         self._maybe_summarise()
 
+    # Widget events equal to what the widgets already show are echoes of `controls.show`, not moves: a
+    # queued echo must not write an older value over a policy that code has changed meanwhile.
+
+    def _slide_trigger(self, value: float) -> None:
+        # A slider position snaps to a round number; an exact typed value it mirrors is left alone.
+        if nice_tokens(value) != nice_tokens(self.controls.shown[0]):
+            self.set_trigger(nice_tokens(value))
+
+    def _type_trigger(self, tokens: int) -> None:
+        if int(tokens) != self.controls.shown[0]:
+            self.set_trigger(tokens)
+
+    def _slide_keep_last(self, turns: int) -> None:
+        if int(turns) != self.controls.shown[1]:
+            self.set_keep_last(turns)
+
     def set_keep_last(self, turns: int) -> None:
+        if self.closed:
+            return
         self.session.policy.keep_last = int(turns)
+        self.controls.show(self.session.policy)
         self._maybe_summarise()
+
+    def _follow_policy(self) -> None:
+        """Show a policy changed from code (attributes set, or ``session.policy`` replaced)."""
+        if self.controls.changed_elsewhere(self.session.policy):
+            self.controls.show(self.session.policy)
+            self.chart.throttle.request()
+            self.status_throttle.request()
+        self._follower = self.hop.loop.call_later(FOLLOW_POLICY_S, self._follow_policy)
 
     def _maybe_summarise(self) -> None:
         # The session checks its policy only after a response; a slider move must not wait for the next one.
@@ -221,6 +253,8 @@ class ControlPanel:
         self.file_path.layout.display = "" if kind == "file" else "none"
 
     def _sync_buttons(self, stopping: bool = False) -> None:
+        if self.closed:
+            return
         running = self.running and not stopping
         self.start_button.disabled = running
         self.stop_button.disabled = not running
@@ -248,7 +282,7 @@ class ControlPanel:
             self.status_throttle.request()
 
     def _on_error(self, name: str, exc: BaseException) -> None:
-        self.error = f"{name}: {exc}"
+        self.error = f"{name}: {_describe(exc)}"
         self._sync_buttons()
         self.status_throttle.request()
 
@@ -263,37 +297,7 @@ class ControlPanel:
 
     def status_text(self) -> str:
         """The status line as HTML."""
-        s = self.session
-        parts = []
-        if self.connected:
-            parts.append('<span class="vnb-on">● connected</span>')
-        else:
-            parts.append(
-                '<span class="vnb-off">○ not connected</span> <span class="vnb-dim">(press Start)</span>'
-            )
-        engine = "offline engine" if s.is_offline else "OpenAI"
-        url = f' <span class="vnb-dim">{escape(s.url)}</span>' if s.url else ""
-        parts.append(f"{engine} · {escape(s.config.model)}{url}")
-        if self.connected_at is not None:
-            age = time.monotonic() - self.connected_at  # restarts with each handoff's fresh session
-            cls = "vnb-warn" if age > SESSION_CAP_S - 5 * 60 else "vnb-dim"
-            age_text = f'session <span class="{cls}">{_clock(age)} / {_clock(SESSION_CAP_S)} cap</span>'
-            if s.handoff.after_s:
-                age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff.after_s)})</span>'
-            parts.append(age_text)
-        parts.append(f"window {s.window_tokens:,} / trigger {s.policy.trigger_tokens:,} tok")
-        parts.append(f"{s.summaries} summaries" + (" · summarising…" if s.summarising else ""))
-        if s.handoffs:
-            parts.append(f"{s.handoffs} handoffs")
-        parts.append(f"${s.ledger.cumulative_cost_usd:.4f}")
-        if self.running:
-            parts.append(f"listening ({escape(self.source_select.label or '')})")
-        line = " · ".join(parts)
-        if self.note:
-            line += f' <span class="vnb-dim">— {escape(self.note)}</span>'
-        if self.error:
-            line += f'<br><span class="vnb-err">⚠ {escape(self.error)}</span>'
-        return f'{STATUS_CSS}<div class="vnb-status">{line}</div>'
+        return status_html(self)
 
     def _render_status(self) -> None:
         self.status.value = self.status_text()
@@ -301,18 +305,37 @@ class ControlPanel:
     # --- teardown and diagnostics ----------------------------------------------------------------
 
     async def close(self) -> None:
-        """Stop, close the session and detach every view."""
+        """Stop, detach every view and disable the controls; close the session only if this panel made it."""
         self.stop()
         if self.task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.task
-        await self.session.close()
+        if self.owns_session:
+            await self.session.close()
+        self._detach("panel closed")
+
+    def retire(self) -> None:
+        """Make way for a newer panel: stop listening and detach; close the session if nothing can reach it
+        any more (a re-run cell made a new one)."""
+        self.stop()
+        self._detach("replaced by a newer panel")
+        if not registry.in_use(self.session):
+            self.hop.spawn(self.session.close(), "close-replaced")
+
+    def _detach(self, why: str) -> None:
+        self.closed = True
+        registry.release(self)
         self._unsubscribe()
         self.transcript.close()
         self.chart.close()
         self.status_throttle.cancel()
-        if self._ticker is not None:
-            self._ticker.cancel()
+        for timer in (self._ticker, self._follower):
+            if timer is not None:
+                timer.cancel()
+        for control in (self.start_button, self.stop_button, self.summarise_button, self.source_select,
+                        self.trigger_slider, self.trigger_box, self.keep_slider):  # fmt: skip
+            control.disabled = True
+        self.note, self.connected = why, self.session.connected
         self._render_status()
 
     def diagnostics(self) -> dict[str, Any]:

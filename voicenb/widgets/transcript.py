@@ -2,7 +2,8 @@
 
 Every item ever seen is shown in the order it appeared: user and assistant turns (partial text while it
 streams), summary items marked distinctly, and items no longer in the server's window greyed out with the
-reason (folded into a summary, or dropped by the server's own truncation). Colours come from JupyterLab's
+reason (folded into a summary, or dropped by the server's own truncation); each run of such items is
+collapsed under one line that opens on a click, so a long history stays short. Colours come from JupyterLab's
 CSS variables, so light and dark themes both read well.
 """
 
@@ -24,7 +25,7 @@ CSS = """<style>
   color: var(--jp-ui-font-color1, #222); background: var(--jp-layout-color1, transparent);
   border: 1px solid var(--jp-border-color2, #ddd); border-radius: 4px; padding: 4px 8px; }
 .vnb-transcript .vnb-item { padding: 3px 6px; margin: 2px 0; border-left: 3px solid transparent;
-  white-space: pre-wrap; line-height: 1.35; }
+  white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
 .vnb-transcript .vnb-who { font-weight: 600; margin-right: 6px; color: var(--jp-ui-font-color2, #555); }
 .vnb-transcript .vnb-user { border-left-color: var(--jp-brand-color1, #1976d2); }
 .vnb-transcript .vnb-assistant { border-left-color: var(--jp-success-color1, #2e7d32); }
@@ -39,6 +40,8 @@ CSS = """<style>
   color: var(--jp-ui-font-color2, #555); border: 1px solid var(--jp-border-color2, #ccc); }
 .vnb-transcript .vnb-failed .vnb-text { color: var(--jp-error-color1, #c62828); }
 .vnb-transcript .vnb-more, .vnb-transcript .vnb-empty { color: var(--jp-ui-font-color3, #888); }
+.vnb-transcript .vnb-folded > summary { cursor: pointer; color: var(--jp-ui-font-color2, #666);
+  font-size: 90%; padding: 2px 6px; }
 </style>"""
 
 WHO = {"user": "You", "assistant": "Assistant", "system": "System"}
@@ -91,7 +94,7 @@ def transcript_html(state: ConversationState, max_items: int = 300) -> str:
     """The whole log (the newest ``max_items``) as HTML, newest at the bottom."""
     items = sorted(state.log.values(), key=lambda i: i.seq)
     hidden = max(0, len(items) - max_items)
-    rows = [item_html(i) for i in items[hidden:]]
+    rows = _fold_gone(items[hidden:])
     if hidden:
         rows.insert(
             0, f'<div class="vnb-more">{hidden} earlier items not shown (all are in session.state.log)</div>'
@@ -100,6 +103,30 @@ def transcript_html(state: ConversationState, max_items: int = 300) -> str:
         rows = ['<div class="vnb-empty">No conversation yet: press Start and speak.</div>']
     # column-reverse keeps the view scrolled to the newest row; hence the single inner wrapper.
     return f'{CSS}<div class="vnb-transcript"><div>{"".join(rows)}</div></div>'
+
+
+def _fold_gone(items: list[Item]) -> list[str]:
+    """Rows, with each run of items no longer in the window inside one collapsed <details>."""
+    rows: list[str] = []
+    run: list[Item] = []
+
+    def flush() -> None:
+        if run:
+            what = "item" if len(run) == 1 else "items"
+            rows.append(
+                f'<details class="vnb-folded"><summary>{len(run)} earlier {what} no longer in the '
+                f"window (folded or dropped): show</summary>{''.join(item_html(i) for i in run)}</details>"
+            )
+            run.clear()
+
+    for item in items:
+        if item.in_window:
+            flush()
+            rows.append(item_html(item))
+        else:
+            run.append(item)
+    flush()
+    return rows
 
 
 TRANSCRIPT_EVENTS = (

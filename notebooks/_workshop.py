@@ -1,0 +1,260 @@
+"""Helpers the workshop notebooks share: plotting, the threshold lab's widgets, a spoken script for
+running without a microphone, and the checks the test suite relies on. Kept here so the notebooks' cells
+show only what they teach."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+import textwrap
+from collections.abc import Awaitable, Callable, Sequence
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+
+Report = dict[str, Any]
+
+
+# --- saying which backend a session uses ------------------------------------------------------------------
+
+
+def backend_line(session: Any) -> str:
+    """One line: where this session's audio goes (said by the cell that makes the session)."""
+    return f"backend: {session.backend.describe()}"
+
+
+def wrap(text: str, width: int = 96) -> str:
+    """``text`` wrapped for a notebook output."""
+    return textwrap.fill(text, width, subsequent_indent="    ")
+
+
+# --- 01: tokens per second ----------------------------------------------------------------------------
+
+
+def check_tokens_per_second(audio_per_s: float, ratio: float) -> None:
+    assert 8.5 <= audio_per_s <= 10.5, f"user audio is billed by duration (10/s), got {audio_per_s:.1f}/s"
+    assert ratio > 1, "speech costs more tokens than its text"
+
+
+# --- 02: a spoken script instead of a microphone --------------------------------------------------------
+
+
+async def play_script(panel: Any, lines: Sequence[str], reply_timeout_s: float = 120.0) -> None:
+    """Speak ``lines`` (piper) one at a time through ``panel``'s WAV-file source, in real time, each after
+    the reply to the one before; the source selection is put back afterwards so Start uses the mic."""
+    from voicenb.audio import write_wav
+    from voicenb.engine.speech import synthesise
+
+    session, folder = panel.session, Path(tempfile.mkdtemp(prefix="voicenb-script-"))
+    before = panel.source_select.value
+    panel.source_select.value = "file"
+    try:
+        for n, line in enumerate(lines):
+            wav = folder / f"line{n}.wav"
+            write_wav(wav, synthesise(line))
+            panel.file_path.value = str(wav)
+            responses = len(session.ledger.records)
+            panel.start()
+            if not panel.running:
+                raise RuntimeError(panel.error or "the panel did not start")
+            await panel.task
+            await _until(lambda r=responses: len(session.ledger.records) > r, reply_timeout_s)
+            await session.wait_idle(quiet_s=1.0)
+    finally:
+        panel.source_select.value = before
+
+
+async def _until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"no reply within {timeout_s:.0f} s")
+        await asyncio.sleep(0.1)
+
+
+def print_log(session: Any) -> None:
+    """Every item in the full log, and whether the server still holds it."""
+    print(wrap(f"server window ({len(session.state.window)} items): {', '.join(session.state.window)}"))
+    print()
+    for item in session.state.log.values():
+        where = "in window" if item.in_window else f"deleted ({item.deleted_by})"
+        label = "SUMMARY" if item.is_summary else item.role
+        text = item.text if len(item.text) <= 60 else item.text[:59] + "…"
+        print(f"{label:>9} | {where:<18} | {text}")
+
+
+def check_live_bot(session: Any, script: Sequence[str]) -> None:
+    """What notebook 02 promises (the test suite runs it)."""
+    users = [t for t in session.state.turns() if t.role == "user"]
+    assert len(users) >= len(script), "every spoken turn is in the log"
+    summary = session.state.current_summary()
+    assert session.summaries >= 1 and summary is not None, "the demo trigger summarised"
+    assert session.state.window[0] == summary.id, "the summary sits at the root of the window"
+
+
+def plot_window(session: Any) -> None:
+    series = session.ledger.series()
+    n = range(1, len(series["input_tokens"]) + 1)
+    _fig, ax = plt.subplots(figsize=(9, 3.5))
+    ax.bar(n, series["input_text"], label="text")
+    ax.bar(n, series["input_audio"], bottom=series["input_text"], label="audio")
+    ax.axhline(session.policy.trigger_tokens, ls="--", color="C3", label="trigger")
+    ax.set(xlabel="response", ylabel="input tokens (window)",
+           title="The window per response: a summary bends it down")  # fmt: skip
+    ax.legend()
+    plt.show()
+
+
+# --- 03: the threshold lab -----------------------------------------------------------------------------
+
+
+def report_figure(reports: Sequence[Report], title: str = "") -> Any:
+    """Window and cumulative cost over time per policy, and fact survival (a matplotlib Figure)."""
+    fig, (win, cost, surv) = plt.subplots(1, 3, figsize=(13, 3.8), gridspec_kw={"width_ratios": [3, 3, 2]})
+    for i, r in enumerate(reports):
+        win.plot(r["minutes_at_response"], r["window_tokens"], label=r["policy"], color=f"C{i}")
+        cost.plot(r["minutes_at_response"], r["cumulative_cost_usd"], label=r["policy"], color=f"C{i}")
+    win.axhline(reports[0]["trigger_tokens"], ls=":", color="grey", label="trigger")
+    win.set(xlabel="minutes of speech", ylabel="window tokens", title="Window per response")
+    cost.set(xlabel="minutes of speech", ylabel="USD", title="Cumulative cost")
+    bars = surv.bar([r["policy"] for r in reports], [r["fact_survival"] for r in reports],
+                    color=[f"C{i}" for i in range(len(reports))])  # fmt: skip
+    surv.bar_label(bars, fmt="%.2f")
+    surv.set(ylim=(0, 1.1), title="Fact survival")
+    win.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_reports(reports: Sequence[Report], title: str = "") -> None:
+    from IPython.display import HTML, display
+
+    display(HTML(report_table(reports)))
+    display(_png(report_figure(reports, title)))
+
+
+def report_table(reports: Sequence[Report]) -> str:
+    """The policies side by side as a narrow HTML table."""
+    none = next((r for r in reports if r["policy"] == "none"), None)
+    head = ["policy", "fact survival", "responses", "summaries", "max window", "cost $", "vs none"]
+    rows = []
+    for r in reports:
+        share = f"{r['cost_usd'] / none['cost_usd']:.0%}" if none and none["cost_usd"] else "-"
+        cells = [r["policy"], f"{r['fact_survival']:.2f}", r["responses"], r["summaries"],
+                 f"{r['max_window_tokens']:,}", f"{r['cost_usd']:.4f}", share]  # fmt: skip
+        rows.append("".join(f"<td>{escape(str(c))}</td>" for c in cells))
+    header = "".join(f"<th>{h}</th>" for h in head)
+    body = "".join(f"<tr>{row}</tr>" for row in rows)
+    return f'<table class="vnb-lab-table"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def check_policies(reports: Sequence[Report]) -> None:
+    by_policy = {r["policy"]: r for r in reports}
+    assert by_policy["summarise"]["fact_survival"] >= 0.9 > by_policy["last-n"]["fact_survival"]
+    assert by_policy["summarise"]["max_window_tokens"] < by_policy["none"]["max_window_tokens"]
+
+
+class ThresholdLab:
+    """Sliders, a conversation picker and a Run button over ``run(conversation, trigger, keep_last)``.
+
+    The button's callback may arrive on another thread (ipykernel subshells); the run hops onto the
+    notebook's loop, and the results go into the output widget with ``append_*`` (a ``with out:`` block
+    inside a task would print to wherever the kernel's current message points, not into the widget).
+    """
+
+    def __init__(
+        self,
+        conversations: Sequence[str],
+        run: Callable[[str, int, int], Awaitable[Sequence[Report]]],
+        *,
+        conversation: str,
+        trigger: int = 2000,
+        keep_last: int = 4,
+    ) -> None:
+        import ipywidgets as W
+
+        from voicenb.widgets.loop import LoopHop
+
+        self._run = run
+        self.which = W.Dropdown(options=list(conversations), value=conversation, description="conversation")
+        self.trigger = W.IntSlider(value=trigger, min=600, max=8000, step=200, description="trigger",
+                                   continuous_update=False)  # fmt: skip
+        self.keep_last = W.IntSlider(value=keep_last, min=0, max=12, description="keep last",
+                                     continuous_update=False)  # fmt: skip
+        self.button = W.Button(description="Run", button_style="primary", icon="play")
+        self.button.add_class("vnb-lab-run")
+        self.status = W.HTML()
+        self.out = W.Output()
+        self.results: list[Sequence[Report]] = []
+        self.hop = LoopHop(on_error=self._failed)
+        self.button.on_click(lambda _b: self.hop("lab-run", self.run))
+        self.view = W.VBox([W.HBox([self.which, self.trigger, self.keep_last]),
+                            W.HBox([self.button, self.status]), self.out])  # fmt: skip
+        self.view.add_class("vnb-lab")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.view._repr_mimebundle_(**kwargs)
+
+    async def run(self) -> Sequence[Report]:
+        """Replay the chosen conversation under every policy at the chosen thresholds; show the result."""
+        conv, trigger, keep = self.which.value, self.trigger.value, self.keep_last.value
+        self.button.disabled, self.button.description = True, "Running…"
+        self.status.value = f"replaying {escape(conv)} under every policy (about a minute)…"
+        try:
+            reports = await self._run(conv, trigger, keep)
+        finally:
+            self.button.disabled, self.button.description = False, "Run"
+        self.results.append(reports)
+        title = f"{conv}, trigger {trigger}, keep last {keep}"
+        self.out.outputs = ()
+        self.out.append_display_data(_html(f"<b>{escape(title)}</b>" + report_table(reports)))
+        self.out.append_display_data(_png(report_figure(reports, title)))
+        self.status.value = f"done: {escape(title)}"
+        return reports
+
+    def _failed(self, name: str, exc: BaseException) -> None:
+        self.button.disabled, self.button.description = False, "Run"
+        self.status.value = (
+            f'<span style="color:var(--jp-error-color1)">⚠ {escape(str(exc) or repr(exc))}</span>'
+        )
+
+
+def _png(fig: Any) -> Any:
+    """A figure as a PNG image object (closed afterwards, so it is not shown a second time)."""
+    from IPython.display import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return Image(buf.getvalue())
+
+
+def _html(markup: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(markup)
+
+
+def plot_sweep(triggers: Sequence[int], sweep: Sequence[Report], none: Report) -> None:
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
+    a.plot(triggers, [r["fact_survival"] for r in sweep], "o-")
+    a.set(xlabel="trigger (tokens)", ylabel="fact survival", ylim=(0, 1.05), title="Facts kept")
+    b.plot(triggers, [r["cost_usd"] / none["cost_usd"] for r in sweep], "o-", label="as billed (cache hits)")
+    b.plot(triggers, [r["cost_uncached_usd"] / none["cost_uncached_usd"] for r in sweep], "o--",
+           label="no cache hits")  # fmt: skip
+    b.set(xlabel="trigger (tokens)", ylabel="share of no-pruning cost", title="Cost vs keeping everything")
+    b.legend(fontsize=8)
+    for t, r in zip(triggers, sweep, strict=True):
+        c.plot(r["minutes_at_response"], r["window_tokens"], label=f"trigger {t}")
+    c.set(xlabel="minutes of speech", ylabel="window tokens", title="Window over time")
+    c.legend(fontsize=7)
+    fig.tight_layout()
+    plt.show()
+
+
+def check_sweep(sweep: Sequence[Report], none: Report) -> None:
+    assert max(r["max_window_tokens"] for r in sweep) < none["max_window_tokens"]

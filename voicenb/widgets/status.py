@@ -1,0 +1,64 @@
+"""The panel's status line: connection, backend, session age against the cap, window vs trigger, summaries,
+cost, what is listening, and the latest note or error, in plain words."""
+
+from __future__ import annotations
+
+import time
+from html import escape
+from typing import Any
+
+SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
+
+STATUS_CSS = """<style>
+.vnb-status { font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
+  color: var(--jp-ui-font-color1, #222); line-height: 1.5; }
+.vnb-status .vnb-on { color: var(--jp-success-color1, #2e7d32); font-weight: 600; }
+.vnb-status .vnb-off { color: var(--jp-ui-font-color2, #666); font-weight: 600; }
+.vnb-status .vnb-warn { color: var(--jp-warn-color1, #ef6c00); }
+.vnb-status .vnb-err { color: var(--jp-error-color1, #c62828); }
+.vnb-status .vnb-dim { color: var(--jp-ui-font-color2, #666); }
+</style>"""
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word[:-1]}ies" if word.endswith("y") else f"{n} {word}s"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+def status_html(panel: Any) -> str:
+    """The status line of ``panel`` (a `ControlPanel`) as HTML."""
+    s = panel.session
+    parts = []
+    if panel.connected:
+        parts.append('<span class="vnb-on">● connected</span>')
+    else:
+        parts.append(
+            '<span class="vnb-off">○ not connected</span> <span class="vnb-dim">(press Start)</span>'
+        )
+    engine = "offline engine" if s.is_offline else "OpenAI"
+    url = f' <span class="vnb-dim">{escape(s.url)}</span>' if s.url else ""
+    parts.append(f"{engine} · {escape(s.config.model)}{url}")
+    if panel.connected_at is not None:
+        age = time.monotonic() - panel.connected_at  # restarts with each handoff's fresh session
+        cls = "vnb-warn" if age > SESSION_CAP_S - 5 * 60 else "vnb-dim"
+        age_text = f'session <span class="{cls}">{_clock(age)} / {_clock(SESSION_CAP_S)} cap</span>'
+        if s.handoff.after_s:
+            age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff.after_s)})</span>'
+        parts.append(age_text)
+    parts.append(f"window {s.window_tokens:,} / trigger {s.policy.trigger_tokens:,} tok")
+    parts.append(_plural(s.summaries, "summary") + (" · summarising…" if s.summarising else ""))
+    if s.handoffs:
+        parts.append(_plural(s.handoffs, "handoff"))
+    parts.append(f"${s.ledger.cumulative_cost_usd:.4f}")
+    if panel.running:
+        parts.append(f"listening ({escape(panel.source_select.label or '')})")
+    line = " · ".join(parts)
+    if panel.note:
+        line += f' <span class="vnb-dim">— {escape(panel.note)}</span>'
+    if panel.error:
+        line += f'<br><span class="vnb-err">⚠ {escape(panel.error)}</span>'
+    return f'{STATUS_CSS}<div class="vnb-status">{line}</div>'

@@ -111,7 +111,11 @@ class SummaryPolicy:
         remaining = self._after_fold_tokens(window_tokens, previous)
         chosen: list[Item] = []
         for turn in candidates:
-            if remaining is not None and remaining <= self.target_tokens and len(chosen) >= self.min_turns:
+            if (
+                remaining is not None
+                and remaining <= (self.target_tokens or 0)
+                and len(chosen) >= self.min_turns
+            ):
                 break
             if turn.status is Transcript.PENDING:
                 break

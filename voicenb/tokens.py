@@ -144,7 +144,7 @@ def _token_count(value: Any, name: str) -> int:
     if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         value = int(value)
     check_token_count(name, value)
-    return value
+    return int(value)
 
 
 def _details(parent: dict[str, Any], key: str) -> dict[str, Any]:

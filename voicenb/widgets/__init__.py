@@ -27,7 +27,7 @@ _EXPORTS = {
     "RecordingSink": "io",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_EXPORTS)  # pyright: ignore[reportUnsupportedDunderAll] (lazy exports)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-import bqplot as bq
+from bqplot.axes import Axis
+from bqplot.figure import Figure
+from bqplot.marks import Bars, Lines, Scatter
+from bqscales import LinearScale, OrdinalScale
 import ipywidgets as w
 
 from .. import events as ev
@@ -98,34 +101,32 @@ class TokenChart:
     def _build(self) -> None:
         # Bars need an ordinal x (on a linear one bqplot spreads them between the first and last x);
         # the limit lines get their own 0..1 x so they always span the whole plot.
-        self.x_scale = bq.OrdinalScale()
-        self.y_scale = bq.LinearScale(min=0.0, max=1.0)
-        self.cost_scale = bq.LinearScale(min=0.0)
+        self.x_scale = OrdinalScale()
+        self.y_scale = LinearScale(min=0.0, max=1.0)
+        self.cost_scale = LinearScale(min=0.0)
         xy = {"x": self.x_scale, "y": self.y_scale}
-        span = {"x": bq.LinearScale(min=0.0, max=1.0), "y": self.y_scale}
-        self.bars = bq.Bars(
+        span = {"x": LinearScale(min=0.0, max=1.0), "y": self.y_scale}
+        self.bars = Bars(
             x=[], y=[[], [], []], type="stacked", scales=xy, padding=0.25,
             labels=["text", "audio", "cached"], colors=[COLORS["text"], COLORS["audio"], COLORS["cached"]],
         )  # fmt: skip
         self.trigger = self._hline("summary trigger", COLORS["trigger"], span)
         self.truncation = self._hline("server truncation", COLORS["truncation"], span)
-        self.summaries = bq.Scatter(
+        self.summaries = Scatter(
             x=[], y=[], scales=xy, marker="diamond", colors=[COLORS["summary"]], default_size=90,
             labels=["summary"],
         )  # fmt: skip
-        self.cost = bq.Lines(
+        self.cost = Lines(
             x=[], y=[], scales={"x": self.x_scale, "y": self.cost_scale}, colors=[COLORS["cost"]],
             marker="circle", marker_size=16, labels=["cumulative cost"],
         )  # fmt: skip
-        self.x_axis = bq.Axis(scale=self.x_scale, label="response")
+        self.x_axis = Axis(scale=self.x_scale, label="response")
         axes = [
             self.x_axis,
-            bq.Axis(scale=self.y_scale, side="left", label="tokens in window", tick_format="~s"),
-            bq.Axis(
-                scale=self.cost_scale, side="right", label="cost", tick_format="$.3f", label_offset="58px"
-            ),
+            Axis(scale=self.y_scale, side="left", label="tokens in window", tick_format="~s"),
+            Axis(scale=self.cost_scale, side="right", label="cost", tick_format="$.3f", label_offset="58px"),
         ]
-        self.figure = bq.Figure(
+        self.figure = Figure(
             marks=[self.bars, self.trigger, self.truncation, self.summaries, self.cost], axes=axes,
             animation_duration=0, fig_margin={"top": 40, "bottom": 40, "left": 60,
             "right": 80}, layout=w.Layout(width="100%", height="320px"), title_style={"font-size": "13px"},
@@ -136,8 +137,8 @@ class TokenChart:
         self.widget = w.VBox([self.figure, self.legend], layout=w.Layout(width="100%"))
 
     @staticmethod
-    def _hline(label: str, color: str, scales: dict) -> bq.Lines:
-        return bq.Lines(
+    def _hline(label: str, color: str, scales: dict) -> Lines:
+        return Lines(
             x=[0.0, 1.0], y=[0, 0], scales=scales, colors=[color], line_style="dashed", stroke_width=2,
             labels=[label],
         )  # fmt: skip

@@ -180,7 +180,7 @@ def import_sounddevice() -> Any:
     """``sounddevice``, or an `AudioUnavailable` that says what is missing and what to use instead."""
     remote = "On Binder/JupyterHub the kernel has no sound card: use the browser mic (BrowserAudio)."
     try:
-        import sounddevice
+        import sounddevice  # pyright: ignore[reportMissingImports] (optional: LocalAudio only)
     except ImportError:
         raise AudioUnavailable(
             f"local audio needs the 'sounddevice' package (pip install sounddevice). {remote}"
@@ -253,7 +253,11 @@ class LocalAudio:
     async def source(self) -> AsyncIterator[bytes]:
         sd = import_sounddevice()
         loop, chunks = asyncio.get_running_loop(), asyncio.Queue()
-        stream, rate = self._open_input(sd, lambda pcm: loop.call_soon_threadsafe(chunks.put_nowait, pcm))
+
+        def deliver(pcm: bytes) -> None:
+            loop.call_soon_threadsafe(chunks.put_nowait, pcm)
+
+        stream, rate = self._open_input(sd, deliver)
         with stream:
             while True:
                 pcm = await chunks.get()

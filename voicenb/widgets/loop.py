@@ -78,8 +78,8 @@ class LoopHop:
 
     def _done(self, name: str, task: asyncio.Task) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            self._failed(name, task.exception())
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self._failed(name, exc)
 
     def _failed(self, name: str, exc: BaseException) -> None:
         log.error("widget callback %s failed: %r", name, exc, exc_info=exc)

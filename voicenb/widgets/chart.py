@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import ipywidgets as w
 from bqplot.axes import Axis
 from bqplot.figure import Figure
 from bqplot.marks import Bars, Lines, Scatter
 from bqscales import LinearScale, OrdinalScale
-import ipywidgets as w
 
 from .. import events as ev
 from ..session import VoiceSession

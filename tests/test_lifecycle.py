@@ -89,3 +89,23 @@ def test_the_session_core_does_not_know_the_engine():
         tree = ast.parse((folder / name).read_text())
         modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         assert not any("engine" in m for m in modules), name
+
+
+async def test_facts_the_summary_could_not_hold_are_announced(peer, make_session):
+    from voicenb.summary_guard import GuardResult
+
+    class Squeezed:
+        last_guard: GuardResult | None = None
+
+        async def summarise(self, turns, previous, language, budget_tokens):
+            self.last_guard = GuardResult("- order 30518", dropped=["07700 900123"])
+            return self.last_guard.text
+
+    rec = Recorder()
+    async with make_session(summariser=Squeezed()) as s:
+        s.subscribe(rec)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: len(s.state.turns()) == 6)
+        await s.summarise_now()
+    assert rec.of(ev.SummaryFactsDropped) == [ev.SummaryFactsDropped(("07700 900123",))]

@@ -85,6 +85,13 @@ class SummaryFinished:
 
 
 @dataclass(frozen=True)
+class SummaryFactsDropped:
+    """The summary could not hold every fact within its floor: these values are no longer in context."""
+
+    facts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class SummaryFailed:
     error: str
     retry_in_s: float
@@ -133,6 +140,7 @@ class Error:
 
 SessionEvent = (
     Connected | Closed | ItemAdded | SpeechStarted | TranscriptDelta | TranscriptDone | TranscriptFailed
-    | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFailed | ItemDeleted
+    | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFactsDropped | SummaryFailed
+    | ItemDeleted
     | ItemTruncated | HandoffStarted | HandoffFinished | HandoffFailed | Error
 )  # fmt: skip

@@ -88,7 +88,9 @@ class OpenAISummariser:
         except Exception:
             if self.fallback is None:
                 raise
-            return await self.fallback.summarise(turns, previous, language, budget_tokens)
+            text = await self.fallback.summarise(turns, previous, language, budget_tokens)
+            self.last_guard = getattr(self.fallback, "last_guard", None)
+            return text
         self.last_guard = guard(text, turns, previous, budget_tokens)
         return self.last_guard.text
 

@@ -146,10 +146,17 @@ class Backend:
         options = WebSocketConnectionOptions(max_size=MAX_SERVER_FRAME_BYTES)
         return await client.realtime.connect(model=model, websocket_connection_options=options).enter()
 
-    def client_for_text(self) -> Any:
-        """An AsyncOpenAI client for text models on the same backend (the summariser), or None."""
-        if self.kind != "openai":
-            return None
+    def client_for_text(self) -> tuple[Any, str]:
+        """(AsyncOpenAI client, model) for text on this backend, for the summariser: OpenAI's gpt-4o-mini,
+        or the running offline engine's own model; (None, "") where there is none."""
         from openai import AsyncOpenAI
 
-        return AsyncOpenAI(api_key=self.api_key)
+        if self.kind == "openai":
+            return AsyncOpenAI(api_key=self.api_key), "gpt-4o-mini"
+        try:
+            chat_url = self._engine.chat_base_url if self._engine is not None else None
+        except RuntimeError:  # the engine's model cannot complete text (a scripted or remote one)
+            chat_url = None
+        if chat_url:
+            return AsyncOpenAI(base_url=chat_url, api_key=self.api_key, max_retries=0), "local"
+        return None, ""

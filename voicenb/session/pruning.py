@@ -88,6 +88,9 @@ class Pruner:
             core.publish(ev.SummaryFailed(f"{type(exc).__name__}: {exc}", delay))
             return
         core.policy.backoff.succeeded()
+        guarded = getattr(self.summariser, "last_guard", None)  # what the summary guard had to leave out
+        if guarded is not None and guarded.dropped:
+            core.publish(ev.SummaryFactsDropped(tuple(guarded.dropped)))
         deleted = await self.link.delete_items([i for i in ids if i in core.state.window])
         self.summaries += 1
         core.window_fresh = False

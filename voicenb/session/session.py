@@ -20,7 +20,7 @@ from .. import events as ev
 from ..policy import SummaryPolicy
 from ..state import ConversationState
 from ..summarisers import OfflineSummariser, OpenAISummariser, Summariser
-from ..tokens import TokenLedger
+from ..tokens import TokenLedger, model_spec
 from .backends import Backend
 from .config import HandoffPolicy, SessionConfig
 from .connection import Link
@@ -30,6 +30,7 @@ from .pruning import Pruner
 
 log = logging.getLogger("voicenb.session")
 E = TypeVar("E")
+OFFLINE_MODEL = "voicenb-offline"  # the offline engine's limits in data/models.json
 
 
 class VoiceSession:
@@ -55,10 +56,11 @@ class VoiceSession:
         if backend is None:
             backend = Backend.offline(engine_config) if engine_config is not None else None
         self.backend = backend or Backend.default(api_key, websocket_base_url)
-        self.core = SessionCore(config, policy, recorder=recorder)
+        config = config or SessionConfig()
+        self.core = SessionCore(config, policy or self._default_policy(config.model), recorder=recorder)
         self.link = Link(self.core, confirm_timeout_s)
-        self.summariser: Summariser = summariser or self._default_summariser()
-        self.pruner = Pruner(self.core, self.link, self.summariser)
+        self._own_summariser = summariser is None  # ours to point at the offline engine's model once it runs
+        self.pruner = Pruner(self.core, self.link, summariser or self._default_summariser())
         self.handoff = handoff or HandoffPolicy()
         self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff)
         self._handoff.on_failed = lambda: self._set_closed("handoff failed")
@@ -90,10 +92,28 @@ class VoiceSession:
         """Any server speaking the GA protocol, e.g. ``ws://127.0.0.1:8765/v1`` (`voicenb serve`)."""
         return cls(config, backend=Backend.remote(url, api_key, trust_key=trust_key), **kw)
 
+    def _default_policy(self, model: str) -> SummaryPolicy:
+        """The cost-optimal policy for ``model``; on the offline engine the trigger also respects the
+        local model's smaller context (its model-table row), so summaries fire before replies degrade."""
+        policy = SummaryPolicy.for_model(model)
+        if self.backend.is_offline:
+            cap = model_spec(OFFLINE_MODEL).default_trigger
+            policy.trigger_tokens = min(policy.trigger_tokens, cap)
+            policy.target_tokens = min(policy.target_tokens or cap, cap // 2)
+        return policy
+
     def _default_summariser(self) -> Summariser:
-        """gpt-4o-mini when talking to OpenAI itself; the offline one everywhere else."""
-        client = self.backend.client_for_text()
-        return OpenAISummariser(client) if client is not None else OfflineSummariser()
+        """One summariser, online and offline: gpt-4o-mini on OpenAI, the engine's own model offline (its
+        chat endpoint), each falling back to the extractive one when no model answers; extractive
+        elsewhere (a server whose text models we do not know)."""
+        client, model = self.backend.client_for_text()
+        if client is None:
+            return OfflineSummariser()
+        return OpenAISummariser(client, model, fallback=OfflineSummariser())
+
+    @property
+    def summariser(self) -> Summariser:
+        return self.pruner.summariser
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -114,6 +134,8 @@ class VoiceSession:
                 raise ConnectionError("could not reconnect to the server (see the HandoffFailed event)")
         else:
             await self.link.open(self.backend)
+        if self._own_summariser and self.backend.is_offline:
+            self.pruner.summariser = self._default_summariser()  # the engine's chat endpoint is up now
         self._live = True
         self._handoff.start_timer()
 

@@ -223,3 +223,30 @@ async def test_speech_replay_transcribes_the_user(call_path):
     assert report["mode"] == "speech" and report["responses"] == 2 and not report["errors"]
     assert report["input_audio_tokens"] > 0
     assert "order number" in report["context"][0].lower()  # the engine's transcript (codes may be mangled)
+
+
+class EchoSummaryModel:
+    """A stand-in local model (a test double) for the chat-completions path: summarises by quoting the turns."""
+
+    def __init__(self) -> None:
+        self.prompts: list[list[dict]] = []
+
+    def complete(self, messages, max_tokens):
+        self.prompts.append(messages)
+        return "- " + messages[-1]["content"].splitlines()[-1], 10, 5
+
+    def stream(self, messages, max_tokens, stop):
+        yield self.complete(messages, max_tokens)[0]
+
+
+async def test_the_local_summariser_runs_the_openai_prompt_against_the_local_model():
+    from voicenb.tools.eval.replay import LocalModelSummariser
+
+    model = EchoSummaryModel()
+    summariser = LocalModelSummariser(model)
+    text = await summariser.summarise(
+        [("user", "My order is 30518."), ("assistant", "Noted.")], None, None, 400
+    )
+    assert "30518" in text and model.prompts  # through the chat endpoint, with the summariser's own prompt
+    assert "summary" in model.prompts[0][0]["content"].lower()
+    assert summariser.last_guard is not None and summariser.last_guard.text == text

@@ -119,8 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     policies = ["summarise", "last-n", "retention", "auto", "none"]
     evl.add_argument("--policy", default="summarise", choices=policies,
                      help="context policy (default summarise; none: never prune, theoretical)")  # fmt: skip
-    evl.add_argument("--summariser", default="offline", choices=["offline", "openai"],
-                     help="who writes summaries (default offline)")  # fmt: skip
+    evl.add_argument("--summariser", default="local", choices=["local", "offline", "openai"],
+                     help="local model (default), offline (extractive) or openai (gpt-4o-mini)")  # fmt: skip
     evl.add_argument(
         "--trigger", type=_positive(int), default=None,
         help="summarise/last-n trigger and retention's token limit (default: the model's cost-optimal "

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,13 +135,45 @@ def session_parts(settings: EvalSettings) -> tuple[SessionConfig, SummaryPolicy,
 
 
 def make_summariser(name: str) -> Summariser:
+    """``local``: the offline engine's model through its chat endpoint (the session's offline default);
+    ``offline``: the extractive fallback alone; ``openai``: gpt-4o-mini (needs a key)."""
     if name == "offline":
         return OfflineSummariser()
+    if name == "local":
+        return LocalModelSummariser()
     if name == "openai":
         if not get_api_key():
-            raise ValueError("--summariser openai needs OPENAI_API_KEY (or use --summariser offline)")
-        return OpenAISummariser()
-    raise ValueError(f"unknown summariser {name!r} (offline | openai)")
+            raise ValueError("--summariser openai needs OPENAI_API_KEY (or use --summariser local)")
+        return OpenAISummariser(fallback=OfflineSummariser())
+    raise ValueError(f"unknown summariser {name!r} (local | offline | openai)")
+
+
+class LocalModelSummariser:
+    """The same summariser code and prompt as with OpenAI, pointed at the local reply model served by the
+    engine's chat-completions listener (started on first use, on loopback)."""
+
+    def __init__(self, model: Any = None) -> None:
+        self._model = model
+        self._inner: OpenAISummariser | None = None
+
+    @property
+    def last_guard(self) -> Any:
+        return self._inner.last_guard if self._inner else None
+
+    async def summarise(
+        self, turns: Sequence[tuple[str, str]], previous: str | None, language: str | None, budget_tokens: int
+    ) -> str:
+        if self._inner is None:
+            from openai import AsyncOpenAI
+
+            from ...engine.chat_api import ChatAPI
+
+            token = secrets.token_urlsafe(24)  # a real credential for this loopback listener
+            api = ChatAPI(await asyncio.to_thread(load_reply_model, self._model), "127.0.0.1", token)
+            await api.start()
+            client = AsyncOpenAI(base_url=api.base_url, api_key=token, max_retries=0)
+            self._inner = OpenAISummariser(client, "local", fallback=OfflineSummariser())
+        return await self._inner.summarise(turns, previous, language, budget_tokens)
 
 
 def engine_config(settings: EvalSettings, replies: ScriptedReplies) -> Any:

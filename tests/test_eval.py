@@ -226,7 +226,7 @@ async def test_speech_replay_transcribes_the_user(call_path):
 
 
 class EchoSummaryModel:
-    """A stand-in local model (a test double) for the chat-completions path: summarises by quoting the turns."""
+    """A stand-in local model (a test double) for the chat path: summarises by quoting the last line."""
 
     def __init__(self) -> None:
         self.prompts: list[list[dict]] = []

@@ -29,7 +29,18 @@ def free_port() -> int:
 
 
 def start_engine(port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "voicenb", "serve", "--port", str(port), "--token", TOKEN]
+    cmd = [
+        sys.executable,
+        "-m",
+        "voicenb",
+        "serve",
+        "--port",
+        str(port),
+        "--token",
+        TOKEN,
+        "--llm",
+        "smollm2-135m",
+    ]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 

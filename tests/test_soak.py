@@ -12,7 +12,9 @@ require_offline_models()
 
 @pytest.mark.offline
 async def test_soak_keeps_every_turn_across_handoffs():
-    figures = await soak(4, 1, trigger_tokens=300, keep_last=4)
+    figures = await soak(
+        4, 1, trigger_tokens=300, keep_last=4, llm="smollm2-135m"
+    )  # plumbing: the small model
     assert figures["turns_lost"] == 0
     assert figures["handoffs"] >= 3 and figures["summaries"] >= 1
     assert figures["window_bounded"], figures

@@ -50,6 +50,7 @@ async def soak(
     trigger_tokens: int = 800,
     keep_last: int = 4,
     reply_tokens: int = 24,
+    llm: str | None = None,
     progress: Callable[[str], object] | None = None,
     session_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -58,7 +59,7 @@ async def soak(
 
     replies = asyncio.Event()
     policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last)
-    engine = EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None)
+    engine = EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None, llm=llm)
     kwargs: dict[str, Any] = {"backend": Backend.offline(engine)} | (session_kwargs or {})
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     session = VoiceSession(config, policy=policy, handoff=HandoffPolicy(after_s=None), **kwargs)

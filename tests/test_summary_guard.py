@@ -131,3 +131,10 @@ def test_sentence_initial_words_are_names_only_when_written_capitalised_elsewher
     ]
     names = {f.value for f in user_facts(turns) if f.kind == "name"}
     assert "carmen" in names and "queremos" not in names
+
+
+def test_fact_lines_the_model_dropped_from_the_previous_summary_come_back():
+    previous = "- Lucía es celíaca: todo sin gluten, con arroz negro de plato principal.\n- Hace calor."
+    result = guard("- Mesas redondas.", [("user", "Vale, mesas redondas.")], previous, budget_tokens=200)
+    assert "arroz negro" in result.text and "Lucía" in result.text
+    assert "Hace calor" not in result.text  # no fact in it: the model may drop it

@@ -410,13 +410,20 @@ def guard(
     lines, removed = clean_lines(summary, superseded)
     text = "\n".join(lines)
     names = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in history)))
+    names |= _line_initial_capitals(previous or "")
+    carried_lines = [
+        _latest_value(f"- {BULLET.sub('', ln)}", superseded) for ln in _dropped_lines(previous, text)
+    ]
+    text = "\n".join([*lines, *carried_lines])
     missing: list[Fact] = []
     for fact in user_facts(history, known_names=names):
         if fact.value in superseded or mentions(text, fact.value):
             continue
         if all(f.value != fact.value for f in missing):
             missing.append(fact)
-    notes = [_latest_value(f"- {m.note}", superseded) for m in _latest_notes(missing)]
+    notes = [ln for ln in carried_lines if ln] + [
+        _latest_value(f"- {m.note}", superseded) for m in _latest_notes(missing)
+    ]
     added = [m.value for m in missing]
     result = GuardResult("", added, [], superseded, removed)
     ceiling = max(budget_tokens, max_floor_tokens or FLOOR_HEADROOM + budget_tokens)
@@ -427,6 +434,28 @@ def guard(
 
 
 REPLACED_PREFIX = "- Replaced (latest value wins): "
+
+
+def _dropped_lines(previous: str | None, summary: str) -> list[str]:
+    """Fact-bearing lines of the previous summary the model left out entirely (under half of their
+    content words are in the new summary): a small model rewriting its summary drops whole bullets,
+    plain words included ("arroz negro" next to "Lucía")."""
+    now = _content_words(summary)
+    names = _line_initial_capitals(previous or "")
+    out = []
+    for line in (previous or "").splitlines():
+        body = BULLET.sub("", line)
+        words = _content_words(body)
+        dropped = words and len(words & now) * 2 < len(words)
+        if dropped and user_facts([("user", body)], known_names=names):
+            out.append(line)
+    return out
+
+
+def _line_initial_capitals(previous: str) -> frozenset[str]:
+    """A previous summary starts its lines with names ("Lucía es celíaca"): those count as names."""
+    firsts = (BULLET.sub("", ln).split()[:1] for ln in previous.splitlines())
+    return frozenset(_norm(w[0]) for w in firsts if w and w[0][:1].isupper() and _norm(w[0]) not in NOT_NAMES)
 
 
 def parse_replaced(previous: str) -> dict[str, str]:

@@ -135,7 +135,9 @@ def test_sentence_initial_words_are_names_only_when_written_capitalised_elsewher
 
 def test_fact_lines_the_model_dropped_from_the_previous_summary_come_back():
     # (a capitalised first word of a summary line counts as a name, so the factless line is lower case)
-    previous = "- Lucía es celíaca: todo sin gluten, con arroz negro de plato principal.\n- el jardín es bonito."
+    previous = (
+        "- Lucía es celíaca: todo sin gluten, con arroz negro de plato principal.\n- el jardín es bonito."
+    )
     result = guard("- Mesas redondas.", [("user", "Vale, mesas redondas.")], previous, budget_tokens=200)
     assert "arroz negro" in result.text and "Lucía" in result.text
     assert "jardín" not in result.text  # no fact in it: the model may drop it

@@ -60,7 +60,7 @@ WEEKDAYS = _split(
 COLOURS = _split(
     "red orange yellow green blue purple violet pink brown black white grey gray beige navy "
     "teal rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra "
-    "blanco blanca gris"
+    "blanco blanca gris graphite silver gold cream ivory crema plateado dorado"
 )
 MATERIALS = _split(
     "oak pine walnut wood wooden marble granite quartz slate brass chrome copper steel iron glass "
@@ -281,7 +281,7 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
             if CORRECTION.search(sentence):
                 inside = {f.value for f in new}
                 for fact in new:
-                    if fact.kind in ("name", "place", "colour", "material"):
+                    if fact.kind in ("name", "place"):
                         continue  # corrections of these are words the model must handle
                     earlier = [
                         (len(words & w), _closeness(f.value, fact.value), k, f)

@@ -141,3 +141,12 @@ def test_fact_lines_the_model_dropped_from_the_previous_summary_come_back():
     result = guard("- Mesas redondas.", [("user", "Vale, mesas redondas.")], previous, budget_tokens=200)
     assert "arroz negro" in result.text and "Lucía" in result.text
     assert "jardín" not in result.text  # no fact in it: the model may drop it
+
+
+def test_references_and_amounts_the_assistant_gave_are_kept():
+    turns = [
+        ("user", "The machine leaks."),
+        ("assistant", "Your case reference is CS-77104, and I've added a £40 credit."),
+    ]
+    result = guard("- Machine leaks.", turns, None, budget_tokens=200)
+    assert "CS-77104" in result.text and "£40" in result.text

@@ -79,6 +79,8 @@ NOT_NAMES = set(
     )
 )
 SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared word
+ASSISTANT_KINDS = ("code", "money")  # what the assistant gives: references, credits (not its times,
+# which it also corrects: "the earliest they can do is 7:30")
 HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era")
 CORRECTION = re.compile(
     r"\b(actually|make it|change (?:it|that)|instead|rather|correction|scratch that|i meant|not .{1,40} but"
@@ -210,7 +212,7 @@ def _kind(
     if capitalised and (not sentence_start or (token not in vocab and token in mid_caps)):
         return "name"
     if re.search(r"\d", token) and re.search(r"[a-z]", token):
-        return "number"  # codes and references: AB12, 3B
+        return "code"  # codes and references: AB12, CS-77104
     return None
 
 
@@ -235,7 +237,7 @@ def user_facts(
     mid_caps = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in turns)))
     facts = []
     for n, (role, text) in enumerate(turns, start=first_turn):
-        if role != "user":
+        if role not in ("user", "assistant"):
             continue
         for sentence in SENTENCE.split(text):
             sentence = BULLET.sub("", sentence)  # a previous summary's bullet is not part of the note
@@ -253,9 +255,10 @@ def user_facts(
                     kind = "time"  # "8 o'clock" is a time, corrected by "7:30"
                 if kind == "money" and re.search(r"[£$€]", raw):  # "£40" must not match "40 minutes"
                     token = re.sub(r"[^\d£$€.,]", "", raw).strip(".,")
-                if kind:
+                if kind and (role == "user" or kind in ASSISTANT_KINDS):
                     facts.append(Fact(token, kind, _note(words, i), n))
-            for phrase in place_phrases(sentence):  # "utility room", "side gate": plain words that matter
+            places = place_phrases(sentence) if role == "user" else ()
+            for phrase in places:  # "utility room", "side gate": plain words that matter
                 facts.append(Fact(phrase, "place", _note(words, 0), n))
     return facts
 
@@ -276,7 +279,7 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
         if role != "user":
             continue
         for sentence in SENTENCE.split(text):
-            new = user_facts([("user", sentence)], n)
+            new = user_facts([("user", sentence)], n)  # (corrections come from the user only)
             words = _content_words(sentence)
             if CORRECTION.search(sentence):
                 inside = {f.value for f in new}

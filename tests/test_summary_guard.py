@@ -138,3 +138,22 @@ def test_sentence_initial_words_are_names_only_when_written_capitalised_elsewher
     ]
     names = {f.value for f in user_facts(turns) if f.kind == "name"}
     assert "carmen" in names and "queremos" not in names
+
+
+def test_fact_lines_the_model_dropped_from_the_previous_summary_come_back():
+    # (a capitalised first word of a summary line counts as a name, so the factless line is lower case)
+    previous = (
+        "- Lucía es celíaca: todo sin gluten, con arroz negro de plato principal.\n- el jardín es bonito."
+    )
+    result = guard("- Mesas redondas.", [("user", "Vale, mesas redondas.")], previous, budget_tokens=200)
+    assert "arroz negro" in result.text and "Lucía" in result.text
+    assert "jardín" not in result.text  # no fact in it: the model may drop it
+
+
+def test_references_and_amounts_the_assistant_gave_are_kept():
+    turns = [
+        ("user", "The machine leaks."),
+        ("assistant", "Your case reference is CS-77104, and I've added a £40 credit."),
+    ]
+    result = guard("- Machine leaks.", turns, None, budget_tokens=200)
+    assert "CS-77104" in result.text and "£40" in result.text

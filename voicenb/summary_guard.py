@@ -60,7 +60,7 @@ WEEKDAYS = _split(
 COLOURS = _split(
     "red orange yellow green blue purple violet pink brown black white grey gray beige navy "
     "teal rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra "
-    "blanco blanca gris"
+    "blanco blanca gris graphite silver gold cream ivory crema plateado dorado"
 )
 MATERIALS = _split(
     "oak pine walnut wood wooden marble granite quartz slate brass chrome copper steel iron glass "
@@ -79,6 +79,8 @@ NOT_NAMES = set(
     )
 )
 SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared word
+ASSISTANT_KINDS = ("code", "money")  # what the assistant gives: references, credits (not its times,
+# which it also corrects: "the earliest they can do is 7:30")
 HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era")
 CORRECTION = re.compile(
     r"\b(actually|make it|change (?:it|that)|instead|rather|correction|scratch that|i meant|not .{1,40} but"
@@ -224,7 +226,7 @@ def _kind(
     if capitalised and (not sentence_start or (token not in vocab and token in mid_caps)):
         return "name"
     if re.search(r"\d", token) and re.search(r"[a-z]", token):
-        return "number"  # codes and references: AB12, 3B
+        return "code"  # codes and references: AB12, CS-77104
     return None
 
 
@@ -249,7 +251,7 @@ def user_facts(
     mid_caps = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in turns)))
     facts = []
     for n, (role, text) in enumerate(turns, start=first_turn):
-        if role != "user":
+        if role not in ("user", "assistant"):
             continue
         for sentence in SENTENCE.split(text):
             sentence = BULLET.sub("", sentence)  # a previous summary's bullet is not part of the note
@@ -267,9 +269,10 @@ def user_facts(
                     kind = "time"  # "8 o'clock" is a time, corrected by "7:30"
                 if kind == "money" and re.search(r"[£$€]", raw):  # "£40" must not match "40 minutes"
                     token = re.sub(r"[^\d£$€.,]", "", raw).strip(".,")
-                if kind:
+                if kind and (role == "user" or kind in ASSISTANT_KINDS):
                     facts.append(Fact(token, kind, _note(words, i), n))
-            for phrase in place_phrases(sentence):  # "utility room", "side gate": plain words that matter
+            places = place_phrases(sentence) if role == "user" else ()
+            for phrase in places:  # "utility room", "side gate": plain words that matter
                 facts.append(Fact(phrase, "place", _note(words, 0), n))
     return facts
 
@@ -290,7 +293,7 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
         if role != "user":
             continue
         for sentence in SENTENCE.split(text):
-            new = user_facts([("user", sentence)], n)
+            new = user_facts([("user", sentence)], n)  # (corrections come from the user only)
             words = _content_words(sentence)
             if CORRECTION.search(sentence):
                 negated = _negated_values(sentence)  # "fifty-five people, not forty": 40 is the old value
@@ -299,7 +302,7 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
                 replaced.update(dict.fromkeys(negated, values[0]) if values else {})
                 inside = {f.value for f in new}
                 for fact in new:
-                    if fact.kind in ("name", "place", "colour", "material"):
+                    if fact.kind in ("name", "place"):
                         continue  # corrections of these are words the model must handle
                     earlier = [
                         (len(words & w), _closeness(f.value, fact.value), k, f)
@@ -441,13 +444,20 @@ def guard(
     lines, removed = clean_lines(summary, superseded)
     text = "\n".join(lines)
     names = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in history)))
+    names |= _line_initial_capitals(previous or "")
+    carried_lines = [
+        _latest_value(f"- {BULLET.sub('', ln)}", superseded) for ln in _dropped_lines(previous, text)
+    ]
+    text = "\n".join([*lines, *carried_lines])
     missing: list[Fact] = []
     for fact in user_facts(history, known_names=names):
         if fact.value in superseded or mentions(text, fact.value):
             continue
         if all(f.value != fact.value for f in missing):
             missing.append(fact)
-    notes = [_latest_value(f"- {m.note}", superseded) for m in _latest_notes(missing)]
+    notes = [ln for ln in carried_lines if ln] + [
+        _latest_value(f"- {m.note}", superseded) for m in _latest_notes(missing)
+    ]
     added = [m.value for m in missing]
     result = GuardResult("", added, [], superseded, removed)
     ceiling = max(budget_tokens, max_floor_tokens or FLOOR_HEADROOM + budget_tokens)
@@ -458,6 +468,28 @@ def guard(
 
 
 REPLACED_PREFIX = "- Replaced (latest value wins): "
+
+
+def _dropped_lines(previous: str | None, summary: str) -> list[str]:
+    """Fact-bearing lines of the previous summary the model left out entirely (under half of their
+    content words are in the new summary): a small model rewriting its summary drops whole bullets,
+    plain words included ("arroz negro" next to "Lucía")."""
+    now = _content_words(summary)
+    names = _line_initial_capitals(previous or "")
+    out = []
+    for line in (previous or "").splitlines():
+        body = BULLET.sub("", line)
+        words = _content_words(body)
+        dropped = words and len(words & now) * 2 < len(words)
+        if dropped and user_facts([("user", body)], known_names=names):
+            out.append(line)
+    return out
+
+
+def _line_initial_capitals(previous: str) -> frozenset[str]:
+    """A previous summary starts its lines with names ("Lucía es celíaca"): those count as names."""
+    firsts = (BULLET.sub("", ln).split()[:1] for ln in previous.splitlines())
+    return frozenset(_norm(w[0]) for w in firsts if w and w[0][:1].isupper() and _norm(w[0]) not in NOT_NAMES)
 
 
 def parse_replaced(previous: str) -> dict[str, str]:

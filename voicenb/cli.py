@@ -6,6 +6,7 @@ User mistakes (a missing file, a bad value) print one line and exit 2; ``--debug
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
 import sys
@@ -35,6 +36,15 @@ def _bench(args: argparse.Namespace) -> int:
         from .engine.loadbench import main as load_bench
 
         load_bench(args.load, args.turns)
+        return 0
+    if args.sessions:
+        from .engine.bench import concurrent_sessions, concurrent_sessions_remote
+
+        local = asyncio.run(concurrent_sessions(args.sessions, args.turns))
+        remote = asyncio.run(concurrent_sessions_remote(args.sessions, args.turns))
+        for name, r in (("local model", local), ("model in another process", remote)):
+            print(f"{args.sessions} sessions, {name}: v2v p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s")
+        print(json.dumps({"sessions": args.sessions, "local": local, "remote": remote}))
         return 0
     from .tools.bench import run_benchmarks
 
@@ -111,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
     bench.add_argument("--load", type=int, default=0, metavar="N",
                        help="N concurrent engine sessions: reply p50/p95, RSS, a flood")  # fmt: skip
-    bench.add_argument("--turns", type=_positive(int), default=3, help="turns per session for --load")
+    bench.add_argument("--sessions", type=int, default=0, metavar="N",
+                       help="N spoken sessions at once: v2v p50/p95, in- and out-of-process model")  # fmt: skip
+    bench.add_argument(
+        "--turns", type=_positive(int), default=3, help="turns per session for --load/--sessions"
+    )
     bench.set_defaults(func=_bench)
 
     evl = sub.add_parser("eval", help="replay a conversation under a context policy")

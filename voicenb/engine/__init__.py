@@ -2,7 +2,7 @@
 local speech models (silero VAD, faster-whisper STT, a GGUF reply LLM, piper TTS).
 
     async with OfflineEngine(EngineConfig()) as eng:
-        client = AsyncOpenAI(api_key="x", websocket_base_url=eng.url)
+        client = AsyncOpenAI(api_key=eng.config.token, websocket_base_url=eng.url)
         async with client.realtime.connect(model="gpt-realtime") as conn: ...
 """
 

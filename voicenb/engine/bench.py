@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import statistics
 from typing import Any
 
@@ -59,7 +60,7 @@ async def _measure(engine: OfflineEngine, n_turns: int, summary_every: int = 0) 
 
     samples: list[float] = []
     after: list[float] = []
-    client = AsyncOpenAI(api_key="bench", websocket_base_url=engine.url)
+    client = AsyncOpenAI(websocket_base_url=engine.url, _enforce_credentials=False)  # the engine wants no key
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime"})
         summarised = False
@@ -185,43 +186,6 @@ if __name__ == "__main__":
     main()
 
 
-async def summary_fact_survival(
-    paths: list[str], llm: str | None = None, trigger_tokens: int = 1500, keep_last: int = 4
-) -> dict[str, Any]:
-    """Fact survival per conversation file with the local model summarising through the engine's
-    chat-completions endpoint (``voicenb eval``'s replay, summarise policy), plus what the guard added."""
-    from openai import AsyncOpenAI
-
-    from .. import eval as ev
-    from ..summarisers import OpenAISummariser
-    from .chat_api import ChatAPI
-    from .components import _load_llm
-
-    model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
-    api = ChatAPI(model, "127.0.0.1", None)
-    await api.start()
-    summariser = OpenAISummariser(AsyncOpenAI(base_url=api.base_url, api_key="local"), model="local")
-    original = ev.make_summariser
-    ev.make_summariser = lambda name: summariser  # type: ignore[assignment]
-    results: dict[str, Any] = {"model": how}
-    try:
-        for path in paths:
-            conv = ev.load_conversation(path)
-            settings = ev.EvalSettings(policy="summarise", trigger_tokens=trigger_tokens, keep_last=keep_last)
-            report = await ev.evaluate(conv, settings, progress=False)
-            results[conv.name] = {
-                "fact_survival": report["fact_survival"],
-                "facts_lost": report["facts_lost"],
-                "superseded_flagged": report["superseded_flagged"],
-                "summaries": report["summaries"],
-                "context": report.get("context"),
-            }
-    finally:
-        ev.make_summariser = original
-        await api.stop()
-    return results
-
-
 async def rolling_summary_survival(
     paths: list[str], llm: str | None = None, fold_turns: int = 12, keep_last: int = 4, budget: int = 500
 ) -> dict[str, Any]:
@@ -238,11 +202,11 @@ async def rolling_summary_survival(
     from .components import _load_llm
 
     model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
-    api = ChatAPI(model, "127.0.0.1", None)
+    token = secrets.token_urlsafe(24)  # a real credential for this loopback listener
+    api = ChatAPI(model, "127.0.0.1", token)
     await api.start()
-    summariser = OpenAISummariser(
-        AsyncOpenAI(base_url=api.base_url, api_key="local", timeout=600), model="local"
-    )
+    client = AsyncOpenAI(base_url=api.base_url, api_key=token, timeout=600)
+    summariser = OpenAISummariser(client, model="local")
     results: dict[str, Any] = {"model": how}
     try:
         for path in paths:

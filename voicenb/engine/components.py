@@ -138,10 +138,13 @@ def _passive_openmp() -> Iterator[None]:
 class ChatEndpointLLM:
     """Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp server) by URL."""
 
-    def __init__(self, base_url: str, model: str) -> None:
-        from openai import OpenAI
+    def __init__(self, base_url: str, model: str, api_key: str | None = None) -> None:
+        from openai import Omit, OpenAI
 
-        self._client = OpenAI(base_url=base_url, api_key="local")
+        # A local server usually wants no key: then no Authorization header at all, not a made-up key.
+        key = api_key or os.environ.get("VOICENB_LLM_API_KEY")
+        self._client = OpenAI(base_url=base_url, api_key=key, _enforce_credentials=False)
+        self._auth = {} if key else {"Authorization": Omit()}
         self._model = model
 
     def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
@@ -150,7 +153,8 @@ class ChatEndpointLLM:
             messages=messages,
             max_tokens=max_tokens,
             temperature=0.0,
-            stream=True,  # type: ignore[arg-type]
+            stream=True,
+            extra_headers=self._auth,
         )
         for chunk in chunks:
             if stop.is_set():

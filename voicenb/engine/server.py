@@ -484,7 +484,8 @@ class OfflineEngine:
     """An OpenAI-Realtime-compatible (GA) server on loopback with local speech models.
 
     ``async with OfflineEngine(EngineConfig()) as eng:`` then point the SDK at ``eng.url``:
-    ``AsyncOpenAI(api_key="x", websocket_base_url=eng.url).realtime.connect(model="gpt-realtime")``.
+    ``AsyncOpenAI(api_key=eng.config.token, websocket_base_url=eng.url)`` then
+    ``.realtime.connect(model="gpt-realtime")`` (a token-less engine: ``_enforce_credentials=False``).
     """
 
     def __init__(self, config: EngineConfig | None = None) -> None:

@@ -122,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--load", type=int, default=0, metavar="N",
                        help="N concurrent engine sessions: reply p50/p95, RSS, a flood")  # fmt: skip
     bench.add_argument("--sessions", type=int, default=0, metavar="N",
-                       help="N spoken sessions at once: v2v p50/p95, in- and out-of-process model")  # fmt: skip
+                       help="N spoken sessions at once: v2v p50/p95 (model in and out of process)")  # fmt: skip
     bench.add_argument(
         "--turns", type=_positive(int), default=3, help="turns per session for --load/--sessions"
     )

@@ -121,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
     bench.add_argument("--load", type=int, default=0, metavar="N",
                        help="N concurrent engine sessions: reply p50/p95, RSS, a flood")  # fmt: skip
-    bench.add_argument("--sessions", type=int, default=0, metavar="N",
-                       help="N spoken sessions at once: v2v p50/p95 (model in and out of process)")  # fmt: skip
+    sessions_help = "N spoken sessions at once: v2v p50/p95 (model in and out of process)"
+    bench.add_argument("--sessions", type=int, default=0, metavar="N", help=sessions_help)
     bench.add_argument(
         "--turns", type=_positive(int), default=3, help="turns per session for --load/--sessions"
     )

@@ -196,8 +196,8 @@ async def rolling_summary_survival(
 
     from openai import AsyncOpenAI
 
-    from .. import eval as ev
     from ..summarisers import OpenAISummariser
+    from ..tools import eval as ev  # a benchmark of the summariser: the eval's loading and scoring
     from .chat_api import ChatAPI
     from .components import _load_llm
 

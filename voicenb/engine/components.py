@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, cast, runtime_checkable
 
 import numpy as np
 
@@ -150,7 +150,7 @@ class ChatEndpointLLM:
     def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
         chunks = self._client.chat.completions.create(
             model=self._model,
-            messages=messages,
+            messages=cast(Any, messages),  # role/content dicts: the SDK's message params
             max_tokens=max_tokens,
             temperature=0.0,
             stream=True,
@@ -253,10 +253,12 @@ def bundled_piper_voice() -> str | None:
 class Components:
     """The loaded parts of one engine and where each came from (``used``)."""
 
+    # Typed Any: a part may be any object with the protocol's methods (SpeechToText, ReplyLLM,
+    # TextToSpeech), or None when not loaded; the server checks for None where a part is optional.
     new_vad: Any = None  # () -> VoiceActivityScorer, one per connection
-    stt: SpeechToText | None = None
-    llm: ReplyLLM | None = None
-    tts: TextToSpeech | None = None
+    stt: Any = None
+    llm: Any = None
+    tts: Any = None
     used: dict[str, str] = field(default_factory=dict)
 
 

@@ -18,7 +18,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from .config import MissingExtraError
 
@@ -86,7 +86,7 @@ class _Context:
 
     def tokens(self, messages: list[dict[str, str]]) -> tuple[list[int], list[str]]:
         """The prompt's tokens (generation prompt included) and the template's stop strings."""
-        result = self.formatter(messages=messages)
+        result = self.formatter(messages=cast(Any, messages))  # role/content dicts
         stop = result.stop if isinstance(result.stop, list) else [result.stop] if result.stop else []
         return self.llm.tokenize(result.prompt.encode("utf-8"), add_bos=False, special=True), stop
 

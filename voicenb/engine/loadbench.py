@@ -19,7 +19,7 @@ import os
 import statistics
 import threading
 import time
-from typing import Any
+from typing import Any, cast
 
 from ..audio import SAMPLE_RATE
 from .config import EngineConfig
@@ -73,7 +73,7 @@ async def _open(url: str) -> tuple[Any, Any]:
     client = AsyncOpenAI(websocket_base_url=url, _enforce_credentials=False)  # the engine wants no key
     manager = client.realtime.connect(model="gpt-realtime")
     conn = await manager.__aenter__()
-    await conn.session.update(session=NO_VAD_AUDIO_OUT)
+    await conn.session.update(session=cast(Any, NO_VAD_AUDIO_OUT))  # a plain dict of the session params
     return manager, conn
 
 

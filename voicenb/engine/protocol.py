@@ -81,14 +81,12 @@ def parse_client_event(raw: str | bytes) -> BaseModel:
     return event
 
 
-def _take_item_references(data: dict[str, Any]) -> dict[int, BaseModel]:
+def _take_item_references(data: dict[str, Any]) -> dict[int, ResponseItemReference]:
     """``response.create`` input may reference existing items; the SDK types those separately."""
     response = data.get("response")
-    inputs = (
-        response.get("input")
-        if data.get("type") == "response.create" and isinstance(response, dict)
-        else None
-    )
+    if data.get("type") != "response.create" or not isinstance(response, dict):
+        return {}
+    inputs = response.get("input")
     if not isinstance(inputs, list):
         return {}
     references = {
@@ -100,7 +98,7 @@ def _take_item_references(data: dict[str, Any]) -> dict[int, BaseModel]:
     return references
 
 
-def _put_item_references(event: Any, references: dict[int, BaseModel]) -> None:
+def _put_item_references(event: Any, references: dict[int, ResponseItemReference]) -> None:
     items = list(event.response.input)
     for n in sorted(references):
         items.insert(n, references[n])

@@ -35,7 +35,7 @@ class ResponseRun:
         self.modality = (params.get("output_modalities") or session["output_modalities"] or ["audio"])[0]
         self.instructions = params.get("instructions", session.get("instructions")) or ""
         self.in_conversation = params.get("conversation", "auto") != "none"
-        self.item: Item | None = None
+        self.item: Any = None  # the assistant Item once the response has one
         self.window: Window | None = None
         self.text = ""
         self.cancel_reason: str | None = None
@@ -179,7 +179,9 @@ class ResponseRun:
         except Exception as e:
             put(e)
         finally:
-            stream.close() if hasattr(stream, "close") else None
+            close = getattr(stream, "close", None)  # a generator: release the model now, not at GC
+            if close is not None:
+                close()
             put(_END)
 
     def _synthesize(self, text: str) -> bytes:

@@ -13,7 +13,6 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from openai import BaseModel
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -96,7 +95,7 @@ class Connection:
     async def handle(self, message: str | bytes) -> None:
         event_id = None
         try:
-            event = parse_client_event(message)
+            event: Any = parse_client_event(message)  # one of the SDK's client event models
             event_id = event.event_id
             await HANDLERS[event.type](self, event)
         except ProtocolError as e:
@@ -116,7 +115,7 @@ class Connection:
 
     # --- session ---------------------------------------------------------------------------------
 
-    async def on_session_update(self, event: BaseModel) -> None:
+    async def on_session_update(self, event: Any) -> None:
         update = event.session.model_dump(exclude_unset=True)  # type: ignore[attr-defined]
         merged = merge_session(self.session, update)
         check_session_values(merged, event.event_id)
@@ -138,7 +137,7 @@ class Connection:
 
     # --- input audio -----------------------------------------------------------------------------
 
-    async def on_append(self, event: BaseModel) -> None:
+    async def on_append(self, event: Any) -> None:
         try:
             pcm = base64.b64decode(event.audio, validate=True)  # type: ignore[attr-defined]
         except (binascii.Error, ValueError):
@@ -233,7 +232,7 @@ class Connection:
         samples = round((session_ms - self.buffer_start_ms) * SAMPLE_RATE / 1000)
         return max(0, min(len(self.buffer) // 2, samples)) * 2
 
-    async def on_commit(self, event: BaseModel) -> None:
+    async def on_commit(self, event: Any) -> None:
         buffered_ms = len(self.buffer) / (2 * SAMPLE_RATE) * 1000
         if buffered_ms < MIN_COMMIT_MS:
             raise ProtocolError(
@@ -256,7 +255,7 @@ class Connection:
         self._reset_buffer(len(pcm))
         await self._commit(pcm, item_id)
 
-    async def on_clear(self, event: BaseModel) -> None:
+    async def on_clear(self, event: Any) -> None:
         self._reset_buffer(len(self.buffer))
         await self.send(server_event("input_audio_buffer.cleared"))
 
@@ -388,7 +387,7 @@ class Connection:
 
     # --- conversation items ----------------------------------------------------------------------
 
-    async def on_item_create(self, event: BaseModel) -> None:
+    async def on_item_create(self, event: Any) -> None:
         item = Item.from_api(event.item.model_dump(exclude_unset=True))  # type: ignore[attr-defined]
         self._check_conversation_room(len(item.audio), event.event_id)
         previous = self.conversation.add(item, event.previous_item_id)  # type: ignore[attr-defined]
@@ -401,16 +400,16 @@ class Connection:
         elif item.role == "system":
             self.prewarm()  # a summary went in: warm the new prefix before the next reply
 
-    async def on_item_delete(self, event: BaseModel) -> None:
+    async def on_item_delete(self, event: Any) -> None:
         self.conversation.delete(event.item_id)  # type: ignore[attr-defined]
         await self.send(server_event("conversation.item.deleted", item_id=event.item_id))  # type: ignore[attr-defined]
         self.prewarm()
 
-    async def on_item_retrieve(self, event: BaseModel) -> None:
+    async def on_item_retrieve(self, event: Any) -> None:
         item = self.conversation.get(event.item_id)  # type: ignore[attr-defined]
         await self.send(server_event("conversation.item.retrieved", item=item.to_api(with_audio=True)))
 
-    async def on_item_truncate(self, event: BaseModel) -> None:
+    async def on_item_truncate(self, event: Any) -> None:
         e: Any = event
         self.conversation.truncate(e.item_id, e.content_index, e.audio_end_ms)
         await self.send(
@@ -422,7 +421,7 @@ class Connection:
 
     # --- responses -------------------------------------------------------------------------------
 
-    async def on_response_create(self, event: BaseModel) -> None:
+    async def on_response_create(self, event: Any) -> None:
         response = event.response  # type: ignore[attr-defined]
         # warnings off: item references sit in `input`, which the SDK model types as full items
         params = response.model_dump(exclude_unset=True, warnings=False) if response is not None else {}
@@ -450,7 +449,7 @@ class Connection:
 
         self.spawn(run_and_release())
 
-    async def on_response_cancel(self, event: BaseModel) -> None:
+    async def on_response_cancel(self, event: Any) -> None:
         wanted = event.response_id  # type: ignore[attr-defined]
         if self.response is None or (wanted and wanted != self.response.id):
             raise ProtocolError(
@@ -461,7 +460,7 @@ class Connection:
             )
         self.response.cancel("client_cancelled")
 
-    async def on_output_audio_clear(self, event: BaseModel) -> None:
+    async def on_output_audio_clear(self, event: Any) -> None:
         """WebRTC/SIP only at OpenAI; over websockets the client owns playback, so nothing to clear."""
 
 
@@ -513,7 +512,7 @@ class OfflineEngine:
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("engine not started")
-        return self._server.sockets[0].getsockname()[1]
+        return next(iter(self._server.sockets)).getsockname()[1]
 
     @property
     def url(self) -> str:

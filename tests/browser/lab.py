@@ -130,7 +130,10 @@ def running_lab(tmp: Path) -> Iterator[Lab]:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}  # the offline engine
     env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_SETTINGS_DIR=str(home / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(home / "ws"),
-               OMP_NUM_THREADS="1", PYTHONPATH=_with_root(os.environ.get("PYTHONPATH")))  # fmt: skip
+               OMP_NUM_THREADS="1", PYTHONPATH=_with_root(os.environ.get("PYTHONPATH")),
+               # The browser tests prove the controls, not the replies: the small reply model keeps a
+               # 2-core CI fast (nbclient runs the notebooks on the default model; test_brain the 1.5B).
+               VOICENB_LLM="smollm2-135m")  # fmt: skip
     cmd = [
         sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False", "--allow-root",
         "--ServerApp.terminals_enabled=False", "--LabApp.extension_manager=readonly",

@@ -218,7 +218,8 @@ def hub_download(repo: str, filename: str) -> str | None:
 
 def resolve_llm(spec: str | None, hub: Callable[[str, str], str | None] | None = None) -> Resolved:
     """A reply model from a name (see ``LLMS``), a .gguf path, an http(s) URL, or None (the best
-    model that fits this machine's memory and is available)."""
+    model that fits this machine's memory and is available; ``VOICENB_LLM`` names another default)."""
+    spec = spec or os.environ.get("VOICENB_LLM") or None
     if spec and spec.startswith(("http://", "https://")):
         return Resolved(spec, f"OpenAI-compatible endpoint {spec}")
     if spec and (spec.endswith(".gguf") or Path(spec).is_file()):

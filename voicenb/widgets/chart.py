@@ -155,7 +155,8 @@ class TokenChart:
         if isinstance(event, ev.SummaryFinished):
             responses = len(ChartData.from_ledger(self.session.ledger).x)
             # Marked at the window that was summarised; the title shows the estimate after it.
-            self.summary_marks.append((max(responses, 1), economics.window_breakdown(self.session.ledger).total))
+            summarised = economics.window_breakdown(self.session.ledger).total
+            self.summary_marks.append((max(responses, 1), summarised))
         if isinstance(event, ev.UsageUpdated | ev.SummaryFinished):
             self.throttle.request()
 

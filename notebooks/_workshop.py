@@ -95,17 +95,30 @@ def check_live_bot(session: Any, script: Sequence[str]) -> None:
     assert session.state.window[0] == summary.id, "the summary sits at the root of the window"
 
 
+def window_series(ledger: Any) -> list[Any]:
+    """The window of every completed response, from `voicenb.economics.window_breakdown`: the very
+    function the panel's chart and status line use (input + output: what the next response re-reads)."""
+    from voicenb import economics
+
+    return [economics.window_breakdown(r.usage, ledger.spec) for r in ledger.records
+            if r.status == "completed" and not r.usage.is_empty]  # fmt: skip
+
+
 def plot_window(session: Any) -> None:
-    series = session.ledger.series()
-    n = range(1, len(series["input_tokens"]) + 1)
+    windows = window_series(session.ledger)
+    n = range(1, len(windows) + 1)
+    text, audio = [w.text for w in windows], [w.audio for w in windows]
     _fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.bar(n, series["input_text"], label="text")
-    ax.bar(n, series["input_audio"], bottom=series["input_text"], label="audio")
+    ax.bar(n, text, label="text")
+    ax.bar(n, audio, bottom=text, label="audio")
+    ax.plot(n, [w.cached for w in windows], "o-", color="grey", label="of which read from the cache")
     ax.axhline(session.policy.trigger_tokens, ls="--", color="C3", label="trigger")
-    ax.set(xlabel="response", ylabel="input tokens (window)",
-           title="The window per response: a summary bends it down")  # fmt: skip
-    ax.legend()
+    ax.set(xlabel="response", ylabel="tokens (window: input + reply)",
+           title="The window per response (as the panel shows it): a summary bends it down")  # fmt: skip
+    ax.legend(fontsize=8)
     plt.show()
+    if windows:
+        print(windows[-1].describe())
 
 
 # --- 03: the threshold lab -----------------------------------------------------------------------------
@@ -138,14 +151,17 @@ def show_reports(reports: Sequence[Report], title: str = "") -> None:
 
 
 def report_table(reports: Sequence[Report]) -> str:
-    """The policies side by side as a narrow HTML table."""
-    none = next((r for r in reports if r["policy"] == "none"), None)
-    head = ["policy", "fact survival", "responses", "summaries", "max window", "cost $", "vs none"]
+    """The policies side by side as a narrow HTML table; cost also as a share of ``auto``, the server's
+    default (what a session left alone costs), never of the theoretical keep-everything run."""
+    auto = next((r for r in reports if r["policy"] == "auto"), None)
+    head = ["policy", "fact survival", "responses", "summaries", "max window", "cost $", "vs auto",
+            "no-cache $"]  # fmt: skip
     rows = []
     for r in reports:
-        share = f"{r['cost_usd'] / none['cost_usd']:.0%}" if none and none["cost_usd"] else "-"
+        share = f"{r['cost_usd'] / auto['cost_usd']:.0%}" if auto and auto["cost_usd"] else "-"
         cells = [r["policy"], f"{r['fact_survival']:.2f}", r["responses"], r["summaries"],
-                 f"{r['max_window_tokens']:,}", f"{r['cost_usd']:.4f}", share]  # fmt: skip
+                 f"{r['max_window_tokens']:,}", f"{r['cost_usd']:.4f}", share,
+                 f"{r['cost_uncached_usd']:.4f}"]  # fmt: skip
         rows.append("".join(f"<td>{escape(str(c))}</td>" for c in cells))
     header = "".join(f"<th>{h}</th>" for h in head)
     body = "".join(f"<tr>{row}</tr>" for row in rows)
@@ -153,9 +169,24 @@ def report_table(reports: Sequence[Report]) -> str:
 
 
 def check_policies(reports: Sequence[Report]) -> None:
+    """What notebook 03's long call shows (the test suite runs it)."""
     by_policy = {r["policy"]: r for r in reports}
-    assert by_policy["summarise"]["fact_survival"] >= 0.9 > by_policy["last-n"]["fact_survival"]
-    assert by_policy["summarise"]["max_window_tokens"] < by_policy["none"]["max_window_tokens"]
+    summarise, auto = by_policy["summarise"], by_policy["auto"]
+    assert summarise["fact_survival"] >= 0.9 > by_policy["last-n"]["fact_survival"]
+    assert summarise["fact_survival"] > auto["fact_survival"], "auto forgets the early facts"
+    assert summarise["cost_usd"] <= 0.5 * auto["cost_usd"], "once full, auto busts the cache every response"
+    assert summarise["max_window_tokens"] < auto["max_window_tokens"]
+
+
+def print_policy_costs(reports: Sequence[Report], expected: dict[str, Any]) -> None:
+    """Measured USD per minute of each replay next to the cost model's steady state (`policy_costs`)."""
+    print("measured on the replay (whole call, from an empty window), USD per minute:")
+    for r in reports:
+        per_min = r["cost_usd"] / r["minutes"]
+        print(f"  {r['policy']:<20} ${per_min:.4f}/min   fact survival {r['fact_survival']:.2f}")
+    print("the cost model, steady state of a long call (voicenb.economics.policy_costs), USD per minute:")
+    for name, cost in expected.items():
+        print(f"  {name:<20} ${cost.total:.4f}/min   mean window {cost.mean_window:,.0f} tokens")
 
 
 class ThresholdLab:
@@ -239,22 +270,65 @@ def _html(markup: str) -> Any:
     return HTML(markup)
 
 
-def plot_sweep(triggers: Sequence[int], sweep: Sequence[Report], none: Report) -> None:
-    fig, (a, b, c) = plt.subplots(1, 3, figsize=(13, 3.8))
-    a.plot(triggers, [r["fact_survival"] for r in sweep], "o-")
-    a.set(xlabel="trigger (tokens)", ylabel="fact survival", ylim=(0, 1.05), title="Facts kept")
-    b.plot(triggers, [r["cost_usd"] / none["cost_usd"] for r in sweep], "o-", label="as billed (cache hits)")
-    b.plot(triggers, [r["cost_uncached_usd"] / none["cost_uncached_usd"] for r in sweep], "o--",
-           label="no cache hits")  # fmt: skip
-    b.set(xlabel="trigger (tokens)", ylabel="share of no-pruning cost", title="Cost vs keeping everything")
-    b.legend(fontsize=8)
-    for t, r in zip(triggers, sweep, strict=True):
-        c.plot(r["minutes_at_response"], r["window_tokens"], label=f"trigger {t}")
-    c.set(xlabel="minutes of speech", ylabel="window tokens", title="Window over time")
+SWEEP_POLICIES = ("summarise", "last-n", "retention", "auto")
+
+
+def sweep_settings(policy: str, trigger: int, keep_last: int = 4) -> Any:
+    """One sweep point. ``summarise`` and ``last-n`` prune at ``trigger`` (everything but ``keep_last``
+    turns); ``retention`` (ratio 0.5) and ``auto`` are the server cutting at ``trigger`` tokens, as if the
+    model's window were full there."""
+    from voicenb.tools.eval import EvalSettings
+
+    if policy in ("retention", "auto"):
+        return EvalSettings(policy=policy, truncation_at=trigger, keep_last=keep_last)
+    return EvalSettings(policy=policy, trigger_tokens=trigger, keep_last=keep_last)
+
+
+def model_curve(spec: Any, rates: Any, lo: int, hi: int, keep_last: int = 4) -> list[Any]:
+    """The cost model's summarise line (`trigger_sweep`) over the triggers a prune can reach."""
+    from voicenb import economics
+
+    grid = [t for t in range(max(lo, 100), hi + 1, 100)
+            if economics.floor_target(rates, economics.summary_budget(t), keep_last) < t]  # fmt: skip
+    return economics.trigger_sweep(spec, grid, rates, keep_last)
+
+
+def plot_sweep(triggers: Sequence[int], sweep: dict[str, list[Report]], best: Any, at_best: Report,
+               curve: Sequence[Any]) -> None:  # fmt: skip
+    """Cost per minute and fact survival against the trigger, per policy, the cost-optimal pair marked."""
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(14, 4.2))
+    minutes = at_best["minutes"]
+    for i, (policy, reports) in enumerate(sweep.items()):
+        a.plot(triggers, [r["cost_usd"] / minutes for r in reports], "o-", color=f"C{i}", label=policy)
+        b.plot(triggers, [r["fact_survival"] for r in reports], "o-", color=f"C{i}", label=policy)
+    a.plot([p.trigger for p in curve], [p.cost.total for p in curve], ":", color="C0",
+           label="summarise, cost model (steady state)")  # fmt: skip
+    a.plot([best.trigger], [at_best["cost_usd"] / minutes], "*", ms=16, color="gold", mec="black",
+           label=f"cost-optimal {best.trigger:,}/{best.target:,}")  # fmt: skip
+    b.plot([best.trigger], [at_best["fact_survival"]], "*", ms=16, color="gold", mec="black")
+    a.set(xscale="log", yscale="log", xlabel="trigger (tokens)", ylabel="USD per minute",
+          title="Cost vs trigger (cache hits)")  # fmt: skip
+    b.set(xscale="log", xlabel="trigger (tokens)", ylabel="fact survival", ylim=(-0.05, 1.05),
+          title="Facts kept vs trigger")  # fmt: skip
+    a.legend(fontsize=7)
+    b.legend(fontsize=7)
+    for i, (t, r) in enumerate(zip(triggers, sweep["summarise"], strict=True)):
+        c.plot(r["minutes_at_response"], r["window_tokens"], color=plt.cm.viridis(i / len(triggers)),
+               label=f"trigger {t:,}")  # fmt: skip
+    c.set(xlabel="minutes of speech", ylabel="window tokens", title="Summarise: window over time")
     c.legend(fontsize=7)
     fig.tight_layout()
     plt.show()
 
 
-def check_sweep(sweep: Sequence[Report], none: Report) -> None:
-    assert max(r["max_window_tokens"] for r in sweep) < none["max_window_tokens"]
+def check_sweep(triggers: Sequence[int], sweep: dict[str, list[Report]], at_best: Report) -> None:
+    """The trade-off the sweep shows is there (the test suite runs it)."""
+    summarise, auto = sweep["summarise"], sweep["auto"]
+    assert min(r["fact_survival"] for r in summarise) >= 0.9, "summarise keeps the facts at every trigger"
+    uncut = auto[-1]["max_window_tokens"]  # the highest trigger is above anything the call reaches
+    cutting = [i for i, r in enumerate(auto) if r["max_window_tokens"] < uncut]
+    assert cutting and all(auto[i]["fact_survival"] < summarise[i]["fact_survival"] for i in cutting)
+    # A window of a few hundred tokens is cheap to re-read fresh; from 1,000 tokens up auto's cache busts cost.
+    assert all(auto[i]["cost_usd"] > summarise[i]["cost_usd"] for i in cutting if triggers[i] >= 1000)
+    assert summarise[0]["cost_usd"] > at_best["cost_usd"], "pruning often busts the cache often"
+    assert at_best["fact_survival"] >= 0.9

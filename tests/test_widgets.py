@@ -19,7 +19,7 @@ from tests.peer import ScriptedPeer
 from voicenb import events as ev
 from voicenb.audio import SAMPLE_RATE, silence, write_wav
 from voicenb.policy import SummaryPolicy
-from voicenb.tokens import Usage
+from voicenb.tokens import TokenLedger, Usage, count_text_tokens, model_spec
 from voicenb.widgets import io, registry
 from voicenb.widgets.bridge import AudioBridge
 from voicenb.widgets.browser_audio import BrowserAudio
@@ -533,3 +533,64 @@ async def test_folded_turns_collapse_under_one_line(peer, make_session):
         assert html.count("<details") == 1 and "4 earlier items no longer in the window" in html
         folded = html.split("<details", 1)[1].split("</details>", 1)[0]
         assert folded.count("folded into the summary") == 4 and "vnb-summary" not in folded
+
+
+# --- the window after a summary: estimated until the next response -----------------------------------------
+
+
+async def test_status_and_chart_show_the_estimated_window_after_a_summary(peer, make_session):
+    async with make_session(policy=SummaryPolicy(trigger_tokens=10**6, keep_last=2)) as s:
+        panel = ControlPanel(s, chart_interval_s=0.05)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: len(s.ledger.records) == 3)
+        panel._render_status()
+        assert f"window {s.window_tokens:,} / trigger" in panel.status.value and "≈" not in panel.status.value
+        peer_tokens = {i.id: i.tokens() for i in peer.items}  # the server's own count, before deletion
+        before = s.window_tokens
+        finished: list[ev.SummaryFinished] = []
+        s.subscribe(lambda e: finished.append(e) if isinstance(e, ev.SummaryFinished) else None)
+        s.summarise_now()
+        await wait_until(lambda: finished)
+        deleted = finished[0].deleted_ids
+        assert deleted and all(i in peer_tokens for i in deleted)
+        # The deleted items out (as the server counts them), the summary in as text.
+        expected = before - sum(peer_tokens[i] for i in deleted) + count_text_tokens(finished[0].text)
+        figures = panel.window.figures
+        assert figures.estimated and figures.total == expected
+        assert figures.text + figures.audio == figures.total
+        panel._render_status()
+        assert f"window ≈{expected:,} / trigger" in panel.status.value
+        assert "estimated until the next response" in panel.status.value
+        await wait_until(lambda: f"≈{expected:,} tok (estimated)" in panel.chart.figure.title)
+        assert panel.chart.summaries.y[0] == before  # the marker sits on the window that was summarised
+
+        # The next response.done replaces the estimate with the server's figure.
+        await converse(peer, 1)
+        await wait_until(lambda: len(s.ledger.records) == 4)
+        assert not panel.window.figures.estimated and panel.window.figures.total == s.window_tokens
+        panel._render_status()
+        assert f"window {s.window_tokens:,} / trigger" in panel.status.value and "≈" not in panel.status.value
+        await wait_until(lambda: "estimated" not in panel.chart.figure.title)
+
+
+def test_a_second_summary_before_the_next_response_starts_from_the_first_estimate():
+    from voicenb.economics import WindowFigures
+    from voicenb.state import ConversationState
+    from voicenb.widgets.window import WindowTracker
+
+    state = ConversationState()
+    state.on_item_added({"id": "t1", "role": "user", "content": [{"type": "input_text", "text": "x " * 50}]},
+                        None)  # fmt: skip
+    session = types.SimpleNamespace(
+        ledger=TokenLedger(model_spec("gpt-realtime")),
+        state=state,
+        subscribe=lambda fn: lambda: None,
+    )
+    tracker = WindowTracker(session)  # type: ignore[arg-type]
+    tracker.figures = WindowFigures(total=1000, text=200, audio=800, estimated=True)
+    deleted_text = count_text_tokens("x " * 50)
+    tracker._on_event(ev.SummaryFinished("sum_2", "short", ("t1", "gone-unknown")))
+    figures = tracker.figures
+    assert figures.estimated and figures.audio == 800
+    assert figures.text == 200 - deleted_text + count_text_tokens("short")

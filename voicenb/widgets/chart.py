@@ -16,10 +16,12 @@ from bqplot.figure import Figure
 from bqplot.marks import Bars, Lines, Scatter
 from bqscales import LinearScale, OrdinalScale
 
+from .. import economics
 from .. import events as ev
 from ..session import VoiceSession
-from ..tokens import TokenLedger, Usage
+from ..tokens import ModelSpec, TokenLedger, Usage
 from .loop import Throttle
+from .window import WindowTracker
 
 COLORS = {"text": "#4e79a7", "audio": "#59a14f", "cached": "#9c9c9c", "trigger": "#f28e2b",
           "truncation": "#e15759", "summary": "#f28e2b", "cost": "#b07aa1"}  # fmt: skip
@@ -48,12 +50,12 @@ LEGEND = (
 )
 
 
-def window_split(u: Usage) -> tuple[int, int, int]:
-    """(text, audio, cached) tokens of one response's window; disjoint, they add up to input + output."""
+def window_split(u: Usage, spec: ModelSpec | None = None) -> tuple[int, int, int]:
+    """(text, audio, cached) tokens of one response's window (`economics.window_breakdown`, the one
+    definition every view uses), cached taken out of each modality: disjoint, they add up to its total."""
+    figures = economics.window_breakdown(u, spec)
     cached_text, cached_audio = u.cached_split
-    text = u.input_text - cached_text + u.output_text
-    audio = u.input_audio - cached_audio + u.output_audio
-    return text, audio, cached_text + cached_audio
+    return figures.text - cached_text, figures.audio - cached_audio, figures.cached
 
 
 @dataclass
@@ -72,7 +74,7 @@ class ChartData:
         for record in ledger.records:
             if record.status != "completed" or record.usage.is_empty:
                 continue
-            text, audio, cached = window_split(record.usage)
+            text, audio, cached = window_split(record.usage, ledger.spec)
             data.x.append(len(data.x) + 1)
             data.text.append(text)
             data.audio.append(audio)
@@ -89,9 +91,15 @@ class TokenChart:
     """A bqplot figure bound to ``session``'s ledger and policy."""
 
     def __init__(
-        self, session: VoiceSession, loop: asyncio.AbstractEventLoop, interval_s: float = 0.5
+        self,
+        session: VoiceSession,
+        loop: asyncio.AbstractEventLoop,
+        interval_s: float = 0.5,
+        window: WindowTracker | None = None,
     ) -> None:
         self.session = session
+        self._owns_window = window is None
+        self.window = window or WindowTracker(session)  # subscribed before this chart: updated first
         self.summary_marks: list[tuple[int, int]] = []  # (response that triggered it, its window)
         self._build()
         self.throttle = Throttle(self.update, interval_s, loop)
@@ -146,7 +154,9 @@ class TokenChart:
     def _on_event(self, event: ev.SessionEvent) -> None:
         if isinstance(event, ev.SummaryFinished):
             responses = len(ChartData.from_ledger(self.session.ledger).x)
-            self.summary_marks.append((max(responses, 1), self.session.ledger.window_tokens))
+            # Marked at the window that was summarised; the title shows the estimate after it.
+            summarised = economics.window_breakdown(self.session.ledger).total
+            self.summary_marks.append((max(responses, 1), summarised))
         if isinstance(event, ev.UsageUpdated | ev.SummaryFinished):
             self.throttle.request()
 
@@ -167,13 +177,16 @@ class TokenChart:
             self.summaries.y = [y for _, y in self.summary_marks]
         with self.cost.hold_sync():
             self.cost.x, self.cost.y = data.x, data.cost
-        window = data.windows[-1] if data.windows else 0
+        window = self.window.figures
+        shown = f"≈{window.total:,} tok (estimated)" if window.estimated else f"{window.total:,} tok"
         cost = self.session.ledger.cumulative_cost_usd  # cancelled responses cost too
         self.figure.title = (
-            f"window {window:,} tok · trigger {trigger:,} · server truncates at {spec.truncation_at:,}"
+            f"window {shown} · trigger {trigger:,} · server truncates at {spec.truncation_at:,}"
             f" · {len(data.x)} responses · ${cost:.4f}"
         )
 
     def close(self) -> None:
         self._unsubscribe()
         self.throttle.cancel()
+        if self._owns_window:
+            self.window.close()

@@ -27,6 +27,7 @@ from .io import AudioSink, AudioSource, AudioUnavailable, Cut, FileSource, Local
 from .loop import LoopHop, Throttle
 from .status import status_html
 from .transcript import TranscriptView
+from .window import WindowTracker
 
 SOURCES = [("browser mic", "browser"), ("local mic (kernel machine)", "local"), ("WAV file", "file")]
 FOLLOW_POLICY_S = 0.5  # how often the sliders look for a policy changed from code
@@ -67,7 +68,8 @@ class ControlPanel:
         self.browser = browser or BrowserAudio()
         self.local = local
         self.transcript = TranscriptView(session, loop, transcript_interval_s)
-        self.chart = TokenChart(session, loop, chart_interval_s)
+        self.window = WindowTracker(session)  # the status line and the chart show the same figures
+        self.chart = TokenChart(session, loop, chart_interval_s, window=self.window)
         self.task: asyncio.Task | None = None
         self.bridge: AudioBridge | None = None
         self.truncated: list[Cut] = []  # assistant items cut by barge-in or Stop, as told to the server
@@ -328,6 +330,7 @@ class ControlPanel:
         self._unsubscribe()
         self.transcript.close()
         self.chart.close()
+        self.window.close()
         self.status_throttle.cancel()
         for timer in (self._ticker, self._follower):
             if timer is not None:

@@ -7,6 +7,8 @@ import time
 from html import escape
 from typing import Any
 
+from ..economics import WindowFigures
+
 SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
 
 STATUS_CSS = """<style>
@@ -29,6 +31,17 @@ def _clock(seconds: float) -> str:
     return f"{minutes:02d}:{secs:02d}"
 
 
+def window_text(figures: WindowFigures, trigger: int) -> str:
+    """``window 1,234 / trigger 2,000 tok``; ``≈`` and "estimated" between a summary and the next response.
+    Hovering shows the parts (`WindowFigures.describe`)."""
+    mark = "≈" if figures.estimated else ""
+    note = ' <span class="vnb-dim">(estimated until the next response)</span>' if figures.estimated else ""
+    return (
+        f'<span class="vnb-window" title="{escape(figures.describe())}">'
+        f"window {mark}{figures.total:,} / trigger {trigger:,} tok</span>{note}"
+    )
+
+
 def status_html(panel: Any) -> str:
     """The status line of ``panel`` (a `ControlPanel`) as HTML."""
     s = panel.session
@@ -49,7 +62,7 @@ def status_html(panel: Any) -> str:
         if s.handoff.after_s:
             age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff.after_s)})</span>'
         parts.append(age_text)
-    parts.append(f"window {s.window_tokens:,} / trigger {s.policy.trigger_tokens:,} tok")
+    parts.append(window_text(panel.window.figures, s.policy.trigger_tokens))
     parts.append(_plural(s.summaries, "summary") + (" · summarising…" if s.summarising else ""))
     if s.handoffs:
         parts.append(_plural(s.handoffs, "handoff"))

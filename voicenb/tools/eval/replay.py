@@ -47,6 +47,7 @@ POLICIES = ("summarise", "last-n", "retention", "auto", "none")
 THEORETICAL = "none (theoretical)"  # the report's name for ``none``
 RETENTION_SWEEP = (0.1, 0.3, 0.5, 0.7)
 NEVER = 10**9  # a trigger no window reaches
+REPLAY_MAX_AUDIO_S = 4 * 3600.0  # retained audio a replay's engine accepts (a 60-minute call is 3,600 s)
 DROP_NOTE = "(Earlier turns were removed without a summary.)"
 INSTRUCTIONS = "You are a helpful voice assistant. Answer in one or two short sentences."
 
@@ -182,6 +183,9 @@ def engine_config(settings: EvalSettings, replies: ScriptedReplies) -> Any:
         llm=replies, tts=EstimatedSpeech(settings.wpm), load_models=settings.speech,
         max_reply_tokens=4096, max_reply_sentences=10_000, audio_chunk_ms=1000,
         truncation_at=settings.limit,
+        # The engine's default bound (30 min of retained audio) is below a full 32k window of user speech:
+        # the replay's server must hold whatever the model's window (or the theoretical run) holds.
+        max_conversation_audio_s=REPLAY_MAX_AUDIO_S,
     )  # fmt: skip
 
 

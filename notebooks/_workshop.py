@@ -328,7 +328,7 @@ def check_sweep(triggers: Sequence[int], sweep: dict[str, list[Report]], at_best
     uncut = auto[-1]["max_window_tokens"]  # the highest trigger is above anything the call reaches
     cutting = [i for i, r in enumerate(auto) if r["max_window_tokens"] < uncut]
     assert cutting and all(auto[i]["fact_survival"] < summarise[i]["fact_survival"] for i in cutting)
-    # A window of a few hundred tokens is cheap to re-read fresh; from 1,000 tokens up auto's cache busts cost.
+    # A window of a few hundred tokens is cheap to re-read fresh; from 1,000 up, auto's cache busts cost.
     assert all(auto[i]["cost_usd"] > summarise[i]["cost_usd"] for i in cutting if triggers[i] >= 1000)
     assert summarise[0]["cost_usd"] > at_best["cost_usd"], "pruning often busts the cache often"
     assert at_best["fact_survival"] >= 0.9

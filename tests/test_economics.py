@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.test_tokens import API_USAGE  # one recorded usage for both suites
 from voicenb.economics import (
     TokenRates,
     WindowFigures,
@@ -124,18 +125,6 @@ def test_summary_budget_has_a_floor():
 
 
 # --- the window ----------------------------------------------------------------------------------
-
-API_USAGE = {
-    "input_tokens": 1200,
-    "output_tokens": 300,
-    "input_token_details": {
-        "text_tokens": 200,
-        "audio_tokens": 1000,
-        "cached_tokens": 800,
-        "cached_tokens_details": {"text_tokens": 100, "audio_tokens": 700},
-    },
-    "output_token_details": {"text_tokens": 60, "audio_tokens": 240},
-}
 
 
 def test_window_parts_add_up_both_ways():

@@ -110,8 +110,8 @@ class WhisperSTT:
         lang = (language or None) if self.multilingual else "en"
         with self._lock:
             segments, info = self._model.transcribe(
-                audio, language=lang, beam_size=1, vad_filter=False, condition_on_previous_text=False,
-                without_timestamps=True,
+                audio, language=lang, beam_size=5, vad_filter=False, condition_on_previous_text=False,
+                without_timestamps=True, temperature=0.0,  # beam 5, no sampled fallback: reproducible
             )  # fmt: skip
             text = " ".join(s.text.strip() for s in segments).strip()
         return text, info.language

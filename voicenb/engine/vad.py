@@ -19,7 +19,7 @@ from .components import VAD_FRAME_24K, VoiceActivityScorer
 FRAME_MS = VAD_FRAME_24K * 1000 / SAMPLE_RATE  # 32 ms
 MIN_SPEECH_FRAMES = 2  # 64 ms of speech before "started": a click is not a turn
 HYSTERESIS = 0.15
-PAUSE_HINT_FRAMES = 7  # ~220 ms of silence: a speculative transcription (sooner clips a fading "-ce")
+PAUSE_HINT_FRAMES = 2  # 64 ms of silence inside a turn: worth a speculative transcription
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ async def test_nonsense_usage_is_reported_never_billed(peer, make_session):
 
 
 async def test_a_server_echoing_the_key_gets_it_into_no_log_and_no_recording(peer, tmp_path, caplog):
-    key = "sk-test-echoed-secret-0123456789"
+    key = "test.echoed.secret.0123456789"  # a fake key no secret scanner mistakes for a real one
     path = tmp_path / "call.jsonl.gz"
     caplog.set_level("DEBUG")
     with SessionRecorder(path) as recorder:

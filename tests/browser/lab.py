@@ -198,6 +198,23 @@ def run_all(page: Any, timeout_s: float) -> None:
     assert outcome == "done", f"Run All: {outcome}; errors shown: {stderr_outputs(page)}"
 
 
+# Scroll the open notebook to the first cell whose source contains the text, and make it the active cell
+# (Lab may leave off-screen cells unrendered); false when no cell contains it.
+SHOW_CELL = """async (text) => {
+  const nb = window.jupyterapp.shell.currentWidget.content;
+  const index = nb.widgets.findIndex((cell) => cell.model.sharedModel.getSource().includes(text));
+  if (index < 0) return false;
+  nb.activeCellIndex = index;
+  await nb.scrollToItem(index, "start");
+  return true;
+}"""
+
+
+def show_cell(page: Any, containing: str) -> None:
+    """Scroll to the cell whose source contains ``containing``, as a learner scrolls back up to it."""
+    assert page.evaluate(SHOW_CELL, containing), f"no cell contains {containing!r}"
+
+
 def stderr_outputs(page: Any) -> list[str]:
     """Text of every stderr box and traceback the notebook shows."""
     boxes = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')

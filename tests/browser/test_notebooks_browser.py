@@ -21,6 +21,7 @@ from tests.browser.lab import (
     launch_chromium,
     open_notebook,
     run_all,
+    show_cell,
     stderr_outputs,
     wait_for,
 )
@@ -189,11 +190,15 @@ def test_03_lab_run_button_shows_a_new_result(lab: Lab, playwright: Any, noteboo
         open_notebook(page, lab, "notebooks/03_threshold_lab.ipynb")
         run_all(page, 420)
         _assert_clean(page)
+        show_cell(page, "lab = ThresholdLab(")
         lab_view = page.locator(".vnb-lab")
+        picker = lab_view.locator("select")
+        wait_for(lambda: picker.count() == 1, 60, "the lab's widgets on screen",
+                 lambda: _cell_outputs(page, "lab = ThresholdLab("))  # fmt: skip
         output = lab_view.locator(".jp-OutputArea")
         assert output.locator("img").count() == 0  # nothing until Run is pressed
 
-        lab_view.locator("select").select_option("trip_planning")
+        picker.select_option("trip_planning")
         trigger, keep = lab_view.locator(".widget-slider").nth(0), lab_view.locator(".widget-slider").nth(1)
         before = trigger.locator(".widget-readout").inner_text()
         _drag(page, trigger.locator(".noUi-handle"), -120)

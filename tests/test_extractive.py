@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from voicenb import extractive
+from voicenb.extractive.choosing import _value
 from voicenb.summarisers import OfflineSummariser
 from voicenb.tokens import count_text_tokens
 
@@ -42,8 +45,8 @@ def test_general_information_is_worth_less_than_what_was_settled_for_the_caller(
     ]
     general, settled = extractive.extract(turns, [], set())
     assert general.generic and not settled.generic
-    counts = extractive.Counter(["9:30", "sundays", "sunday"])
-    assert extractive._value(general, counts) < extractive._value(settled, counts)
+    counts = Counter(["9:30", "sundays", "sunday"])
+    assert _value(general, counts) < _value(settled, counts)
 
 
 def test_an_offer_the_user_took_is_marked_and_survives_the_next_fold():

@@ -469,7 +469,7 @@ async def test_widget_echoes_never_overwrite_a_policy_changed_meanwhile(make_ses
     s = make_session()
     panel = ControlPanel(s)
     s.policy.trigger_tokens, s.policy.keep_last = 1234, 9
-    panel._follow_policy()  # shows them now; the widgets' change events are queued on the loop
+    panel.binding.follow()  # shows them now; the widgets' change events are queued on the loop
     s.policy = SummaryPolicy(trigger_tokens=640, keep_last=1)  # code changes it again before they run
     await wait_until(lambda: panel.trigger_box.value == 640 and panel.keep_slider.value == 1)
     await asyncio.sleep(0.1)

@@ -66,6 +66,17 @@ class BrowserAudio(anywidget.AnyWidget):
         self._seq = 0
         self.on_msg(self._on_custom_msg)
 
+    def traffic(self) -> dict[str, Any]:
+        """Plain data about the threads and audio chunks it saw (the panel's `diagnostics`)."""
+        return {
+            "delivery_threads": dict(self.delivery_threads),
+            "handled_threads": dict(self.handled_threads),
+            "mic_chunks": self.mic_chunks,
+            "sent_chunks": self.sent_chunks,
+            "played_chunks": self.played_chunks,
+            "mic_state": self.mic_state,
+        }
+
     # --- source ----------------------------------------------------------------------------------
 
     async def source(self) -> AsyncIterator[bytes]:

@@ -1,5 +1,6 @@
 """The panel's policy controls: a log-scale trigger slider with a typed box, the model's limits beside it,
-and a keep-last slider. They show the live policy, also when code changes it (``follow``).
+and a keep-last slider (`PolicyControls`), bound both ways to the session's live policy (`PolicyBinding`):
+a move sets the policy, and a policy changed from code shows in them.
 
 A linear slider over 50 … 32,000 tokens puts every demo value (a few hundred) in its first pixels; on a
 log scale 100, 1,000 and 10,000 are evenly spaced, and the box takes an exact number.
@@ -7,14 +8,19 @@ log scale 100, 1,000 and 10,000 are evenly spaced, and the box takes an exact nu
 
 from __future__ import annotations
 
+import asyncio
 import math
+from collections.abc import Callable
 
 import ipywidgets as w
 
 from ..policy import SummaryPolicy
+from ..session import VoiceSession
 from ..tokens import ModelSpec
+from .loop import LoopHop
 
 MIN_TRIGGER = 100  # below this a single spoken sentence is past the trigger
+FOLLOW_POLICY_S = 0.5  # how often the sliders look for a policy changed from code
 
 
 def nice_tokens(value: float) -> int:
@@ -72,3 +78,83 @@ class PolicyControls:
     def changed_elsewhere(self, policy: SummaryPolicy) -> bool:
         """The policy differs from what the widgets last showed: code changed it, not a widget."""
         return (policy.trigger_tokens, policy.keep_last) != self.shown
+
+
+class PolicyBinding:
+    """`PolicyControls` bound to ``session.policy`` both ways: a widget move sets the policy (and summarises
+    at once if the window is already past the new trigger); a policy changed from code shows in the widgets
+    within ``FOLLOW_POLICY_S``. ``refresh_chart`` / ``refresh_status`` ask the panel's views to redraw."""
+
+    def __init__(
+        self,
+        session: VoiceSession,
+        hop: LoopHop,
+        refresh_chart: Callable[[], None],
+        refresh_status: Callable[[], None],
+    ) -> None:
+        self.session, self.hop = session, hop
+        self.refresh_chart, self.refresh_status = refresh_chart, refresh_status
+        self.controls = PolicyControls(session.policy, session.ledger.spec)
+        self.closed = False
+        c = self.controls
+        # These run on whatever thread delivered the widget message: hop, and do nothing else there.
+        c.trigger_slider.observe(lambda ch: hop("trigger", self._slide_trigger, ch["new"]), "value")
+        c.trigger_box.observe(lambda ch: hop("trigger", self._type_trigger, ch["new"]), "value")
+        c.keep_slider.observe(lambda ch: hop("keep_last", self._slide_keep_last, ch["new"]), "value")
+        self._follower: asyncio.TimerHandle | None = None
+
+    def start_following(self) -> None:
+        self._follower = self.hop.loop.call_later(FOLLOW_POLICY_S, self.follow)
+
+    def set_trigger(self, tokens: int) -> None:
+        """Change the live policy's trigger; summarise at once if the window is already past it."""
+        if self.closed:
+            return
+        self.session.policy.trigger_tokens = int(tokens)
+        self.controls.show(self.session.policy)
+        self.refresh_chart()
+        self._maybe_summarise()
+
+    def set_keep_last(self, turns: int) -> None:
+        if self.closed:
+            return
+        self.session.policy.keep_last = int(turns)
+        self.controls.show(self.session.policy)
+        self._maybe_summarise()
+
+    # Widget events equal to what the widgets already show are echoes of `controls.show`, not moves: a
+    # queued echo must not write an older value over a policy that code has changed meanwhile.
+
+    def _slide_trigger(self, value: float) -> None:
+        # A slider position snaps to a round number; an exact typed value it mirrors is left alone.
+        if nice_tokens(value) != nice_tokens(self.controls.shown[0]):
+            self.set_trigger(nice_tokens(value))
+
+    def _type_trigger(self, tokens: int) -> None:
+        if int(tokens) != self.controls.shown[0]:
+            self.set_trigger(tokens)
+
+    def _slide_keep_last(self, turns: int) -> None:
+        if int(turns) != self.controls.shown[1]:
+            self.set_keep_last(turns)
+
+    def follow(self) -> None:
+        """Show a policy changed from code (attributes set, or ``session.policy`` replaced)."""
+        if self.controls.changed_elsewhere(self.session.policy):
+            self.controls.show(self.session.policy)
+            self.refresh_chart()
+            self.refresh_status()
+        self._follower = self.hop.loop.call_later(FOLLOW_POLICY_S, self.follow)
+
+    def _maybe_summarise(self) -> None:
+        # The session checks its policy only after a response; a slider move must not wait for the next one.
+        self.session.maybe_summarise()
+        self.refresh_status()
+
+    def close(self) -> None:
+        """Stop following and disable the widgets."""
+        self.closed = True
+        if self._follower is not None:
+            self._follower.cancel()
+        for control in (self.controls.trigger_slider, self.controls.trigger_box, self.controls.keep_slider):
+            control.disabled = True

@@ -22,15 +22,13 @@ from . import registry
 from .bridge import AudioBridge
 from .browser_audio import BrowserAudio
 from .chart import TokenChart
-from .controls import PolicyControls, nice_tokens
-from .io import AudioSink, AudioSource, AudioUnavailable, Cut, FileSource, LocalAudio, check_wav
+from .controls import PolicyBinding
+from .io import AudioSource, AudioUnavailable, Cut, LocalAudio
 from .loop import LoopHop, Throttle
-from .status import status_html
+from .sources import SourcePicker
+from .status import event_words, status_html
 from .transcript import TranscriptView
 from .window import WindowTracker
-
-SOURCES = [("browser mic", "browser"), ("local mic (kernel machine)", "local"), ("WAV file", "file")]
-FOLLOW_POLICY_S = 0.5  # how often the sliders look for a policy changed from code
 
 
 def _describe(exc: BaseException) -> str:
@@ -66,7 +64,7 @@ class ControlPanel:
         self.hop = LoopHop(on_error=self._on_error)  # the loop running now: the kernel's (or a test's)
         loop = self.hop.loop
         self.browser = browser or BrowserAudio()
-        self.local = local
+        self.sources = SourcePicker(self.hop, self.browser, local, file)
         self.transcript = TranscriptView(session, loop, transcript_interval_s)
         self.window = WindowTracker(session)  # the status line and the chart show the same figures
         self.chart = TokenChart(session, loop, chart_interval_s, window=self.window)
@@ -78,32 +76,35 @@ class ControlPanel:
         self.connected_at: float | None = session.connected_at
         self.note, self.error = "", ""
         self._ticker: asyncio.TimerHandle | None = None
-        self._build(file)
+        self._build()
         self.status_throttle = Throttle(self._render_status, 0.25, loop)
         self._unsubscribe = session.subscribe(self._on_event)
         self._render_status()
-        self._follower = loop.call_later(FOLLOW_POLICY_S, self._follow_policy)
+        self.binding.start_following()
         for old in registry.claim(self, session, registry.cell_id()):
             old.retire()
 
     # --- layout ----------------------------------------------------------------------------------
 
-    def _build(self, file: str | Path | None) -> None:
-        policy, spec = self.session.policy, self.session.ledger.spec
+    def _build(self) -> None:
         self.start_button = w.Button(description="Start", icon="play", button_style="success")
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.summarise_button = w.Button(
             description="Summarise now", icon="compress", tooltip="fold old turns now"
         )
-        self.source_select = w.Dropdown(options=SOURCES, value="browser", description="source")
-        self.file_path = w.Text(value=str(file or ""), placeholder="path/to/speech.wav", description="file")
-        self.file_path.layout.display = "none"
-        self.controls = PolicyControls(policy, spec)
+        self.source_select, self.file_path = self.sources.select, self.sources.file_path
+        self.binding = PolicyBinding(
+            self.session, self.hop, self.chart.throttle.request, lambda: self.status_throttle.request()
+        )
+        self.controls = self.binding.controls
         self.trigger_slider, self.trigger_box = self.controls.trigger_slider, self.controls.trigger_box
         self.keep_slider = self.controls.keep_slider
         self.status = w.HTML()
         self.status.add_class("vnb-status-line")
-        self._wire()
+        # These run on whatever thread delivered the widget message: hop, and do nothing else there.
+        self.start_button.on_click(lambda _b: self.hop("start", self.start))
+        self.stop_button.on_click(lambda _b: self.hop("stop", self.stop))
+        self.summarise_button.on_click(lambda _b: self.hop("summarise", self.summarise_now))
         side = {"flex": "1 1 420px", "min_width": "320px"}
         self.view = w.VBox(
             [
@@ -120,16 +121,6 @@ class ControlPanel:
         )  # fmt: skip
         self.view.add_class("voicenb-panel")
 
-    def _wire(self) -> None:
-        # These run on whatever thread delivered the widget message: hop, and do nothing else there.
-        self.start_button.on_click(lambda _b: self.hop("start", self.start))
-        self.stop_button.on_click(lambda _b: self.hop("stop", self.stop))
-        self.summarise_button.on_click(lambda _b: self.hop("summarise", self.summarise_now))
-        self.trigger_slider.observe(lambda c: self.hop("trigger", self._slide_trigger, c["new"]), "value")
-        self.trigger_box.observe(lambda c: self.hop("trigger", self._type_trigger, c["new"]), "value")
-        self.keep_slider.observe(lambda c: self.hop("keep_last", self._slide_keep_last, c["new"]), "value")
-        self.source_select.observe(lambda c: self.hop("source", self._show_file_field, c["new"]), "value")
-
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.view._repr_mimebundle_(**kwargs)
 
@@ -144,7 +135,7 @@ class ControlPanel:
         if self.running or self.closed:
             return
         try:
-            source, sink = self.endpoints()
+            source, sink = self.sources.endpoints()
         except AudioUnavailable as exc:  # its message says what is wrong and what to do
             self.error = str(exc)
             self._sync_buttons()
@@ -184,21 +175,6 @@ class ControlPanel:
         self._sync_buttons(stopping=True)
         self.status_throttle.request()
 
-    def endpoints(self) -> tuple[AudioSource, AudioSink]:
-        """(source, sink) for the selected source; `AudioUnavailable` says why one cannot be used."""
-        kind = self.source_select.value
-        if kind == "local":
-            self.local = self.local or LocalAudio()
-            self.local.check()
-            return self.local, self.local
-        if kind == "file":
-            path = Path(self.file_path.value.strip()).expanduser()
-            if not path.is_file():
-                raise AudioUnavailable(f"no such WAV file: {str(path)!r}")
-            check_wav(path)
-            return FileSource(path), self.browser
-        return self.browser, self.browser
-
     def summarise_now(self) -> None:
         if not self.connected:
             self.note = "connect first (Start)"
@@ -208,51 +184,10 @@ class ControlPanel:
 
     def set_trigger(self, tokens: int) -> None:
         """Change the live policy's trigger; summarise at once if the window is already past it."""
-        if self.closed:
-            return
-        self.session.policy.trigger_tokens = int(tokens)
-        self.controls.show(self.session.policy)
-        self.chart.throttle.request()
-        self._maybe_summarise()
-
-    # Widget events equal to what the widgets already show are echoes of `controls.show`, not moves: a
-    # queued echo must not write an older value over a policy that code has changed meanwhile.
-
-    def _slide_trigger(self, value: float) -> None:
-        # A slider position snaps to a round number; an exact typed value it mirrors is left alone.
-        if nice_tokens(value) != nice_tokens(self.controls.shown[0]):
-            self.set_trigger(nice_tokens(value))
-
-    def _type_trigger(self, tokens: int) -> None:
-        if int(tokens) != self.controls.shown[0]:
-            self.set_trigger(tokens)
-
-    def _slide_keep_last(self, turns: int) -> None:
-        if int(turns) != self.controls.shown[1]:
-            self.set_keep_last(turns)
+        self.binding.set_trigger(tokens)
 
     def set_keep_last(self, turns: int) -> None:
-        if self.closed:
-            return
-        self.session.policy.keep_last = int(turns)
-        self.controls.show(self.session.policy)
-        self._maybe_summarise()
-
-    def _follow_policy(self) -> None:
-        """Show a policy changed from code (attributes set, or ``session.policy`` replaced)."""
-        if self.controls.changed_elsewhere(self.session.policy):
-            self.controls.show(self.session.policy)
-            self.chart.throttle.request()
-            self.status_throttle.request()
-        self._follower = self.hop.loop.call_later(FOLLOW_POLICY_S, self._follow_policy)
-
-    def _maybe_summarise(self) -> None:
-        # The session checks its policy only after a response; a slider move must not wait for the next one.
-        self.session.maybe_summarise()
-        self.status_throttle.request()
-
-    def _show_file_field(self, kind: str) -> None:
-        self.file_path.layout.display = "" if kind == "file" else "none"
+        self.binding.set_keep_last(turns)
 
     def _sync_buttons(self, stopping: bool = False) -> None:
         if self.closed:
@@ -269,17 +204,8 @@ class ControlPanel:
             self.connected, self.connected_at = True, self.session.connected_at
         elif isinstance(event, ev.Closed):
             self.connected = False
-            self.note = f"connection closed: {event.reason}"
-        elif isinstance(event, ev.Error):
-            self.error = event.message
-        elif isinstance(event, ev.HandoffStarted):
-            self.note = f"handing off to a fresh session ({event.reason})…"
-        elif isinstance(event, ev.HandoffFinished):
-            self.note = f"handed off ({event.reason}); the summary and the last turns were carried over"
-        elif isinstance(event, ev.HandoffFailed):
-            self.error = f"handoff failed after {event.attempts} attempts: {event.error}"
-        elif isinstance(event, ev.SummaryFailed):
-            self.error = f"summary failed: {event.error} (retry in {event.retry_in_s:.0f} s)"
+        note, error = event_words(event)
+        self.note, self.error = self.note if note is None else note, self.error if error is None else error
         if not isinstance(event, ev.AudioDelta | ev.TranscriptDelta):
             self.status_throttle.request()
 
@@ -332,11 +258,10 @@ class ControlPanel:
         self.chart.close()
         self.window.close()
         self.status_throttle.cancel()
-        for timer in (self._ticker, self._follower):
-            if timer is not None:
-                timer.cancel()
-        for control in (self.start_button, self.stop_button, self.summarise_button, self.source_select,
-                        self.trigger_slider, self.trigger_box, self.keep_slider):  # fmt: skip
+        self.binding.close()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for control in (self.start_button, self.stop_button, self.summarise_button, self.source_select):
             control.disabled = True
         self.note, self.connected = why, self.session.connected
         self._render_status()
@@ -346,12 +271,7 @@ class ControlPanel:
         return {
             "loop_thread_id": self.hop.loop_thread_id,
             "hops": [asdict(h) for h in self.hop.hops],
-            "delivery_threads": dict(self.browser.delivery_threads),
-            "handled_threads": dict(self.browser.handled_threads),
-            "mic_chunks": self.browser.mic_chunks,
-            "sent_chunks": self.browser.sent_chunks,
-            "played_chunks": self.browser.played_chunks,
-            "mic_state": self.browser.mic_state,
+            **self.browser.traffic(),
             "connected": self.connected,
             "window_tokens": self.session.window_tokens,
             "summaries": self.session.summaries,

@@ -7,6 +7,7 @@ import time
 from html import escape
 from typing import Any
 
+from .. import events as ev
 from ..economics import WindowFigures
 
 SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
@@ -40,6 +41,23 @@ def window_text(figures: WindowFigures, trigger: int) -> str:
         f'<span class="vnb-window" title="{escape(figures.describe())}">'
         f"window {mark}{figures.total:,} / trigger {trigger:,} tok</span>{note}"
     )
+
+
+def event_words(event: ev.SessionEvent) -> tuple[str | None, str | None]:
+    """(note, error) the status line shows after ``event``; None leaves that part as it was."""
+    if isinstance(event, ev.Closed):
+        return f"connection closed: {event.reason}", None
+    if isinstance(event, ev.HandoffStarted):
+        return f"handing off to a fresh session ({event.reason})…", None
+    if isinstance(event, ev.HandoffFinished):
+        return f"handed off ({event.reason}); the summary and the last turns were carried over", None
+    if isinstance(event, ev.Error):
+        return None, event.message
+    if isinstance(event, ev.HandoffFailed):
+        return None, f"handoff failed after {event.attempts} attempts: {event.error}"
+    if isinstance(event, ev.SummaryFailed):
+        return None, f"summary failed: {event.error} (retry in {event.retry_in_s:.0f} s)"
+    return None, None
 
 
 def status_html(panel: Any) -> str:

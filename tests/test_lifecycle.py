@@ -85,7 +85,8 @@ def test_the_environment_key_goes_only_where_trusted(monkeypatch):
 
 def test_the_session_core_does_not_know_the_engine():
     folder = Path(__file__).parents[1] / "voicenb" / "session"
-    for name in ("core.py", "connection.py", "pruning.py", "handoff.py", "config.py", "session.py"):
+    names = ("core.py", "connection.py", "pruning.py", "handoff.py", "config.py", "defaults.py", "session.py")
+    for name in names:
         tree = ast.parse((folder / name).read_text())
         modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         assert not any("engine" in m for m in modules), name

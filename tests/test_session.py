@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from tests.conftest import wait_until
 from tests.peer import ScriptedPeer
 from voicenb import events as ev
@@ -334,3 +336,15 @@ def test_default_summariser_follows_the_endpoint(peer):
     local = VoiceSession(api_key="sk-fake.x", websocket_base_url=peer.url)
     assert isinstance(local.summariser, OfflineSummariser)
     assert isinstance(VoiceSession(api_key="").summariser, OfflineSummariser)  # the offline engine
+
+
+def test_views_read_the_parts_and_only_the_policy_is_replaceable(make_session):
+    s = make_session()
+    assert (s.config, s.state, s.ledger) == (s.core.config, s.core.state, s.core.ledger)
+    assert s.summariser is s.pruner.summariser and s.url == s.backend.url
+    policy = SummaryPolicy(trigger_tokens=777)
+    s.policy = policy
+    assert s.core.policy is policy and s.policy is policy
+    with pytest.raises(AttributeError, match="read-only"):
+        s.ledger = None  # type: ignore[assignment]
+    assert s.core.ledger is not None

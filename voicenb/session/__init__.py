@@ -6,6 +6,7 @@
 - `pruning`     -- `Pruner`: summarise-and-prune in the background;
 - `handoff`     -- `Handoff`: a fresh server session that remembers;
 - `backends`    -- `Backend`: OpenAI, any URL, or the offline engine (the only part that knows it);
+- `defaults`    -- the policy and summariser a session uses where its caller chose none;
 - `session`     -- `VoiceSession`, the facade users meet.
 """
 

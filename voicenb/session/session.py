@@ -10,27 +10,53 @@ and says which when it connects (`backend.describe()`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from websockets.exceptions import ConnectionClosed
 
 from .. import events as ev
 from ..policy import SummaryPolicy
 from ..state import ConversationState
-from ..summarisers import OfflineSummariser, OpenAISummariser, Summariser
-from ..tokens import TokenLedger, model_spec
+from ..summarisers import Summariser
+from ..tokens import TokenLedger
 from .backends import Backend
 from .config import HandoffPolicy, SessionConfig
 from .connection import Link
 from .core import SessionCore, Subscriber
+from .defaults import default_policy, default_summariser
 from .handoff import Handoff, append_audio
 from .pruning import Pruner
 
 log = logging.getLogger("voicenb.session")
 E = TypeVar("E")
-OFFLINE_MODEL = "voicenb-offline"  # the offline engine's limits in data/models.json
+T = TypeVar("T")
+
+
+class Forwarded(Generic[T]):
+    """A facade attribute that is an attribute of one of its parts: ``ledger =
+    Forwarded[TokenLedger]("core.ledger")`` reads ``self.core.ledger``; read-only unless ``settable``."""
+
+    def __init__(self, path: str, doc: str = "", *, settable: bool = False) -> None:
+        self.path, self.settable = path.split("."), settable
+        self.__doc__ = doc or f"``{path}``"
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> Forwarded[T]: ...
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> T: ...
+    def __get__(self, obj: object | None, owner: type | None = None) -> Forwarded[T] | T:
+        return self if obj is None else functools.reduce(getattr, self.path, obj)
+
+    def __set__(self, obj: object, value: T) -> None:
+        if not self.settable:
+            raise AttributeError(f"{type(obj).__name__}.{self.name} is read-only")
+        setattr(functools.reduce(getattr, self.path[:-1], obj), self.path[-1], value)
 
 
 class VoiceSession:
@@ -57,10 +83,11 @@ class VoiceSession:
             backend = Backend.offline(engine_config) if engine_config is not None else None
         self.backend = backend or Backend.default(api_key, websocket_base_url)
         config = config or SessionConfig()
-        self.core = SessionCore(config, policy or self._default_policy(config.model), recorder=recorder)
+        policy = policy or default_policy(config.model, self.backend)
+        self.core = SessionCore(config, policy, recorder=recorder)
         self.link = Link(self.core, confirm_timeout_s)
         self._own_summariser = summariser is None  # ours to point at the offline engine's model once it runs
-        self.pruner = Pruner(self.core, self.link, summariser or self._default_summariser())
+        self.pruner = Pruner(self.core, self.link, summariser or default_summariser(self.backend))
         self.handoff = handoff or HandoffPolicy()
         self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff)
         self._handoff.on_failed = lambda: self._set_closed("handoff failed")
@@ -92,29 +119,6 @@ class VoiceSession:
         """Any server speaking the GA protocol, e.g. ``ws://127.0.0.1:8765/v1`` (`voicenb serve`)."""
         return cls(config, backend=Backend.remote(url, api_key, trust_key=trust_key), **kw)
 
-    def _default_policy(self, model: str) -> SummaryPolicy:
-        """The cost-optimal policy for ``model``; on the offline engine the trigger also respects the
-        local model's smaller context (its model-table row), so summaries fire before replies degrade."""
-        policy = SummaryPolicy.for_model(model)
-        if self.backend.is_offline:
-            cap = model_spec(OFFLINE_MODEL).default_trigger
-            policy.trigger_tokens = min(policy.trigger_tokens, cap)
-            policy.target_tokens = min(policy.target_tokens or cap, cap // 2)
-        return policy
-
-    def _default_summariser(self) -> Summariser:
-        """One summariser, online and offline: gpt-4o-mini on OpenAI, the engine's own model offline (its
-        chat endpoint), each falling back to the extractive one when no model answers; extractive
-        elsewhere (a server whose text models we do not know)."""
-        client, model = self.backend.client_for_text()
-        if client is None:
-            return OfflineSummariser()
-        return OpenAISummariser(client, model, fallback=OfflineSummariser())
-
-    @property
-    def summariser(self) -> Summariser:
-        return self.pruner.summariser
-
     # --- lifecycle ---------------------------------------------------------------------------------
 
     async def __aenter__(self) -> VoiceSession:
@@ -135,7 +139,7 @@ class VoiceSession:
         else:
             await self.link.open(self.backend)
         if self._own_summariser and self.backend.is_offline:
-            self.pruner.summariser = self._default_summariser()  # the engine's chat endpoint is up now
+            self.pruner.summariser = default_summariser(self.backend)  # the engine's chat endpoint is up now
         self._live = True
         self._handoff.start_timer()
 
@@ -259,60 +263,26 @@ class VoiceSession:
         """The next event of ``kind``: ``await session.next(UsageUpdated)``."""
         return await self.core.next(kind, where=where, timeout=timeout)
 
-    # --- views ---------------------------------------------------------------------------------------
+    # --- views: attributes of the parts, and what they add up to -----------------------------------------
 
-    @property
-    def config(self) -> SessionConfig:
-        return self.core.config
-
-    @property
-    def policy(self) -> SummaryPolicy:
-        return self.core.policy
-
-    @policy.setter
-    def policy(self, policy: SummaryPolicy) -> None:
-        self.core.policy = policy
-
-    @property
-    def state(self) -> ConversationState:
-        return self.core.state
-
-    @property
-    def ledger(self) -> TokenLedger:
-        return self.core.ledger
+    config = Forwarded[SessionConfig]("core.config")
+    policy = Forwarded[SummaryPolicy](
+        "core.policy", "The live summary policy (replace it or set its fields).", settable=True
+    )
+    state = Forwarded[ConversationState]("core.state")
+    ledger = Forwarded[TokenLedger]("core.ledger")
+    window_tokens = Forwarded[int]("core.ledger.window_tokens")
+    is_offline = Forwarded[bool]("backend.is_offline", "Talking to the offline engine on this machine.")
+    url = Forwarded[str]("backend.url")
+    summariser = Forwarded[Summariser]("pruner.summariser")
+    summaries = Forwarded[int]("pruner.summaries")
+    summarising = Forwarded[bool]("pruner.running")
+    handoffs = Forwarded[int]("_handoff.count")
+    dropped_audio_s = Forwarded[float]("_handoff.gap.dropped_s")
 
     @property
     def errors(self) -> list[ev.Error]:
         return list(self.core.errors)
-
-    @property
-    def is_offline(self) -> bool:
-        """Talking to the offline engine on this machine."""
-        return self.backend.is_offline
-
-    @property
-    def url(self) -> str:
-        return self.backend.url
-
-    @property
-    def window_tokens(self) -> int:
-        return self.core.ledger.window_tokens
-
-    @property
-    def summaries(self) -> int:
-        return self.pruner.summaries
-
-    @property
-    def handoffs(self) -> int:
-        return self._handoff.count
-
-    @property
-    def dropped_audio_s(self) -> float:
-        return self._handoff.gap.dropped_s
-
-    @property
-    def summarising(self) -> bool:
-        return self.pruner.running
 
     @property
     def connected(self) -> bool:

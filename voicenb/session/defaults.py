@@ -1,0 +1,32 @@
+"""What a session uses where its caller chose nothing: the cost-optimal summary policy for its model
+(capped on the offline engine) and one summariser on the backend's own text model."""
+
+from __future__ import annotations
+
+from ..policy import SummaryPolicy
+from ..summarisers import OfflineSummariser, OpenAISummariser, Summariser
+from ..tokens import model_spec
+from .backends import Backend
+
+OFFLINE_MODEL = "voicenb-offline"  # the offline engine's limits in data/models.json
+
+
+def default_policy(model: str, backend: Backend) -> SummaryPolicy:
+    """The cost-optimal policy for ``model``; on the offline engine the trigger also respects the
+    local model's smaller context (its model-table row), so summaries fire before replies degrade."""
+    policy = SummaryPolicy.for_model(model)
+    if backend.is_offline:
+        cap = model_spec(OFFLINE_MODEL).default_trigger
+        policy.trigger_tokens = min(policy.trigger_tokens, cap)
+        policy.target_tokens = min(policy.target_tokens or cap, cap // 2)
+    return policy
+
+
+def default_summariser(backend: Backend) -> Summariser:
+    """One summariser, online and offline: gpt-4o-mini on OpenAI, the engine's own model offline (its
+    chat endpoint), each falling back to the extractive one when no model answers; extractive
+    elsewhere (a server whose text models we do not know)."""
+    client, model = backend.client_for_text()
+    if client is None:
+        return OfflineSummariser()
+    return OpenAISummariser(client, model, fallback=OfflineSummariser())

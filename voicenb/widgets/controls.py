@@ -108,19 +108,21 @@ class PolicyBinding:
 
     def set_trigger(self, tokens: int) -> None:
         """Change the live policy's trigger; summarise at once if the window is already past it."""
-        if self.closed:
-            return
-        self.session.policy.trigger_tokens = int(tokens)
-        self.controls.show(self.session.policy)
-        self.refresh_chart()
-        self._maybe_summarise()
+        self._apply("trigger_tokens", int(tokens))
 
     def set_keep_last(self, turns: int) -> None:
+        self._apply("keep_last", int(turns))
+
+    def _apply(self, name: str, value: int) -> None:
         if self.closed:
             return
-        self.session.policy.keep_last = int(turns)
+        setattr(self.session.policy, name, value)
         self.controls.show(self.session.policy)
-        self._maybe_summarise()
+        if name == "trigger_tokens":
+            self.refresh_chart()  # it draws the trigger
+        # The session checks its policy only after a response; a slider move must not wait for the next one.
+        self.session.maybe_summarise()
+        self.refresh_status()
 
     # Widget events equal to what the widgets already show are echoes of `controls.show`, not moves: a
     # queued echo must not write an older value over a policy that code has changed meanwhile.
@@ -145,11 +147,6 @@ class PolicyBinding:
             self.refresh_chart()
             self.refresh_status()
         self._follower = self.hop.loop.call_later(FOLLOW_POLICY_S, self.follow)
-
-    def _maybe_summarise(self) -> None:
-        # The session checks its policy only after a response; a slider move must not wait for the next one.
-        self.session.maybe_summarise()
-        self.refresh_status()
 
     def close(self) -> None:
         """Stop following and disable the widgets."""

@@ -42,10 +42,12 @@ class ToneTTS:
 
 
 @asynccontextmanager
-async def connect(url: str, api_key: str = "test") -> AsyncIterator[Any]:
-    """The official SDK's realtime connection, exactly as an app would open it."""
+async def connect(url: str, api_key: str = "test", close_timeout: float = 10.0) -> AsyncIterator[Any]:
+    """The official SDK's realtime connection, exactly as an app would open it. A client that never
+    reads its events needs a short ``close_timeout``: its unread backlog hides the server's close frame."""
     client = AsyncOpenAI(api_key=api_key, websocket_base_url=url)
-    async with client.realtime.connect(model="gpt-realtime") as conn:
+    options: Any = {"close_timeout": close_timeout}
+    async with client.realtime.connect(model="gpt-realtime", websocket_connection_options=options) as conn:
         first = await asyncio.wait_for(conn.recv(), 10)
         assert first.type == "session.created"
         yield conn

@@ -261,7 +261,8 @@ async def test_one_clients_commit_flood_does_not_delay_anothers_transcription():
     parts = {"stt": stt, "llm": ScriptedLLM("Ok."), "tts": ToneTTS()}
     config = EngineConfig(load_models=False, max_pending_jobs=64, **parts)
     victim_clip = bytes(2 * 7_777)
-    async with OfflineEngine(config) as eng, connect(eng.url) as flooder, connect(eng.url) as victim:
+    flooding = lambda url: connect(url, close_timeout=0.5)  # noqa: E731 (it never reads its events)
+    async with OfflineEngine(config) as eng, flooding(eng.url) as flooder, connect(eng.url) as victim:
         await victim.session.update(session={**TEXT_ONLY, "audio": {"input": {"turn_detection": None}}})
         await next_event(victim, "session.updated")
         for _ in range(40):  # 40 commits of 100 ms: 0.8 s of transcription work queued

@@ -166,22 +166,8 @@ def test_cli_eval_prints_one_json_object_last(call_path, capsys):
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib: voicenb[eval]")
 def test_cli_compare_prints_a_table_and_plots(call_path, tmp_path, capsys):
     plot = tmp_path / "compare.png"
-    assert (
-        cli.main(
-            [
-                "eval",
-                "--compare",
-                str(call_path),
-                "--trigger",
-                "250",
-                "--summariser",
-                "offline",
-                "--plot",
-                str(plot),
-            ]
-        )
-        == 0
-    )
+    args = ["eval", "--compare", str(call_path), "--trigger", "250", "--summariser", "offline"]
+    assert cli.main([*args, "--plot", str(plot)]) == 0
     out = capsys.readouterr().out
     for policy in ("summarise", "last-n", "retention", "none"):
         assert f"\n{policy}" in out

@@ -65,18 +65,8 @@ async def test_retention_sweep_keeps_more_with_a_higher_ratio(call):
 
 
 def test_compare_json_keeps_its_shape_and_the_table_is_relative_to_auto(call, tmp_path, capsys):
-    args = [
-        "eval",
-        "--compare",
-        str(call),
-        "--trigger",
-        "250",
-        "--summariser",
-        "offline",
-        "--json",
-        "--plot",
-        str(tmp_path / "c.png"),
-    ]
+    args = ["eval", "--compare", str(call), "--trigger", "250", "--summariser", "offline", "--json"]
+    args += ["--plot", str(tmp_path / "c.png")]
     assert cli.main(args) == 0
     reports = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["reports"]
     assert [r["policy"] for r in reports][-2:] == ["auto", "none (theoretical)"]

@@ -106,3 +106,33 @@ async def test_synthesised_speech_is_24khz_pcm16():
 
     pcm = synthesise("Hello world.")
     assert len(pcm) % 2 == 0 and 0.5 < len(pcm) / 48000 < 3.0
+
+
+def test_whisper_encodes_a_turn_sized_clip_once_and_only_its_frames():
+    from voicenb.engine.components import encoder_frames
+
+    assert encoder_frames(16_000 * 2) == 1000  # a 2 s turn: the 10 s floor
+    assert encoder_frames(16_000 * 14) == 1600  # its own frames plus a margin, rounded up
+    assert encoder_frames(16_000 * 29) == encoder_frames(16_000 * 90) == 3000  # whisper's whole window
+
+
+def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_from_the_full_one():
+    import shutil
+
+    from voicenb.engine.components import EspeakTTS, _cached_whisper
+    from voicenb.engine.speech import synthesise
+
+    stt, _ = _cached_whisper(None, 2)
+    encoded: list[int] = []
+    full_encode = stt._full_encode
+    stt._full_encode = lambda features: encoded.append(features.shape[-1]) or full_encode(features)
+    try:
+        text, language = stt.transcribe_detect(silence(0.3) + synthesise("What is the capital of France?"))
+        assert (text, language, encoded) == ("What is the capital of France?", "en", [1000])
+        encoded.clear()
+        robotic = EspeakTTS(shutil.which("espeak-ng")).synthesize("¿Cuál es la capital de España?", "es")
+        text, language = stt.transcribe_detect(silence(0.3) + robotic + silence(0.5))
+        assert encoded == [1000, 3000, 3000] and language == "es"  # unsure: heard again, whole window
+        assert "capital" in text.lower() and "españa" in text.lower(), text
+    finally:
+        stt._full_encode = full_encode

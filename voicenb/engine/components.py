@@ -88,8 +88,9 @@ class SileroScorer:
 
 
 class WhisperSTT:
-    """faster-whisper, greedy decoding: fast enough on 2 cores for turn-sized audio. A multilingual
-    model detects the language unless one is given; an English-only model always gets "en"."""
+    """faster-whisper, beam 5 without sampled fallback (reproducible), fast enough on 2 cores for
+    turn-sized audio (see ``transcribe_detect``). A multilingual model detects the language unless
+    one is given; an English-only model always gets "en"."""
 
     def __init__(self, model_path: str, threads: int) -> None:
         try:
@@ -100,21 +101,62 @@ class WhisperSTT:
         self._model = WhisperModel(model_path, device="cpu", compute_type="int8", cpu_threads=threads)
         self.multilingual = bool(self._model.model.is_multilingual)
         self._lock = threading.Lock()
+        self._encode_frames = WHISPER_WINDOW_FRAMES
+        self._encoded: Any = None  # a one-window clip's encoding: language detection and decoding share it
+        self._full_encode = self._model.encode
+        self._model.encode = self._encode  # type: ignore[method-assign]
+
+    def _encode(self, features: Any) -> Any:
+        """faster-whisper pads every clip to a 30 s window and encodes it twice when it detects the
+        language: encode only ``_encode_frames``, once per one-window clip."""
+        if self._encoded is None or self._encode_frames >= WHISPER_WINDOW_FRAMES:
+            self._encoded = self._full_encode(features[..., : self._encode_frames])
+        return self._encoded
 
     def transcribe(self, pcm: bytes, language: str | None = None) -> str:
         return self.transcribe_detect(pcm, language)[0]
 
     def transcribe_detect(self, pcm: bytes, language: str | None = None) -> tuple[str, str]:
-        """(text, language code) of one turn."""
+        """(text, language code) of one turn. Encoding only the clip's frames is ~4x faster on a
+        turn-sized clip and hears clear speech the same; a clip it hears poorly (an unsure language
+        or low-likelihood words) is heard again with whisper's full 30 s window."""
         audio = resample(pcm_to_float(pcm), SAMPLE_RATE, 16_000)
         lang = (language or None) if self.multilingual else "en"
         with self._lock:
+            text, detected, sure = self._decode(audio, lang, encoder_frames(len(audio)))
+            if not sure:
+                text, detected, _ = self._decode(audio, lang, WHISPER_WINDOW_FRAMES)
+        return text, detected
+
+    def _decode(self, audio: Any, language: str | None, frames: int) -> tuple[str, str, bool]:
+        """(text, language, whether the model was sure of both) with ``frames`` of encoder context."""
+        self._encode_frames, self._encoded = frames, None
+        try:
             segments, info = self._model.transcribe(
-                audio, language=lang, beam_size=5, vad_filter=False, condition_on_previous_text=False,
+                audio, language=language, beam_size=5, vad_filter=False, condition_on_previous_text=False,
                 without_timestamps=True, temperature=0.0,  # beam 5, no sampled fallback: reproducible
             )  # fmt: skip
-            text = " ".join(s.text.strip() for s in segments).strip()
-        return text, info.language
+            segments = list(segments)
+        finally:
+            self._encoded = None
+        text = " ".join(s.text.strip() for s in segments).strip()
+        sure = frames >= WHISPER_WINDOW_FRAMES or (
+            info.language_probability >= SURE_LANGUAGE
+            and all(s.avg_logprob >= SURE_LOGPROB for s in segments)
+        )
+        return text, info.language, sure
+
+
+WHISPER_WINDOW_FRAMES = 3000  # whisper's 30 s window, in 10 ms mel frames
+MIN_ENCODER_FRAMES = 1000  # shorter contexts than 10 s are where whisper starts to hallucinate
+SURE_LANGUAGE = 0.9  # below: hear the clip again with the full window (clear speech scores ~0.98)
+SURE_LOGPROB = -0.5  # mean token log-probability below which a segment counts as poorly heard
+
+
+def encoder_frames(samples_16k: int) -> int:
+    """Mel frames to encode for a clip: its own length plus a margin, rounded up, within [10 s, 30 s]."""
+    frames = samples_16k // 160 + 100
+    return min(WHISPER_WINDOW_FRAMES, max(MIN_ENCODER_FRAMES, -(-frames // 200) * 200))
 
 
 @contextlib.contextmanager

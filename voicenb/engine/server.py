@@ -75,6 +75,7 @@ class Connection:
 
     async def serve(self) -> None:
         await self.send(server_event("session.created", session=self.session))
+        self.prewarm()  # the instructions, before the first turn needs them
         try:
             async for message in self.ws:
                 await self.handle(message)
@@ -220,6 +221,26 @@ class Connection:
         pcm = bytes(self.buffer[self._buffer_offset(self.speech_start_ms) :])  # the word's tail included
         task = asyncio.ensure_future(self.engine.stt_jobs.run(self, self._stt, pcm))
         self._speculation = (task, pause_ms)
+        task.add_done_callback(self._warm_for_guess)
+
+    def _warm_for_guess(self, guess: asyncio.Future[str]) -> None:
+        """While the VAD still waits out its silence window, evaluate the reply's prompt with the
+        guessed transcript: the reply then starts with its prompt already in the model's cache."""
+        spec, detector = self._speculation, self.detector
+        if spec is None or spec[0] is not guess or guess.cancelled() or guess.exception():
+            return  # already taken by the turn it guessed, or failed
+        if not guess.result():
+            return
+        if self.response is not None or detector is None or detector.last_voiced_ms > spec[1]:
+            return  # a reply runs (it has the model), or the speaker went on
+        if getattr(self.parts.llm, "prefill", None) is None:
+            return
+        from .conversation import llm_messages
+
+        items = list(self.conversation.items)
+        messages = llm_messages(self.session.get("instructions") or "", items)
+        messages.append({"role": "user", "content": guess.result()})
+        self.spawn(asyncio.to_thread(self.parts.llm.prefill, messages))
 
     def _take_speculation(self) -> asyncio.Future[str] | None:
         """The speculative transcript's future, if no speech came after the pause it was started at."""
@@ -376,6 +397,8 @@ class Connection:
             if self.response is not None:
                 return  # the reply warms the cache itself
             messages = llm_messages(self.session.get("instructions") or "", list(self.conversation.items))
+            if not messages or messages[-1]["role"] != "user":
+                messages.append({"role": "user", "content": ""})  # the next turn's header is known too
             evaluated = await asyncio.to_thread(self.parts.llm.prefill, messages)
             log.debug("prewarmed the reply prefix: %d tokens evaluated", evaluated)
 
@@ -446,6 +469,7 @@ class Connection:
             finally:
                 if self.response is run:
                     self.response = None
+                    self.prewarm()  # the reply's end and the next turn's header, while the user speaks
 
         self.spawn(run_and_release())
 

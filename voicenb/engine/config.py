@@ -48,7 +48,7 @@ class EngineConfig:
     truncation_at: int = GPT_REALTIME_TRUNCATION_AT
     audio_chunk_ms: int = 120
     threads: int = 2  # STT threads
-    llm_threads: int = 2  # both cores: a reply's prefill and first sentence are the user's wait
+    llm_threads: int = 2  # a reply's prefill and first sentence are what the user waits for (`voicenb bench`)
     chat_api: bool = True  # also serve POST /v1/chat/completions from the local model (chat_base_url)
     load_models: bool = True  # False: protocol-only engine; a response then needs an injected llm
     # Bounds on what a client can make the engine hold or do (a bound hit is an `error` event):

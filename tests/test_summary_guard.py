@@ -157,3 +157,18 @@ def test_references_and_amounts_the_assistant_gave_are_kept():
     ]
     result = guard("- Machine leaks.", turns, None, budget_tokens=200)
     assert "CS-77104" in result.text and "£40" in result.text
+
+
+def test_a_time_and_a_name_the_assistant_booked_are_kept_and_its_own_change_wins():
+    turns = [
+        ("user", "Can you book us somewhere nice for dinner on Thursday?"),
+        ("assistant", "There's a seafood place on the marina called O Cantinho do Mar."),
+        ("user", "Yes please."),
+        ("assistant", "They have a table for two at 8 o'clock on the Thursday, out on the terrace."),
+        ("user", "Could we move that dinner a bit earlier?"),
+        ("assistant", "The earliest they can do is 7:30, same table, so I've moved the booking."),
+    ]
+    result = guard("- Dinner on Thursday.", turns, None, budget_tokens=200)
+    assert "Cantinho" in result.text and "7:30" in result.text
+    assert result.superseded == {"8": "7:30"}  # the booking moved: 8 o'clock is no longer true
+    assert all("8 o'clock" not in line for line in result.text.splitlines() if "Replaced" not in line)

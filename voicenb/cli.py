@@ -73,7 +73,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _soak(args: argparse.Namespace) -> int:
     from .tools.soak import main
 
-    return main(args.minutes, args.handoff_every, args.json)
+    return main(args.minutes, args.handoff_every, args.json, args.defaults)
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -166,6 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--minutes", type=_positive(float), default=120, help="simulated minutes (default 120)")
     soak.add_argument("--handoff-every", type=_positive(float), default=20,
                       help="simulated minutes between handoffs")  # fmt: skip
+    soak.add_argument("--defaults", action="store_true",
+                      help="VoiceSession.offline()'s own settings (model, trigger, summariser, "
+                           "spoken replies), no forced handoffs: checks no reply fails silently")  # fmt: skip
     soak.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     soak.set_defaults(func=_soak)
     return parser

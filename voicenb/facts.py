@@ -65,8 +65,14 @@ NOT_NAMES = set(
     )
 )
 SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared word
-ASSISTANT_KINDS = ("code", "money")  # what the assistant gives: references, credits (not its times,
-# which it also corrects: "the earliest they can do is 7:30")
+# What the assistant gives that the user relies on: references, credits, times it booked, names it
+# offered ("a restaurant called O Cantinho do Mar", "the plumber, Anselmo"). Its own changes supersede.
+ASSISTANT_KINDS = ("code", "money", "time", "name")
+ASSISTANT_CHANGE = re.compile(
+    r"\b(moved|changed|rebooked|updated|switched|instead|the earliest|the latest|lo cambio|he cambiado"
+    r"|cambiado|movido|en su lugar)\b",
+    re.IGNORECASE,
+)
 HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era")
 CORRECTION = re.compile(
     r"\b(actually|make it|change (?:it|that)|instead|rather|correction|scratch that|i meant|not .{1,40} but"
@@ -255,7 +261,8 @@ def user_facts(
 
 
 def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dict[str, str]:
-    """old value -> new value, for corrections. A user sentence with a correction cue replaces an
+    """old value -> new value, for corrections. A user sentence with a correction cue (or an assistant
+    sentence saying it applied a change: "I've moved the booking to 7:30") replaces an
     earlier value of the same kind (numbers by numbers, times by times, ...) from the user's turns or
     the previous summary: the one whose sentence shares most words with the correction ("budget",
     "invitados"), then the closest in size, then the latest. A long correction sentence that shares
@@ -267,12 +274,13 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
         for f in user_facts([("user", line)], -1)
     ]
     for n, (role, text) in enumerate(turns):
-        if role != "user":
+        if role not in ("user", "assistant"):
             continue
         for sentence in SENTENCE.split(text):
-            new = user_facts([("user", sentence)], n)  # (corrections come from the user only)
+            new = user_facts([(role, sentence)], n)
             words = _content_words(sentence)
-            if CORRECTION.search(sentence):
+            cue = CORRECTION if role == "user" else ASSISTANT_CHANGE  # the assistant applies a change
+            if cue.search(sentence):
                 negated = _negated_values(sentence)  # "fifty-five people, not forty": 40 is the old value
                 new = [f for f in new if f.value not in negated]
                 values = [f.value for f in new if f.kind not in ("name", "place", "colour", "material")]

@@ -53,31 +53,34 @@ async def soak(
     llm: str | None = None,
     progress: Callable[[str], object] | None = None,
     session_kwargs: dict[str, Any] | None = None,
+    defaults: bool = False,
 ) -> dict[str, Any]:
-    """Run the simulated conversation; return the figures `voicenb soak --json` prints."""
-    from ..engine import EngineConfig
-
+    """Run the simulated conversation; return the figures `voicenb soak --json` prints. With
+    ``defaults`` the session is ``VoiceSession.offline()``'s own (default model, trigger, summariser,
+    spoken replies, no forced handoffs): the check that a long default session never fails silently."""
     replies = asyncio.Event()
-    policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last)
-    engine = EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None, llm=llm)
-    kwargs: dict[str, Any] = {"backend": Backend.offline(engine)} | (session_kwargs or {})
-    config = SessionConfig(output_modalities=["text"], turn_detection=False)
-    session = VoiceSession(config, policy=policy, handoff=HandoffPolicy(after_s=None), **kwargs)
+    stress = (trigger_tokens, keep_last, reply_tokens, llm, session_kwargs)
+    session = _default_session() if defaults else _stress_session(*stress)
+    trigger_tokens = session.policy.trigger_tokens
     session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)
     clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
+    silent = 0
     async with session:
         for line in user_lines():
             if clock_s >= minutes * 60:
                 break
             replies.clear()
+            errors_before = len(session.errors)
             await session.send_text(line)
-            await asyncio.wait_for(replies.wait(), timeout=60)
+            await asyncio.wait_for(replies.wait(), timeout=120)
             user_turns += 1
-            reply = session.state.turns()[-1].text if session.state.turns() else ""
+            last = session.state.turns()[-1] if session.state.turns() else None
+            reply = last.text if last and last.role == "assistant" else ""
+            silent += not reply and len(session.errors) == errors_before  # no words and no error: silent
             biggest_exchange = max(biggest_exchange, count_text_tokens(line) + count_text_tokens(reply))
             clock_s += spoken_s(line) + spoken_s(reply) + PAUSE_S
             await session.wait_idle(quiet_s=0.05)
-            if clock_s >= next_handoff_s:
+            if not defaults and clock_s >= next_handoff_s:
                 await session.handoff_now("scheduled")
                 next_handoff_s += handoff_every_min * 60
             if progress:
@@ -86,7 +89,31 @@ async def soak(
                          f"handoffs {session.handoffs}")  # fmt: skip
     if progress:
         progress("\n")
-    return soak_figures(session, user_turns, trigger_tokens, biggest_exchange, clock_s)
+    return soak_figures(session, user_turns, trigger_tokens, biggest_exchange, clock_s) | {
+        "silent_failures": silent
+    }
+
+
+def _stress_session(
+    trigger_tokens: int,
+    keep_last: int,
+    reply_tokens: int,
+    llm: str | None,
+    session_kwargs: dict[str, Any] | None,
+) -> VoiceSession:
+    """A small trigger, text replies and forced handoffs: every mechanism runs often."""
+    from ..engine import EngineConfig
+
+    policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last)
+    engine = EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None, llm=llm)
+    kwargs: dict[str, Any] = {"backend": Backend.offline(engine)} | (session_kwargs or {})
+    config = SessionConfig(output_modalities=["text"], turn_detection=False)
+    return VoiceSession(config, policy=policy, handoff=HandoffPolicy(after_s=None), **kwargs)
+
+
+def _default_session() -> VoiceSession:
+    """``VoiceSession.offline()`` as a user gets it; turns arrive as text, replies are spoken."""
+    return VoiceSession.offline(SessionConfig(turn_detection=False))
 
 
 def soak_figures(
@@ -110,7 +137,8 @@ def soak_figures(
     }
 
 
-def main(minutes: float, handoff_every: float, as_json: bool) -> int:
-    figures = asyncio.run(soak(minutes, handoff_every, progress=sys.stderr.write))
+def main(minutes: float, handoff_every: float, as_json: bool, defaults: bool = False) -> int:
+    figures = asyncio.run(soak(minutes, handoff_every, progress=sys.stderr.write, defaults=defaults))
     print(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
-    return 0 if figures["turns_lost"] == 0 and figures["window_bounded"] else 1
+    ok = figures["turns_lost"] == 0 and figures["window_bounded"] and figures["silent_failures"] == 0
+    return 0 if ok else 1

@@ -2,12 +2,13 @@
 
 After any summariser wrote its text, `guard` enforces:
 
-1. the latest value wins: a value the user corrected later ("a table for four ... make it five") is
-   removed from the summary, or kept only before its replacement as history ("four, now five");
+1. the latest value wins: a value the user corrected later ("a table for four ... make it five"), or
+   one the assistant changed ("I've moved the booking to 7:30"), is removed from the summary, or kept
+   only before its replacement as history ("four, now five");
 2. no assistant chit-chat: lines that quote the assistant without a fact, or are pleasantries, go;
-3. every number, date, time, amount, name and colour the user stated in the folded turns (and every
-   one the previous summary held) is in the summary or deliberately superseded; missing ones are
-   appended as short notes quoting the user's own words;
+3. every number, date, time, amount, name and colour the user stated in the folded turns, every
+   reference, amount, time and name the assistant gave, and every one the previous summary held, is in
+   the summary or deliberately superseded; missing ones are appended as short notes quoting the turn;
 4. a budget floor: the summary may exceed its budget to hold the facts (by up to ``FLOOR_HEADROOM``
    tokens, or up to ``max_floor_tokens``);
    facts that still do not fit are dropped oldest first and listed in ``GuardResult.dropped`` so the

@@ -35,14 +35,12 @@ def format_turns(turns: Sequence[Turn]) -> str:
 
 SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user and an assistant. \
 Your summary replaces the older turns: whatever you leave out is forgotten.
-Write one short bullet per thing that may matter later: what the USER said, in the user's own words, \
-and what the ASSISTANT booked, confirmed or named for the user (times, prices, names, references):
+Write one short bullet per thing the USER said that may matter later, in the user's own words:
 - names of people, pets, places, companies; numbers, amounts, prices, dates, days, times, references;
 - descriptions and preferences exactly as said: colours, materials, patterns, sizes, styles, positions \
 (for example "under the window"), likes, dislikes, allergies, constraints;
 - decisions, requests, open questions, and anything the assistant promised to do.
-When something was corrected or changed (by the user, or a booking the assistant moved), write ONLY \
-the latest value.
+When the user corrected or changed something, write ONLY the latest value.
 Keep every bullet of the previous summary unless the user changed it.
 Leave out greetings, thanks, small talk and the assistant's own chatter. Do not answer, advise or \
 invent. Write in {language}. Output only the bullets."""

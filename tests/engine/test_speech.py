@@ -119,20 +119,17 @@ def test_whisper_encodes_a_turn_sized_clip_once_and_only_its_frames():
 def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_from_the_full_one():
     import shutil
 
-    from voicenb.engine.components import EspeakTTS, _cached_whisper
+    from voicenb.engine.components import EspeakTTS, WhisperSTT, resolve_whisper
     from voicenb.engine.speech import synthesise
 
-    stt, _ = _cached_whisper(None, 2)
+    stt = WhisperSTT(resolve_whisper(None).location, 2)  # its own: other tests' engines share the cached one
     encoded: list[int] = []
     full_encode = stt._full_encode
     stt._full_encode = lambda features: encoded.append(features.shape[-1]) or full_encode(features)
-    try:
-        text, language = stt.transcribe_detect(silence(0.3) + synthesise("What is the capital of France?"))
-        assert (text, language, encoded) == ("What is the capital of France?", "en", [1000])
-        encoded.clear()
-        robotic = EspeakTTS(shutil.which("espeak-ng")).synthesize("¿Cuál es la capital de España?", "es")
-        text, language = stt.transcribe_detect(silence(0.3) + robotic + silence(0.5))
-        assert encoded == [1000, 3000, 3000] and language == "es"  # unsure: heard again, whole window
-        assert "capital" in text.lower() and "españa" in text.lower(), text
-    finally:
-        stt._full_encode = full_encode
+    text, language = stt.transcribe_detect(silence(0.3) + synthesise("What is the capital of France?"))
+    assert (text, language, encoded) == ("What is the capital of France?", "en", [1000])
+    encoded.clear()
+    robotic = EspeakTTS(shutil.which("espeak-ng")).synthesize("¿Cuál es la capital de España?", "es")
+    text, language = stt.transcribe_detect(silence(0.3) + robotic + silence(0.5))
+    assert encoded == [1000, 3000, 3000] and language == "es"  # unsure: heard again, whole window
+    assert "capital" in text.lower() and "españa" in text.lower(), text

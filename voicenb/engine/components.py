@@ -130,7 +130,7 @@ class WhisperSTT:
 
     def _decode(self, audio: Any, language: str | None, frames: int) -> tuple[str, str, bool]:
         """(text, language, whether the model was sure of both) with ``frames`` of encoder context."""
-        self._encode_frames, self._encoded = frames, None
+        self._encode_frames = frames  # (``_encoded`` is None between calls: reset in ``finally``)
         try:
             segments, info = self._model.transcribe(
                 audio, language=language, beam_size=5, vad_filter=False, condition_on_previous_text=False,

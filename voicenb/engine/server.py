@@ -21,7 +21,7 @@ from ..apikey import protect_logs, register_secret
 from ..audio import SAMPLE_RATE
 from .components import Components, load_components
 from .config import SOCKET_MAX_SIZE, EngineConfig
-from .conversation import Conversation, ConversationError, Item, new_id
+from .conversation import Conversation, ConversationError, Item, llm_messages, new_id
 from .fairness import FairScheduler
 from .limits import check_conversation_room, check_pcm16, check_session_values
 from .protocol import (
@@ -233,14 +233,8 @@ class Connection:
             return
         if self.response is not None or detector is None or detector.last_voiced_ms > spec[1]:
             return  # a reply runs (it has the model), or the speaker went on
-        if getattr(self.parts.llm, "prefill", None) is None:
-            return
-        from .conversation import llm_messages
-
-        items = list(self.conversation.items)
-        messages = llm_messages(self.session.get("instructions") or "", items)
-        messages.append({"role": "user", "content": guess.result()})
-        self.spawn(asyncio.to_thread(self.parts.llm.prefill, messages))
+        if getattr(self.parts.llm, "prefill", None) is not None:
+            self.spawn(asyncio.to_thread(self.parts.llm.prefill, self._next_prompt(guess.result())))
 
     def _take_speculation(self) -> asyncio.Future[str] | None:
         """The speculative transcript's future, if no speech came after the pause it was started at."""
@@ -380,8 +374,9 @@ class Connection:
         return given or self.language
 
     def prewarm(self) -> None:
-        """After the conversation's prefix changed (a summary inserted, items deleted, new
-        instructions), evaluate the next reply's prefix in the background so that reply starts warm."""
+        """When the next reply's prefix is known or changed (a connection opened, a reply ended, a
+        summary inserted, items deleted, new instructions), evaluate it in the background so that reply
+        starts warm."""
         if getattr(self.parts.llm, "prefill", None) is None:
             return
         self._prewarm_dirty = True
@@ -389,18 +384,21 @@ class Connection:
             self._prewarm = self.spawn(self._prewarm_loop())
 
     async def _prewarm_loop(self) -> None:
-        from .conversation import llm_messages
-
         while self._prewarm_dirty:
             self._prewarm_dirty = False
             await asyncio.sleep(PREWARM_SETTLE_S)  # a summary deletes items one by one: let them land
             if self.response is not None:
                 return  # the reply warms the cache itself
-            messages = llm_messages(self.session.get("instructions") or "", list(self.conversation.items))
-            if not messages or messages[-1]["role"] != "user":
-                messages.append({"role": "user", "content": ""})  # the next turn's header is known too
-            evaluated = await asyncio.to_thread(self.parts.llm.prefill, messages)
+            evaluated = await asyncio.to_thread(self.parts.llm.prefill, self._next_prompt())
             log.debug("prewarmed the reply prefix: %d tokens evaluated", evaluated)
+
+    def _next_prompt(self, user_text: str = "") -> list[dict[str, str]]:
+        """The next reply's prompt as far as it is known: the conversation, then the user turn that
+        comes next (its header at least; its words when a transcript is guessed)."""
+        messages = llm_messages(self.session.get("instructions") or "", list(self.conversation.items))
+        if user_text or not messages or messages[-1]["role"] != "user":
+            messages.append({"role": "user", "content": user_text})
+        return messages
 
     async def transcripts_ready(self, item_ids: list[str]) -> None:
         """Wait for these items' pending transcriptions (asyncio.wait: cancelling us leaves them running)."""

@@ -148,3 +148,34 @@ async def test_streamed_completions_feed_the_engine_from_another_endpoint():
         assert "".join(pieces) == "Madrid is the capital."
     finally:
         await api.stop()
+
+
+def test_background_work_that_waited_its_patience_goes_before_the_next_reply():
+    scheduler, order = Scheduler(patience_s=0.2), []
+
+    def background():
+        with scheduler.background():
+            for step in range(3):
+                scheduler.yield_to_replies()
+                order.append(f"b{step}")
+                time.sleep(0.05)
+
+    def replies():
+        for n in range(20):  # back to back, as a script sending turns at once does
+            with scheduler.reply():
+                order.append(f"r{n}")
+                time.sleep(0.05)
+
+    talker = threading.Thread(target=replies)
+    talker.start()
+    time.sleep(0.02)
+    worker = threading.Thread(target=background)
+    worker.start()
+    worker.join(5)
+    talker.join(5)
+    first = order.index("b0")
+    assert order[first : first + 3] == ["b0", "b1", "b2"]  # once started it ran to the end
+    assert 2 <= first < 15  # it waited about its patience (0.2 s = ~4 replies), not for all 20
+    with scheduler.reply():  # patience is per job: the next reply is not held back
+        order.append("after")
+    assert order[-1] == "after"

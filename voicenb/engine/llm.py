@@ -5,8 +5,9 @@
 * ``prefill`` evaluates a changed prefix (after a summary or a deletion) in the background, in small
   chunks that stop as soon as a reply wants the model.
 * ``complete`` (the chat-completions endpoint, i.e. summaries) runs on a second context over the same
-  memory-mapped weights, and pauses between chunks and tokens while any reply is active: a reply never
-  waits behind a summary for more than one chunk.
+  memory-mapped weights, and pauses between chunks and tokens while any reply is active: a reply
+  waits behind a summary for at most one chunk, unless the summary has already waited
+  ``BACKGROUND_PATIENCE_S`` (then the next reply waits for it, so summaries cannot starve).
 * When the text fed exceeds the context, the oldest turns are dropped (as the Realtime server trims);
   when even the newest turn does not fit, ``ContextOverflowError`` says so instead of a silent failure.
 """
@@ -17,6 +18,7 @@ import atexit
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -26,6 +28,7 @@ log = logging.getLogger("voicenb.engine")
 
 PREFILL_CHUNK = 32  # tokens per background eval step: the most a reply can wait behind it (~0.5-1 s)
 DEFAULT_N_CTX = 8192
+BACKGROUND_PATIENCE_S = 20.0  # the most a summary waits for replies in all before it goes first
 
 
 class ContextOverflowError(RuntimeError):
@@ -33,15 +36,22 @@ class ContextOverflowError(RuntimeError):
 
 
 class Scheduler:
-    """Replies first: background work (summaries) waits while any reply is active or waiting."""
+    """Replies first, but background work (summaries) is never starved: it waits while a reply is
+    active, and once it has waited ``patience_s`` in all it takes the model between two replies and the
+    next reply waits for it. A fast talker (or a script sending turns back to back) would otherwise
+    keep every summary waiting while the window grows past the engine's limit."""
 
-    def __init__(self) -> None:
+    def __init__(self, patience_s: float = BACKGROUND_PATIENCE_S) -> None:
+        self.patience_s = patience_s
         self._cond = threading.Condition()
         self._replies = 0
+        self._waited = 0.0  # by the running background job, in all
+        self._urgent = False  # it has waited long enough: new replies wait for it
 
     @contextlib.contextmanager
     def reply(self) -> Iterator[None]:
         with self._cond:
+            self._cond.wait_for(lambda: not self._urgent)
             self._replies += 1
         try:
             yield
@@ -50,14 +60,33 @@ class Scheduler:
                 self._replies -= 1
                 self._cond.notify_all()
 
+    @contextlib.contextmanager
+    def background(self) -> Iterator[None]:
+        """Around one background job: its patience counts from here and ends with it."""
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._waited, self._urgent = 0.0, False
+                self._cond.notify_all()
+
     @property
     def reply_pending(self) -> bool:
         return self._replies > 0
 
     def yield_to_replies(self) -> None:
-        """Block while a reply is active (called between background chunks and tokens)."""
+        """Block while a reply is active (called between background chunks and tokens); once patience
+        runs out, only until the active reply ends."""
         with self._cond:
-            self._cond.wait_for(lambda: self._replies == 0)
+            if self._urgent or self._replies == 0:
+                return
+            started = time.monotonic()
+            idle = self._cond.wait_for(lambda: self._replies == 0, max(0.0, self.patience_s - self._waited))
+            self._waited += time.monotonic() - started
+            if not idle:
+                self._urgent = True
+                log.info("a background job waited %.0f s: the next reply waits for it", self._waited)
+                self._cond.wait_for(lambda: self._replies == 0)
 
 
 class _Context:
@@ -201,15 +230,16 @@ class LlamaCppLLM:
         with self._background_lock:
             if self._background is None:  # same weights (mmap), its own KV cache
                 self._background = _Context(self.gguf, self.threads, self.n_ctx, PREFILL_CHUNK)
-            ctx = self._background
+            ctx, scheduler = self._background, self.scheduler
             tokens, stops, _ = ctx.fit(messages, max_tokens)
-            while _remaining(ctx, tokens) > 0:
-                self.scheduler.yield_to_replies()
-                ctx.prefill(tokens, lambda: self.scheduler.reply_pending)
             pieces: list[str] = []
-            for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
-                pieces.append(chunk["choices"][0]["text"])
-                self.scheduler.yield_to_replies()
+            with scheduler.background():
+                while _remaining(ctx, tokens) > 0:
+                    scheduler.yield_to_replies()
+                    ctx.prefill(tokens, lambda: scheduler.reply_pending)
+                for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
+                    pieces.append(chunk["choices"][0]["text"])
+                    scheduler.yield_to_replies()
             return "".join(pieces).strip(), len(tokens), len(pieces)
 
 

@@ -73,7 +73,7 @@ def _eval(args: argparse.Namespace) -> int:
 def _soak(args: argparse.Namespace) -> int:
     from .tools.soak import main
 
-    return main(args.minutes, args.handoff_every, args.json, args.defaults)
+    return main(args.minutes, args.handoff_every, args.json, args.defaults, args.realtime)
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -169,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--defaults", action="store_true",
                       help="VoiceSession.offline()'s own settings (model, trigger, summariser, "
                            "spoken replies), no forced handoffs: checks no reply fails silently")  # fmt: skip
+    soak.add_argument("--realtime", action="store_true",
+                      help="pace turns as a caller would (speak, then listen to the whole reply) instead "
+                           "of back to back: a 30-minute run takes 30 minutes")  # fmt: skip
     soak.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     soak.set_defaults(func=_soak)
     return parser

@@ -1,9 +1,13 @@
 """`voicenb soak`: a long simulated conversation with forced handoffs, checking nothing is lost.
 
-Scripted user turns go to the offline engine as text (faster than real time); the engine's LLM
-replies. A simulated clock advances by each turn's spoken length (2.5 words/s plus a pause), and every
-``handoff_every_min`` simulated minutes the session hands off to a fresh server session. At the end
-every turn must be in the full log and the window must have stayed within the trigger plus one exchange.
+Scripted user turns go to the offline engine as text; the engine's LLM replies. A simulated clock
+advances by each turn's spoken length (2.5 words/s plus a pause), and every ``handoff_every_min``
+simulated minutes the session hands off to a fresh server session. At the end every turn must be in
+the full log and the window must have stayed within the trigger plus one exchange.
+
+By default turns go back to back (faster than real time: a stress test). With ``realtime`` each turn
+takes the wall time a caller would: the user speaks it, then listens to the whole reply, so the engine
+has the gaps a real conversation gives it (for summaries and cache warm-ups).
 """
 
 from __future__ import annotations
@@ -54,15 +58,17 @@ async def soak(
     progress: Callable[[str], object] | None = None,
     session_kwargs: dict[str, Any] | None = None,
     defaults: bool = False,
+    realtime: bool = False,
 ) -> dict[str, Any]:
     """Run the simulated conversation; return the figures `voicenb soak --json` prints. With
     ``defaults`` the session is ``VoiceSession.offline()``'s own (default model, trigger, summariser,
     spoken replies, no forced handoffs): the check that a long default session never fails silently."""
-    replies = asyncio.Event()
+    replies, loop = asyncio.Event(), asyncio.get_running_loop()
     stress = (trigger_tokens, keep_last, reply_tokens, llm, session_kwargs)
     session = _default_session() if defaults else _stress_session(*stress)
     trigger_tokens = session.policy.trigger_tokens
     session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)
+    summary_s = _summary_timer(session, loop.time)
     clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
     silent = 0
     async with session:
@@ -71,6 +77,9 @@ async def soak(
                 break
             replies.clear()
             errors_before = len(session.errors)
+            if realtime:
+                await asyncio.sleep(spoken_s(line))  # the caller is speaking
+            sent = loop.time()
             await session.send_text(line)
             await asyncio.wait_for(replies.wait(), timeout=120)
             user_turns += 1
@@ -79,7 +88,10 @@ async def soak(
             silent += not reply and len(session.errors) == errors_before  # no words and no error: silent
             biggest_exchange = max(biggest_exchange, count_text_tokens(line) + count_text_tokens(reply))
             clock_s += spoken_s(line) + spoken_s(reply) + PAUSE_S
-            await session.wait_idle(quiet_s=0.05)
+            if realtime:  # the caller listens to the whole reply, then pauses
+                await asyncio.sleep(max(0.0, spoken_s(reply) + PAUSE_S - (loop.time() - sent)))
+            else:
+                await session.wait_idle(quiet_s=0.05)
             if not defaults and clock_s >= next_handoff_s:
                 await session.handoff_now("scheduled")
                 next_handoff_s += handoff_every_min * 60
@@ -90,8 +102,26 @@ async def soak(
     if progress:
         progress("\n")
     return soak_figures(session, user_turns, trigger_tokens, biggest_exchange, clock_s) | {
-        "silent_failures": silent
+        "silent_failures": silent,
+        "summary_s_max": round(max(summary_s["finished"], default=0.0), 1),
+        "summaries_failed": len(summary_s["failed"]),
     }
+
+
+def _summary_timer(session: VoiceSession, now: Callable[[], float]) -> dict[str, list[float]]:
+    """Seconds each summary took, start to end, by outcome (filled in as they end)."""
+    took: dict[str, list[float]] = {"finished": [], "failed": []}
+    started: list[float] = []
+
+    def on_event(event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.SummaryStarted):
+            started[:] = [now()]
+        elif isinstance(event, ev.SummaryFinished | ev.SummaryFailed) and started:
+            outcome = "finished" if isinstance(event, ev.SummaryFinished) else "failed"
+            took[outcome].append(now() - started.pop())
+
+    session.subscribe(on_event)
+    return took
 
 
 def _stress_session(
@@ -137,8 +167,11 @@ def soak_figures(
     }
 
 
-def main(minutes: float, handoff_every: float, as_json: bool, defaults: bool = False) -> int:
-    figures = asyncio.run(soak(minutes, handoff_every, progress=sys.stderr.write, defaults=defaults))
+def main(
+    minutes: float, handoff_every: float, as_json: bool, defaults: bool = False, realtime: bool = False
+) -> int:
+    run = soak(minutes, handoff_every, progress=sys.stderr.write, defaults=defaults, realtime=realtime)
+    figures = asyncio.run(run)
     print(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
     ok = figures["turns_lost"] == 0 and figures["window_bounded"] and figures["silent_failures"] == 0
     return 0 if ok else 1

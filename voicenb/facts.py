@@ -11,85 +11,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .extractive import place_phrases
+from .lexicon import (
+    ARTICLES,
+    ASSISTANT_CHANGE,
+    COLOURS,
+    CORRECTION,
+    INTERJECTION,
+    JOINERS,
+    MATERIALS,
+    MONTHS,
+    NEGATION,
+    NOT_NAMES,
+    SCALES,
+    WEEKDAYS,
+    number_word,
+)
 
 Turn = tuple[str, str]
 
 
-def _split(words: str) -> list[str]:
-    return words.split()
-
-
-NUMBER_WORDS = {
-    # English and Spanish number words up to twenty, plus tens: speech transcripts spell small numbers
-    **dict.fromkeys(["zero", "cero"], "0"), **dict.fromkeys(["one", "uno", "una"], "1"),
-    **dict.fromkeys(["two", "dos"], "2"), **dict.fromkeys(["three", "tres"], "3"),
-    **dict.fromkeys(["four", "cuatro"], "4"), **dict.fromkeys(["five", "cinco"], "5"),
-    **dict.fromkeys(["six", "seis"], "6"), **dict.fromkeys(["seven", "siete"], "7"),
-    **dict.fromkeys(["eight", "ocho"], "8"), **dict.fromkeys(["nine", "nueve"], "9"),
-    **dict.fromkeys(["ten", "diez"], "10"), **dict.fromkeys(["eleven"], "11"),
-    **dict.fromkeys(["twelve", "doce"], "12"), **dict.fromkeys(["thirteen", "trece"], "13"),
-    **dict.fromkeys(["fourteen", "catorce"], "14"), **dict.fromkeys(["fifteen", "quince"], "15"),
-    **dict.fromkeys(["sixteen", "dieciséis"], "16"), **dict.fromkeys(["seventeen", "diecisiete"], "17"),
-    **dict.fromkeys(["eighteen", "dieciocho"], "18"), **dict.fromkeys(["nineteen", "diecinueve"], "19"),
-    **dict.fromkeys(["twenty", "veinte"], "20"), **dict.fromkeys(["thirty", "treinta"], "30"),
-    **dict.fromkeys(["forty", "cuarenta"], "40"), **dict.fromkeys(["fifty", "cincuenta"], "50"),
-    **dict.fromkeys(["hundred", "cien"], "100"),
-}  # fmt: skip
-MONTHS = _split(
-    "january february march april may june july august september october november december "
-    "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre"
-)
-WEEKDAYS = _split(
-    "monday tuesday wednesday thursday friday saturday sunday lunes martes miércoles jueves "
-    "viernes sábado domingo"
-)
-COLOURS = _split(
-    "red orange yellow green blue purple violet pink brown black white grey gray beige navy "
-    "teal rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra "
-    "blanco blanca gris graphite silver gold cream ivory crema plateado dorado"
-)
-MATERIALS = _split(
-    "oak pine walnut wood wooden marble granite quartz slate brass chrome copper steel iron glass "
-    "concrete laminate tile tiles leather linen cotton wool silk velvet bamboo ceramic porcelain "
-    "madera roble mármol granito acero hierro cristal vidrio cuero lino algodón lana seda cerámica"
-)
-# capitalised words that start sentences or are pronouns, not names
-NOT_NAMES = set(
-    _split(
-        "i i'm i've i'll i'd ok okay so and but or hi hello hey yes yeah no well oh um uh right "
-        "sure thanks thank please sorry great good fine also then now we we're our my it it's that "
-        "this the a an there they he she you your what when where which who how why let can could "
-        "would will just actually maybe perfect lovely cool alright hola sí si bueno vale gracias "
-        "pues entonces también perdón claro genial el la los las un una mi mis nuestro nuestra y o "
-        "pero que qué cuando dónde assistant user asistente usuario summary resumen"
-    )
-)
+NOUN_CASE_SHARE = 0.15
 SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared word
 # What the assistant gives that the user relies on: references, credits, times it booked, names it
 # offered ("a restaurant called O Cantinho do Mar", "the plumber, Anselmo"). Its own changes supersede.
 ASSISTANT_KINDS = ("code", "money", "time", "name")
-ASSISTANT_CHANGE = re.compile(
-    r"\b(moved|changed|rebooked|updated|switched|instead|the earliest|the latest|lo cambio|he cambiado"
-    r"|cambiado|movido|en su lugar)\b",
-    re.IGNORECASE,
-)
-HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era")
-CORRECTION = re.compile(
-    r"\b(actually|make it|change (?:it|that)|instead|rather|correction|scratch that|i meant|not .{1,40} but"
-    r"|switch(?:ed)? to|move (?:it|that) to|update|en realidad|mejor|cambia|cambiar|en vez de|en lugar de"
-    r"|perdón|quise decir|corrijo|no .{1,40} sino)\b",
-    re.IGNORECASE,
-)
-CHIT_CHAT = re.compile(
-    r"(as an? (?:\w+ ){0,3}(?:ai|assistant|bot)|i'?m sorry|happy to help|let me know|how can i help|"
-    r"glad (?:you|to)|you're welcome|no problem|enjoy your|have a (?:great|nice)|encantad|con gusto)",
-    re.IGNORECASE,
-)
-INTERJECTION = re.compile(
-    r"^(oof|hmm+|ha+|oh|ah|brilliant|makes sense|lovely|great|okay|ok|right|perfect|sure|yes|yeah|no|"
-    r"thanks?(?: you)?|cheers|wow|vale|genial|perfecto|claro|gracias|bueno|vaya)\W*$",
-    re.IGNORECASE,
-)
 ASSISTANT_LINE = re.compile(r"^\W*(assistant|asistente)\s*:", re.IGNORECASE)
 WORD = re.compile(r"[\w'’€$£%:./-]+", re.UNICODE)
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -106,30 +51,23 @@ class Fact:
     turn: int
 
 
-SCALES = {"hundred": 100, "cien": 100, "ciento": 100, "cientos": 100, "thousand": 1000, "mil": 1000}
-JOINERS = {"and", "y"}
-
-
 def _norm(token: str) -> str:
     t = token.lower().strip(".,;:!?¿¡\"'()’£$€").removesuffix("'s").removesuffix("’s")
     if re.fullmatch(r"\d{1,3}([.,]\d{3})+", t):  # 12,000 / 12.000
         t = re.sub(r"[.,]", "", t)
-    return NUMBER_WORDS.get(t, t)
+    if t in ("cent", "cents"):
+        return t  # English "fifty cents"; French "cent" is read in `_spelled_number`
+    value = number_word(t)
+    return str(value) if value is not None else str(SCALES[t]) if t in SCALES else t
 
 
 def tokens(text: str) -> list[tuple[str, str]]:
     """(normalised, raw) words, with spelled-out numbers joined into one value: "twelve thousand"
-    -> 12000, "ciento cuarenta" -> 140, "five" -> 5."""
+    -> 12000, "ciento cuarenta" -> 140, "dix-neuf" -> 19, "five" -> 5."""
     out: list[tuple[str, str]] = []
     words = text.split()
     i = 0
     while i < len(words):
-        parts = _split_hyphenated_number(words[i])
-        if len(parts) > 1:  # "fifty-five": one value, the word kept as written
-            value, _, _ = _spelled_number(parts, 0)
-            out.append((str(value), words[i]))
-            i += 1
-            continue
         value, raw, j = _spelled_number(words, i)
         if j > i:
             out.append((str(value), " ".join(raw)))
@@ -140,37 +78,28 @@ def tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _split_hyphenated_number(word: str) -> list[str]:
-    """ "fifty-five" -> ["fifty", "five"] (so it reads as 55); other hyphenated words stay whole."""
-    parts = word.split("-")
-    if len(parts) > 1 and all(p.lower().strip(".,;:!?¿¡\"'()") in NUMBER_WORDS for p in parts):
-        return parts
-    return [word]
+def _bare(word: str) -> str:
+    return word.lower().strip(".,;:!?¿¡\"'()")
 
 
 def _spelled_number(words: list[str], i: int) -> tuple[int, list[str], int]:
+    """A number spelled over several words from ``words[i]``: (value, its words, index after it);
+    (0, [], i) when there is none."""
     total, current, j, used = 0, 0, i, []
     while j < len(words):
-        w = words[j].lower().strip(".,;:!?¿¡\"'()")
-        if w in NUMBER_WORDS and w not in SCALES:
-            current += int(NUMBER_WORDS[w])
-        elif w in SCALES and (used or SCALES[w] == 100):
-            scale = SCALES[w]
-            if scale == 1000:
+        w = _bare(words[j])
+        value = number_word(w) if w not in SCALES else None
+        if value is not None:
+            current += value
+        elif w in SCALES and (w not in ("cent", "cents") or not used or 1 <= current <= 9):
+            if SCALES[w] == 1000:  # ("fifty cents" stays fifty; "quatre cents" is 400)
                 total, current = (total + max(current, 1)) * 1000, 0
             else:
-                current = max(current, 1) * 100 if w not in ("ciento", "cien") else current + 100
-        elif (
-            w in JOINERS and used and j + 1 < len(words) and words[j + 1].lower().strip(".,") in NUMBER_WORDS
-        ):
+                current = max(current, 1) * 100
+        elif w in JOINERS and used and j + 1 < len(words) and number_word(_bare(words[j + 1])) is not None:
             pass
-        elif (
-            re.fullmatch(r"\d+", w)
-            and not used
-            and j + 1 < len(words)
-            and words[j + 1].lower().strip(".,") in ("thousand", "mil")
-        ):
-            current = int(w)
+        elif re.fullmatch(r"\d+", w) and not used and j + 1 < len(words) and _bare(words[j + 1]) in SCALES:
+            current = int(w)  # "12 thousand"
         else:
             break
         used.append(words[j])
@@ -178,7 +107,7 @@ def _spelled_number(words: list[str], i: int) -> tuple[int, list[str], int]:
             j += 1
             break
         j += 1
-    if len(used) < 2:  # one word: the plain normaliser handles it
+    if len(used) < 2 and not (used and "-" in used[0]):  # one plain word: the normaliser handles it
         return 0, [], i
     return total + current, used, j
 
@@ -190,7 +119,7 @@ def _kind(
         return "time"
     if re.search(r"[€$£]|\d+%", raw) or token.endswith(("€", "%")):
         return "money"
-    if raw.lower().strip(".,;:!?") in ("one", "uno", "una", "un"):
+    if raw.lower().strip(".,;:!?") in ARTICLES:
         return None  # mostly an article or a pronoun
     if re.fullmatch(r"\d+(st|nd|rd|th)?|\d+[.,]\d+", token):
         return "number"
@@ -221,6 +150,13 @@ def _note(words: list[str], i: int) -> str:
     return " ".join(words[lo:hi]).strip(" ,;")
 
 
+def capitalises_nouns(text: str) -> bool:
+    """Whether the text capitalises common nouns (German): over NOUN_CASE_SHARE of the words inside
+    sentences start with a capital (English and Spanish text: a few per cent, names only)."""
+    inside = [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:] if w[:1].isalpha()]
+    return len(inside) >= 20 and len(mid_sentence_capitals(text)) > NOUN_CASE_SHARE * len(inside)
+
+
 def mid_sentence_capitals(text: str) -> list[str]:
     """Capitalised words not at a sentence start: names, as any turn (the assistant's too) writes them."""
     return [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:] if w[:1].isupper()]
@@ -232,6 +168,9 @@ def user_facts(
     """Every value the user stated, in order (the same value may appear again, later)."""
     vocab = {w.lower() for _, text in turns for w in WORD.findall(text) if w[:1].islower()}
     mid_caps = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in turns)))
+    by_case = not capitalises_nouns(" ".join(t for _, t in turns))
+    if not by_case:  # German: a capital letter does not make a name; only names already known count
+        vocab, mid_caps = set(), frozenset()
     facts = []
     for n, (role, text) in enumerate(turns, start=first_turn):
         if role not in ("user", "assistant"):
@@ -243,7 +182,7 @@ def user_facts(
             for i, (token, raw) in enumerate(pairs):
                 if not token:
                     continue
-                kind = _kind(token, raw, i == 0, vocab, mid_caps | known_names)
+                kind = _kind(token, raw, i == 0 or not by_case, vocab, mid_caps | known_names)
                 if (
                     kind == "number"
                     and i + 1 < len(pairs)
@@ -306,16 +245,13 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
     return replaced
 
 
-NEGATION = re.compile(r"\b(?:not|no|instead of|en vez de|en lugar de)\s+(\S+(?:\s+\S+)?)", re.IGNORECASE)
-
-
 def _negated_values(sentence: str) -> set[str]:
-    """Values the sentence says are no longer true: "..., not forty", "..., no cuarenta"."""
+    """Values the sentence says are no longer true: "..., not forty", "no cuarenta", "pas le douze"."""
     values = set()
     for match in NEGATION.finditer(sentence):
-        spelled = tokens(match.group(1))
-        if spelled and spelled[0][0].isdigit():
-            values.add(spelled[0][0])
+        spelled = [t for t, _ in tokens(match.group(1)) if t[:1].isdigit()]
+        if spelled:
+            values.add(spelled[0])
     return values
 
 

@@ -23,9 +23,6 @@ from dataclasses import dataclass, field
 from .facts import (  # re-exported: tokens, mentions, superseded_values, user_facts are part of the API
     ASSISTANT_LINE,
     BULLET,
-    CHIT_CHAT,
-    INTERJECTION,
-    NOT_NAMES,
     Fact,
     Turn,
     _content_words,
@@ -37,6 +34,7 @@ from .facts import (  # re-exported: tokens, mentions, superseded_values, user_f
     tokens,
     user_facts,
 )
+from .lexicon import CHIT_CHAT, HISTORY_WORDS, INTERJECTION, NOT_NAMES
 from .tokens import count_text_tokens
 
 FLOOR_HEADROOM = 400  # tokens the floor may add above the budget to hold facts (by default)
@@ -75,14 +73,7 @@ def _cut_clause(line: str, old: str) -> str:
     for t, w in tokens(line):
         if t == old or skipping:
             skipping = not w.endswith((")", ",", ";"))
-            while out and out[-1].lower().strip("(,") in (
-                "was",
-                "previously",
-                "originally",
-                "from",
-                "antes",
-                "era",
-            ):
+            while out and out[-1].lower().strip("(,") in HISTORY_WORDS:
                 out.pop()
             if out and out[-1].endswith("("):
                 out.pop()

@@ -1,0 +1,72 @@
+"""The fact reader in the four languages the offline engine speaks: spelled numbers, corrections and
+names read the same way in English, Spanish, French and German."""
+
+import pytest
+
+from voicenb.facts import superseded_values, tokens, user_facts
+from voicenb.summary_guard import guard, mentions
+
+
+@pytest.mark.parametrize(
+    ("spoken", "value"),
+    [
+        ("a hundred and eighty-five", "185"),
+        ("two thousand five hundred", "2500"),
+        ("ochocientos setenta y cinco", "875"),
+        ("mil cuatrocientos", "1400"),
+        ("veintidós", "22"),
+        ("mille quatre cents", "1400"),
+        ("quatre-vingt-dix", "90"),
+        ("soixante-quinze", "75"),
+        ("vingt et un", "21"),
+        ("dix-neuf", "19"),
+        ("zweihundertfünfzig", "250"),
+        ("einundzwanzig", "21"),
+        ("eintausendvierhundert", "1400"),
+    ],
+)
+def test_spelled_numbers_read_as_one_value(spoken, value):
+    assert [t for t, _ in tokens(f"it is {spoken} now") if t[:1].isdigit()] == [value]
+
+
+def test_english_cents_are_not_french_hundreds():
+    assert [t for t, _ in tokens("fifty cents")] == ["50", "cents"]
+    assert [t for t, _ in tokens("deux cents euros")] == ["200", "euros"]
+
+
+def test_words_that_only_look_like_numbers_stay_words():
+    assert [t for t, _ in tokens("der Hund und der Grund")] == ["der", "hund", "und", "der", "grund"]
+
+
+@pytest.mark.parametrize(
+    ("before", "correction", "old", "new"),
+    [
+        ("Le budget est de mille euros.", "En fait, plutôt mille deux cents euros.", "1000", "1200"),
+        ("Le samedi douze avril.", "Pas le douze, le samedi dix-neuf avril.", "12", "19"),
+        ("Das Budget ist tausend Euro.", "Eigentlich lieber zwölfhundert Euro.", "1000", "1200"),
+        ("Wir sind vier Personen.", "Nicht vier, sondern fünf Personen.", "4", "5"),
+    ],
+)
+def test_french_and_german_corrections_supersede(before, correction, old, new):
+    assert superseded_values([("user", before), ("user", correction)]).get(old) == new
+
+
+def test_german_nouns_are_not_names_but_its_numbers_and_days_are_facts():
+    turns = [
+        ("user", "Ich möchte einen Tisch für vier Personen am Freitag reservieren, bitte am Fenster."),
+        ("assistant", "Gern, für welche Uhrzeit soll ich den Tisch am Freitag eintragen?"),
+        ("user", "Um sieben Uhr, und meine Mutter braucht einen Platz mit Blick auf den Garten."),
+        ("assistant", "Alles klar, ich trage den Tisch für vier Personen um sieben Uhr ein."),
+    ]
+    facts = user_facts(turns)
+    assert {f.value for f in facts if f.kind == "name"} == set()  # Tisch, Fenster, Garten are nouns
+    assert {"4", "freitag", "7"} <= {f.value for f in facts}
+
+
+def test_guard_keeps_french_facts_a_summary_left_out():
+    turns = [
+        ("user", "Le budget maximum, c'est mille quatre cents euros, pour le samedi dix-neuf avril."),
+        ("assistant", "C'est noté."),
+    ]
+    result = guard("- Déménagement prévu.", turns, None, budget_tokens=200)
+    assert mentions(result.text, "1400") and mentions(result.text, "19") and mentions(result.text, "avril")

@@ -60,6 +60,8 @@ def test_german_nouns_are_not_names_but_its_numbers_and_days_are_facts():
     ]
     facts = user_facts(turns)
     assert {f.value for f in facts if f.kind == "name"} == set()  # Tisch, Fenster, Garten are nouns
+    named = [*turns, ("user", "Mein Name ist Katharina Vogt, und unser Hund namens Bruno kommt mit.")]
+    assert {f.value for f in user_facts(named) if f.kind == "name"} == {"katharina", "vogt", "bruno"}
     assert {"4", "freitag", "7"} <= {f.value for f in facts}
 
 

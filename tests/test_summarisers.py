@@ -48,7 +48,11 @@ def chat():
 
 async def test_openai_summariser_prompt(chat):
     text = await OpenAISummariser(chat.client()).summarise(TURNS, "- earlier: caller is angry", "French", 300)
-    assert text == "- Order HH-30518, Priya Sethi."
+    # the model's text, then the guard's note of the day the assistant booked (the model left it out)
+    assert text.splitlines() == [
+        "- Order HH-30518, Priya Sethi.",
+        "- I can book an engineer for Thursday the 14th of March.",
+    ]
     body = chat.requests[-1]["body"]
     assert body["model"] == "gpt-4o-mini" and body["max_tokens"] == 300
     system, user = body["messages"]

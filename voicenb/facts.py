@@ -20,6 +20,7 @@ from .lexicon import (
     JOINERS,
     MATERIALS,
     MONTHS,
+    NAME_CUE,
     NEGATION,
     NOT_NAMES,
     SCALES,
@@ -32,9 +33,10 @@ Turn = tuple[str, str]
 
 NOUN_CASE_SHARE = 0.15
 SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared word
-# What the assistant gives that the user relies on: references, credits, times it booked, names it
-# offered ("a restaurant called O Cantinho do Mar", "the plumber, Anselmo"). Its own changes supersede.
-ASSISTANT_KINDS = ("code", "money", "time", "name")
+# What the assistant gives that the user relies on: references, credits, days and times it booked,
+# names it offered ("a restaurant called O Cantinho do Mar", "the plumber, Anselmo"). Its own changes
+# supersede.
+ASSISTANT_KINDS = ("code", "money", "time", "name", "weekday")
 ASSISTANT_LINE = re.compile(r"^\W*(assistant|asistente)\s*:", re.IGNORECASE)
 WORD = re.compile(r"[\w'’€$£%:./-]+", re.UNICODE)
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -157,6 +159,14 @@ def capitalises_nouns(text: str) -> bool:
     return len(inside) >= 20 and len(mid_sentence_capitals(text)) > NOUN_CASE_SHARE * len(inside)
 
 
+def name_candidates(text: str) -> frozenset[str]:
+    """Words written with a capital inside sentences: names; where the text capitalises its nouns,
+    only capitalised words after a name cue ("Herr Okonjo", "namens Bruno")."""
+    if capitalises_nouns(text):
+        return frozenset(_norm(w) for m in NAME_CUE.finditer(text) for w in m.group(1).split())
+    return frozenset(_norm(w) for w in mid_sentence_capitals(text))
+
+
 def mid_sentence_capitals(text: str) -> list[str]:
     """Capitalised words not at a sentence start: names, as any turn (the assistant's too) writes them."""
     return [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:] if w[:1].isupper()]
@@ -167,10 +177,10 @@ def user_facts(
 ) -> list[Fact]:
     """Every value the user stated, in order (the same value may appear again, later)."""
     vocab = {w.lower() for _, text in turns for w in WORD.findall(text) if w[:1].islower()}
-    mid_caps = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in turns)))
+    mid_caps = name_candidates(" ".join(t for _, t in turns))
     by_case = not capitalises_nouns(" ".join(t for _, t in turns))
     if not by_case:  # German: a capital letter does not make a name; only names already known count
-        vocab, mid_caps = set(), frozenset()
+        vocab = set()
     facts = []
     for n, (role, text) in enumerate(turns, start=first_turn):
         if role not in ("user", "assistant"):

@@ -123,6 +123,12 @@ NOT_NAMES = set(
         "zusammenfassung"
     )
 )
+# Where case cannot tell a name from a noun (German), the words before it can: "Herr Okonjo",
+# "namens Bruno", "mein Name ist Katharina Vogt"; up to three capitalised words follow.
+NAME_CUE = re.compile(
+    r"\b(?:Herrn?|Frau|Dr\.?|namens|hei(?:ß|ss)(?:e|t|en)|Name ist|name is|called|named)"
+    r"\s+((?:[A-ZÄÖÜ][\w'’-]+\s?){1,3})"
+)
 HISTORY_WORDS = ("was", "previously", "originally", "from", "antes", "era", "avant", "vorher", "früher")
 
 CORRECTION = re.compile(

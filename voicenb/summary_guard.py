@@ -29,7 +29,7 @@ from .facts import (  # re-exported: tokens, mentions, superseded_values, user_f
     _norm,
     _normalised_text,
     mentions,
-    mid_sentence_capitals,
+    name_candidates,
     superseded_values,
     tokens,
     user_facts,
@@ -125,7 +125,7 @@ def guard(
     summary = "\n".join(ln for ln in summary.splitlines() if REPLACED_PREFIX.strip("- ") not in ln)
     lines, removed = clean_lines(summary, superseded)
     text = "\n".join(lines)
-    names = frozenset(_norm(w) for w in mid_sentence_capitals(" ".join(t for _, t in history)))
+    names = name_candidates(" ".join(t for _, t in history))
     names |= _line_initial_capitals(previous or "")
     carried_lines = [
         _latest_value(f"- {BULLET.sub('', ln)}", superseded) for ln in _dropped_lines(previous, text)

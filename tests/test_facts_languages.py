@@ -72,3 +72,16 @@ def test_guard_keeps_french_facts_a_summary_left_out():
     ]
     result = guard("- Déménagement prévu.", turns, None, budget_tokens=200)
     assert mentions(result.text, "1400") and mentions(result.text, "19") and mentions(result.text, "avril")
+
+
+def test_the_day_the_assistant_books_replaces_the_one_it_offered_and_its_quoted_price_is_kept():
+    turns = [
+        ("assistant", "Puedo mandar al fontanero el martes por la mañana. ¿Le viene bien?"),
+        ("user", "El martes trabajo. ¿Podría ser el miércoles a las cinco?"),
+        ("assistant", "Sí, le he puesto el miércoles a las cinco con Anselmo."),
+        ("user", "¿Y el alquiler sube con la renovación?"),
+        ("assistant", "Quedaría en ochocientos setenta y cinco euros al mes."),
+    ]
+    result = guard("- Fontanero: Anselmo.", turns, None, budget_tokens=200)
+    assert result.superseded.get("martes") == "miércoles"
+    assert mentions(result.text, "875") and mentions(result.text, "miércoles")

@@ -16,6 +16,7 @@ from .lexicon import (
     ASSISTANT_CHANGE,
     COLOURS,
     CORRECTION,
+    CURRENCY_WORDS,
     INTERJECTION,
     JOINERS,
     MATERIALS,
@@ -39,7 +40,7 @@ SHORT_CORRECTION_WORDS = 10  # "Actually, make it five people." needs no shared 
 ASSISTANT_KINDS = ("code", "money", "time", "name", "weekday")
 ASSISTANT_LINE = re.compile(r"^\W*(assistant|asistente)\s*:", re.IGNORECASE)
 WORD = re.compile(r"[\w'’€$£%:./-]+", re.UNICODE)
-SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+|\s+(?=[¿¡])")  # Spanish opens a question or exclamation
 BULLET = re.compile(r"^[\s\-•*–]+")
 
 
@@ -199,6 +200,8 @@ def user_facts(
                     and pairs[i + 1][0].startswith(("o'clock", "o’clock"))
                 ):
                     kind = "time"  # "8 o'clock" is a time, corrected by "7:30"
+                if kind == "number" and i + 1 < len(pairs) and pairs[i + 1][0] in CURRENCY_WORDS:
+                    kind = "money"  # "ochocientos setenta y cinco euros": a price the assistant quotes counts
                 if kind == "money" and re.search(r"[£$€]", raw):  # "£40" must not match "40 minutes"
                     token = re.sub(r"[^\d£$€.,]", "", raw).strip(".,")
                 if kind and (role == "user" or kind in ASSISTANT_KINDS):

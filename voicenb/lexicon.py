@@ -140,13 +140,16 @@ CORRECTION = re.compile(
     r"|^\W*(?:not|pas|nicht) )\b",  # "Not the twelfth, the nineteenth."
     re.IGNORECASE,
 )
-ASSISTANT_CHANGE = re.compile(  # the assistant says it applied a change: its new value wins
-    r"\b(moved|changed|rebooked|updated|switched|instead|the earliest|the latest"
-    r"|lo cambio|he cambiado|cambiado|movido|en su lugar"
-    r"|c'est changé|j'ai changé|changé|déplacé|modifié|au plus tôt"
-    r"|geändert|verschoben|umgebucht|stattdessen|frühestens)\b",
+ASSISTANT_CHANGE = re.compile(  # the assistant says it applied a change or booked: its value wins
+    r"\b(moved|changed|rebooked|updated|switched|instead|the earliest|the latest|booked you|put you down"
+    r"|lo cambio|he cambiado|cambiado|movido|en su lugar|le he puesto|le he reservado|le he apuntado"
+    r"|c'est changé|j'ai changé|changé|déplacé|modifié|au plus tôt|je vous ai inscrit|j'ai réservé"
+    r"|geändert|verschoben|umgebucht|stattdessen|frühestens|eingetragen|gebucht)\b",
     re.IGNORECASE,
 )
+CURRENCY_WORDS = {
+    "euro", "euros", "pound", "pounds", "quid", "dollar", "dollars", "dólares", "libras", "francs", "franken",
+}  # fmt: skip
 NEGATION = re.compile(
     r"\b(?:not|no|instead of|en vez de|en lugar de|pas|au lieu de|nicht|statt)\s+(\S+(?:\s+\S+)?)",
     re.IGNORECASE,

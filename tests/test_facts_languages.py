@@ -76,7 +76,7 @@ def test_guard_keeps_french_facts_a_summary_left_out():
 
 def test_the_day_the_assistant_books_replaces_the_one_it_offered_and_its_quoted_price_is_kept():
     turns = [
-        ("assistant", "Puedo mandar al fontanero el martes por la mañana. ¿Le viene bien?"),
+        ("assistant", "Puedo mandar al fontanero, Anselmo, el martes por la mañana. ¿Le viene bien?"),
         ("user", "El martes trabajo. ¿Podría ser el miércoles a las cinco?"),
         ("assistant", "Sí, le he puesto el miércoles a las cinco con Anselmo."),
         ("user", "¿Y el alquiler sube con la renovación?"),

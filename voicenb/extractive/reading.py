@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..lexicon import MONTHS, WEEKDAYS
 from ..tokens import count_text_tokens
 
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+|\s+(?=[¿¡])")
@@ -30,12 +31,8 @@ _NUMBER_WORDS = (
     "thirtieth|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|cien|mil|primer[oa]?|segund[oa]|"
     "tercer[oa]?|cuart[oa]|quint[oa]"
 )
-_DATE_WORDS = (
-    "january|february|march|april|may|june|july|august|september|october|november|december|monday|"
-    "tuesday|wednesday|thursday|friday|saturday|sunday|today|tomorrow|tonight|weekend|fortnight|"
-    "enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|lunes|"
-    "martes|miércoles|jueves|viernes|sábado|domingo|mañana|hoy"
-)
+_RELATIVE_DAYS = ["today", "tomorrow", "tonight", "weekend", "fortnight", "mañana", "hoy"]
+_DATE_WORDS = "|".join([*dict.fromkeys(MONTHS + WEEKDAYS), *_RELATIVE_DAYS])
 _TIME = re.compile(r"^\d{1,2}[:.]\d\d|o'clock$|[ap]\.?m\.?$|^(?:noon|midday|midnight)$", re.IGNORECASE)
 _RELATIVE = re.compile(r"^(?:today|tomorrow|tonight|weekend|fortnight|hoy|mañana)$", re.IGNORECASE)
 _SPELLED = re.compile(rf"^(?:{_NUMBER_WORDS})(?:-\w+)?$", re.IGNORECASE)

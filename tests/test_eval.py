@@ -232,7 +232,7 @@ class EchoSummaryModel:
     def __init__(self) -> None:
         self.prompts: list[list[dict]] = []
 
-    def complete(self, messages, max_tokens):
+    def complete(self, messages, max_tokens, abandoned=None):
         self.prompts.append(messages)
         return "- " + messages[-1]["content"].splitlines()[-1], 10, 5
 

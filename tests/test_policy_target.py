@@ -69,3 +69,15 @@ def test_defaults_come_from_the_cost_model():
     assert SummaryPolicy.for_model("gpt-realtime", keep_last=6, language="es").language == "es"
     core = SessionCore(SessionConfig(model="gpt-realtime"))
     assert core.policy.trigger_tokens == SummaryPolicy.for_model("gpt-realtime").trigger_tokens
+
+
+def test_the_offline_default_fires_within_the_local_models_context_and_gives_it_time():
+    from voicenb.session import Backend
+    from voicenb.session.defaults import OFFLINE_MODEL, default_policy
+
+    offline = default_policy("gpt-realtime", Backend.offline())
+    assert offline.trigger_tokens == model_spec(OFFLINE_MODEL).default_trigger
+    assert offline.trigger_tokens < SummaryPolicy.for_model("gpt-realtime").trigger_tokens
+    assert offline.timeout_s >= 180  # a 1.5B on 2 cores: a fold takes 30-50 s, more beside replies
+    online = default_policy("gpt-realtime", Backend.openai(api_key="sk-test"))
+    assert online.timeout_s == SummaryPolicy().timeout_s

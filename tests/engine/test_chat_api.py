@@ -15,7 +15,7 @@ from tests.engine.fakes import ToneTTS, collect_until, connect
 from tests.engine.test_protocol import add, user_text
 from voicenb.engine import EngineConfig, OfflineEngine
 from voicenb.engine.chat_api import BadRequest, ChatAPI, parse_request
-from voicenb.engine.llm import ContextOverflowError, Scheduler
+from voicenb.engine.llm import CompletionAbandoned, ContextOverflowError, Scheduler
 from voicenb.summarisers import OpenAISummariser
 
 
@@ -25,7 +25,7 @@ class EchoCompleter:
     def __init__(self) -> None:
         self.calls: list[list[dict[str, str]]] = []
 
-    def complete(self, messages, max_tokens):
+    def complete(self, messages, max_tokens, abandoned=None):
         self.calls.append(messages)
         return "- Table for five on Friday at 7:30\n- Assistant: happy to help!", 42, 9
 
@@ -179,3 +179,33 @@ def test_background_work_that_waited_its_patience_goes_before_the_next_reply():
     with scheduler.reply():  # patience is per job: the next reply is not held back
         order.append("after")
     assert order[-1] == "after"
+
+
+class EndlessCompleter:
+    """complete() runs until it is told that nobody waits for it any more."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+
+    def complete(self, messages, max_tokens, abandoned=None):
+        while not abandoned.wait(0.05):
+            pass
+        self.stopped.set()
+        raise CompletionAbandoned("the client left")
+
+
+async def test_a_completion_whose_client_gave_up_stops_and_the_next_request_is_served():
+    completer = EndlessCompleter()
+    api = ChatAPI(completer, "127.0.0.1", token=None)
+    await api.start()
+    try:
+        body = {"messages": [{"role": "user", "content": "summarise this"}]}
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=0.3) as http:
+            with pytest.raises(httpx.TimeoutException):  # a summariser's timeout closes the connection
+                await http.post("/chat/completions", json=body)
+        assert await asyncio.to_thread(completer.stopped.wait, 3.0)  # the model's time is free again
+        completer.complete = EchoCompleter().complete
+        async with httpx.AsyncClient(base_url=api.base_url, timeout=5.0) as http:
+            assert (await http.post("/chat/completions", json=body)).status_code == 200
+    finally:
+        await api.stop()

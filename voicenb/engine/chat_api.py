@@ -13,16 +13,20 @@ import contextlib
 import hmac
 import json
 import logging
+import threading
 import time
 from typing import Any
 
 import h11
+
+from .llm import CompletionAbandoned
 
 log = logging.getLogger("voicenb.engine")
 
 MAX_BODY_BYTES = 1024 * 1024  # a summary request is a few KB; refuse anything a peer could grow
 MAX_COMPLETION_TOKENS = 1024
 READ_TIMEOUT_S = 30.0
+CLIENT_CHECK_S = 0.5  # how often a running completion checks that its client is still there
 
 
 class BadRequest(ValueError):
@@ -106,7 +110,7 @@ class ChatAPI:
                     break
                 if request is None:
                     break
-                status, payload = await self._answer(request, body)
+                status, payload = await self._answer(request, body, reader)
                 if isinstance(payload, list):  # a streamed reply: server-sent events
                     await self._send_stream(conn, writer, payload)
                     if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
@@ -152,8 +156,6 @@ class ChatAPI:
 
     async def _send_stream(self, conn: h11.Connection, writer: asyncio.StreamWriter, args: list[Any]) -> None:
         """Stream the reply context's tokens as chat.completion.chunk events (high priority: replies)."""
-        import threading
-
         messages, max_tokens = args
         headers = [("content-type", "text/event-stream"), ("transfer-encoding", "chunked")]
         writer.write(conn.send(h11.Response(status_code=200, headers=headers)))
@@ -181,7 +183,9 @@ class ChatAPI:
             stop.set()
             await worker
 
-    async def _answer(self, request: h11.Request, body: bytes) -> tuple[int, Any]:
+    async def _answer(
+        self, request: h11.Request, body: bytes, reader: asyncio.StreamReader | None = None
+    ) -> tuple[int, Any]:
         path = request.target.decode().split("?")[0].rstrip("/")
         if self.token:
             auth = dict(request.headers).get(b"authorization", b"")
@@ -202,11 +206,27 @@ class ChatAPI:
             return 200, [messages, max_tokens]
         try:
             async with self._lock:
-                text, n_in, n_out = await asyncio.to_thread(self.llm.complete, messages, max_tokens)
+                text, n_in, n_out = await self._complete(messages, max_tokens, reader)
+        except CompletionAbandoned:
+            log.info("chat completion abandoned: the client left")
+            return 499, _error("the client closed the connection", "client_closed")
         except Exception as e:  # the model failed: say so, keep serving
             log.exception("chat completion failed")
             return 500, _error(f"the local model failed: {e}", "engine_error")
         return 200, completion_body(self.model, text, n_in, n_out)
+
+    async def _complete(
+        self, messages: list[dict[str, str]], max_tokens: int, reader: asyncio.StreamReader | None
+    ) -> tuple[str, int, int]:
+        """The completion, stopped early when the client closes its connection meanwhile (a summariser
+        that timed out): its half-done work must not hold the model from the retry."""
+        abandoned = threading.Event()
+        work = asyncio.ensure_future(asyncio.to_thread(self.llm.complete, messages, max_tokens, abandoned))
+        while not work.done():
+            await asyncio.wait({work}, timeout=CLIENT_CHECK_S)
+            if reader is not None and reader.at_eof():
+                abandoned.set()
+        return work.result()
 
 
 def _error(message: str, code: str) -> dict[str, Any]:

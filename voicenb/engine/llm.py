@@ -35,6 +35,10 @@ class ContextOverflowError(RuntimeError):
     """The newest message alone does not fit the model's context."""
 
 
+class CompletionAbandoned(RuntimeError):
+    """A background completion stopped because nobody waits for it any more."""
+
+
 class Scheduler:
     """Replies first, but background work (summaries) is never starved: it waits while a reply is
     active, and once it has waited ``patience_s`` in all it takes the model between two replies and the
@@ -225,8 +229,13 @@ class LlamaCppLLM:
 
     # --- background completions (summaries, the chat-completions endpoint) --------------------------
 
-    def complete(self, messages: list[dict[str, str]], max_tokens: int) -> tuple[str, int, int]:
-        """A whole completion at low priority: (text, prompt tokens, completion tokens)."""
+    def complete(
+        self, messages: list[dict[str, str]], max_tokens: int, abandoned: threading.Event | None = None
+    ) -> tuple[str, int, int]:
+        """A whole completion at low priority: (text, prompt tokens, completion tokens). When
+        ``abandoned`` is set (its client left: a summariser that timed out) it stops at the next chunk
+        or token with `CompletionAbandoned`, so the model's time goes to the next request."""
+        gone = abandoned or threading.Event()
         with self._background_lock:
             if self._background is None:  # same weights (mmap), its own KV cache
                 self._background = _Context(self.gguf, self.threads, self.n_ctx, PREFILL_CHUNK)
@@ -234,12 +243,16 @@ class LlamaCppLLM:
             tokens, stops, _ = ctx.fit(messages, max_tokens)
             pieces: list[str] = []
             with scheduler.background():
-                while _remaining(ctx, tokens) > 0:
+                while _remaining(ctx, tokens) > 0 and not gone.is_set():
                     scheduler.yield_to_replies()
-                    ctx.prefill(tokens, lambda: scheduler.reply_pending)
+                    ctx.prefill(tokens, lambda: scheduler.reply_pending or gone.is_set())
                 for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
+                    if gone.is_set():
+                        break
                     pieces.append(chunk["choices"][0]["text"])
                     scheduler.yield_to_replies()
+            if gone.is_set():
+                raise CompletionAbandoned("the client left before the completion was done")
             return "".join(pieces).strip(), len(tokens), len(pieces)
 
 

@@ -9,16 +9,21 @@ from ..tokens import model_spec
 from .backends import Backend
 
 OFFLINE_MODEL = "voicenb-offline"  # the offline engine's limits in data/models.json
+# A local 1.5B on 2 cores takes 30-50 s for a summary at the default trigger, more while replies keep
+# coming; at 60 s a 30-minute default session timed out four folds in a row (`voicenb soak --defaults`).
+OFFLINE_SUMMARY_TIMEOUT_S = 180.0
 
 
 def default_policy(model: str, backend: Backend) -> SummaryPolicy:
     """The cost-optimal policy for ``model``; on the offline engine the trigger also respects the
-    local model's smaller context (its model-table row), so summaries fire before replies degrade."""
+    local model's smaller context (its model-table row), so summaries fire before replies degrade, and
+    the summariser gets the local model's time."""
     policy = SummaryPolicy.for_model(model)
     if backend.is_offline:
         cap = model_spec(OFFLINE_MODEL).default_trigger
         policy.trigger_tokens = min(policy.trigger_tokens, cap)
         policy.target_tokens = min(policy.target_tokens or cap, cap // 2)
+        policy.timeout_s = max(policy.timeout_s, OFFLINE_SUMMARY_TIMEOUT_S)
     return policy
 
 

@@ -28,9 +28,13 @@ class Recorder(ToneTTS):
 class DetectingSTT:
     def __init__(self) -> None:
         self.asked: list[str | None] = []
+        self.likely: list[str | None] = []
 
-    def transcribe_detect(self, pcm: bytes, language: str | None = None) -> tuple[str, str]:
+    def transcribe_detect(
+        self, pcm: bytes, language: str | None = None, likely: str | None = None
+    ) -> tuple[str, str]:
         self.asked.append(language)
+        self.likely.append(likely)
         return "hola", "es"
 
     def transcribe(self, pcm: bytes) -> str:
@@ -63,6 +67,8 @@ async def test_language_reaches_stt_and_tts(given):
         assert events[-1].response.status == "completed"
         assert stt.asked == [given]  # the session's language, or None: detect
         assert tts.languages == ["es"]  # detected or given, the reply is spoken in Spanish
+        await say(conn)
+        assert stt.likely == [None, "es"]  # the next turn tries the conversation's language first
 
 
 def test_language_tts_routes_english_to_its_voice_and_others_to_espeak():

@@ -133,3 +133,13 @@ def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_fr
     text, language = stt.transcribe_detect(silence(0.3) + robotic + silence(0.5))
     assert encoded == [1000, 3000, 3000] and language == "es"  # unsure: heard again, whole window
     assert "capital" in text.lower() and "españa" in text.lower(), text
+    encoded.clear()
+    short = silence(0.3) + synthesise("What do bees make?") + silence(0.3)  # too short to be sure of English
+    assert stt.transcribe_detect(short) == ("What do bees make?", "en")
+    encoded.clear()
+    assert stt.transcribe_detect(short, likely="en") == ("What do bees make?", "en") and encoded == [1000]
+    spanish = EspeakTTS(shutil.which("espeak-ng")).synthesize(
+        "Quiero reservar una mesa para cinco personas.", "es"
+    )
+    text, language = stt.transcribe_detect(silence(0.3) + spanish + silence(0.5), likely="en")
+    assert language == "es" and "mesa" in text, text  # not forced into English: detected again

@@ -358,12 +358,13 @@ class Connection:
 
     def _stt(self, pcm: bytes) -> str:
         """Transcribe in the session's language (``audio.input.transcription.language``) or, with a
-        multilingual model, the detected one, which then becomes the conversation's language."""
+        multilingual model, the detected one, which then becomes the conversation's language (and is
+        tried first on the next turn)."""
         given = (self.session["audio"]["input"].get("transcription") or {}).get("language")
         detect = getattr(self.parts.stt, "transcribe_detect", None)
         if detect is None:
             return self.parts.stt.transcribe(pcm)
-        text, detected = detect(pcm, given)
+        text, detected = detect(pcm, given, likely=self.language)
         if text:
             self.language = given or detected
         return text

@@ -172,3 +172,11 @@ def test_a_time_and_a_name_the_assistant_booked_are_kept_and_its_own_change_wins
     assert "Cantinho" in result.text and "7:30" in result.text
     assert result.superseded == {"8": "7:30"}  # the booking moved: 8 o'clock is no longer true
     assert all("8 o'clock" not in line for line in result.text.splitlines() if "Replaced" not in line)
+
+
+def test_a_line_that_still_states_the_old_value_states_the_new_one():
+    """A 1.5B reading "on Tuesday (replaced: now Thursday)" answered Tuesday: the line is rewritten."""
+    turns = [("user", "Can he come on Tuesday?"), ("assistant", "I've moved the visit to Thursday.")]
+    result = guard("- The technician comes on Tuesday at 8:30.", turns, None, budget_tokens=200)
+    assert "- The technician comes on Thursday at 8:30." in result.text.splitlines()
+    assert "tuesday → thursday" in result.text  # the change itself stays on record

@@ -3,8 +3,8 @@
 After any summariser wrote its text, `guard` enforces:
 
 1. the latest value wins: a value the user corrected later ("a table for four ... make it five"), or
-   one the assistant changed ("I've moved the booking to 7:30"), is removed from the summary, or kept
-   only before its replacement as history ("four, now five");
+   one the assistant changed ("I've moved the booking to 7:30"), is replaced by the new value in the
+   summary's lines, or kept only before its replacement as history ("four, now five");
 2. no assistant chit-chat: lines that quote the assistant without a fact, or are pleasantries, go;
 3. every number, date, time, amount, name and colour the user stated in the folded turns, every
    reference, amount, time and name the assistant gave, and every one the previous summary held, is in
@@ -61,9 +61,23 @@ def _drop_old_value(line: str, old: str, new: str) -> str | None:
         return line
     if new_at >= 0 and old_at < new_at:
         return line
-    if new_at < 0:  # the line still states the old value as current: mark it replaced
-        return f"{line.rstrip(' .')} (replaced: now {new})"
+    if new_at < 0:  # the line still states the old value as current: it now states the new one
+        return _substitute(line, old, new)
     return _cut_clause(line, old)
+
+
+def _substitute(line: str, old: str, new: str) -> str:
+    """The line with the old value's words replaced by the new value: a small model reading "on
+    Tuesday (replaced: now Thursday)" still answered Tuesday."""
+    out: list[str] = []
+    for t, w in tokens(line):
+        if t == old:
+            trailing = w[len(w.rstrip(".,;:!?)")) :]
+            w = (new[:1].upper() + new[1:] if w[:1].isupper() else new) + trailing
+        elif t.startswith(("o'clock", "o’clock")) and out and out[-1].startswith(new) and ":" in new:
+            continue  # "8 o'clock" became "7:30", not "7:30 o'clock"
+        out.append(w)
+    return " ".join(out)
 
 
 def _cut_clause(line: str, old: str) -> str:

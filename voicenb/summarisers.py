@@ -35,13 +35,16 @@ def format_turns(turns: Sequence[Turn]) -> str:
 
 SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user and an assistant. \
 Your summary replaces the older turns: whatever you leave out is forgotten.
-Write one short bullet per thing the USER said that may matter later, in the user's own words:
+Write one short bullet per fact that may matter later. Each bullet says what the fact is about and its \
+value, in the words the conversation used, for example "- Plumber Anselmo comes on Wednesday at five" \
+or "- Budget: twelve thousand euros". Keep:
 - names of people, pets, places, companies; numbers, amounts, prices, dates, days, times, references;
 - descriptions and preferences exactly as said: colours, materials, patterns, sizes, styles, positions \
 (for example "under the window"), likes, dislikes, allergies, constraints;
-- decisions, requests, open questions, and anything the assistant promised to do.
-When the user corrected or changed something, write ONLY the latest value.
-Keep every bullet of the previous summary unless the user changed it.
+- decisions, requests, open questions, and what was agreed: a time, price or name the assistant \
+confirmed or booked.
+When something was corrected or changed, write ONLY the latest value.
+Keep every bullet of the previous summary unless it was changed.
 Leave out greetings, thanks, small talk and the assistant's own chatter. Do not answer, advise or \
 invent. Write in {language}. Output only the bullets."""
 

@@ -153,24 +153,29 @@ def _note(words: list[str], i: int) -> str:
     return " ".join(words[lo:hi]).strip(" ,;")
 
 
+def _words_inside_sentences(text: str) -> list[str]:
+    return [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:]]
+
+
 def capitalises_nouns(text: str) -> bool:
     """Whether the text capitalises common nouns (German): over NOUN_CASE_SHARE of the words inside
     sentences start with a capital (English and Spanish text: a few per cent, names only)."""
-    inside = [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:] if w[:1].isalpha()]
-    return len(inside) >= 20 and len(mid_sentence_capitals(text)) > NOUN_CASE_SHARE * len(inside)
+    inside = [w for w in _words_inside_sentences(text) if w[:1].isalpha()]
+    capitals = sum(1 for w in inside if w[:1].isupper())
+    return len(inside) >= 20 and capitals > NOUN_CASE_SHARE * len(inside)
 
 
-def name_candidates(text: str) -> frozenset[str]:
+def name_candidates(text: str, nouns_capitalised: bool | None = None) -> frozenset[str]:
     """Words written with a capital inside sentences: names; where the text capitalises its nouns,
     only capitalised words after a name cue ("Herr Okonjo", "namens Bruno")."""
-    if capitalises_nouns(text):
+    if capitalises_nouns(text) if nouns_capitalised is None else nouns_capitalised:
         return frozenset(_norm(w) for m in NAME_CUE.finditer(text) for w in m.group(1).split())
     return frozenset(_norm(w) for w in mid_sentence_capitals(text))
 
 
 def mid_sentence_capitals(text: str) -> list[str]:
     """Capitalised words not at a sentence start: names, as any turn (the assistant's too) writes them."""
-    return [w for s in SENTENCE.split(text) for w in BULLET.sub("", s).split()[1:] if w[:1].isupper()]
+    return [w for w in _words_inside_sentences(text) if w[:1].isupper()]
 
 
 def user_facts(
@@ -178,8 +183,9 @@ def user_facts(
 ) -> list[Fact]:
     """Every value the user stated, in order (the same value may appear again, later)."""
     vocab = {w.lower() for _, text in turns for w in WORD.findall(text) if w[:1].islower()}
-    mid_caps = name_candidates(" ".join(t for _, t in turns))
-    by_case = not capitalises_nouns(" ".join(t for _, t in turns))
+    whole = " ".join(t for _, t in turns)
+    by_case = not capitalises_nouns(whole)
+    mid_caps = name_candidates(whole, nouns_capitalised=not by_case)
     if not by_case:  # German: a capital letter does not make a name; only names already known count
         vocab = set()
     facts = []

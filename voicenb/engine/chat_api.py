@@ -184,7 +184,7 @@ class ChatAPI:
             await worker
 
     async def _answer(
-        self, request: h11.Request, body: bytes, reader: asyncio.StreamReader | None = None
+        self, request: h11.Request, body: bytes, reader: asyncio.StreamReader
     ) -> tuple[int, Any]:
         path = request.target.decode().split("?")[0].rstrip("/")
         if self.token:
@@ -216,7 +216,7 @@ class ChatAPI:
         return 200, completion_body(self.model, text, n_in, n_out)
 
     async def _complete(
-        self, messages: list[dict[str, str]], max_tokens: int, reader: asyncio.StreamReader | None
+        self, messages: list[dict[str, str]], max_tokens: int, reader: asyncio.StreamReader
     ) -> tuple[str, int, int]:
         """The completion, stopped early when the client closes its connection meanwhile (a summariser
         that timed out): its half-done work must not hold the model from the retry."""
@@ -224,7 +224,7 @@ class ChatAPI:
         work = asyncio.ensure_future(asyncio.to_thread(self.llm.complete, messages, max_tokens, abandoned))
         while not work.done():
             await asyncio.wait({work}, timeout=CLIENT_CHECK_S)
-            if reader is not None and reader.at_eof():
+            if reader.at_eof():
                 abandoned.set()
         return work.result()
 

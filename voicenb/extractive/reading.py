@@ -34,7 +34,7 @@ _NUMBER_WORDS = (
 _RELATIVE_DAYS = ["today", "tomorrow", "tonight", "weekend", "fortnight", "mañana", "hoy"]
 _DATE_WORDS = "|".join([*dict.fromkeys(MONTHS + WEEKDAYS), *_RELATIVE_DAYS])
 _TIME = re.compile(r"^\d{1,2}[:.]\d\d|o'clock$|[ap]\.?m\.?$|^(?:noon|midday|midnight)$", re.IGNORECASE)
-_RELATIVE = re.compile(r"^(?:today|tomorrow|tonight|weekend|fortnight|hoy|mañana)$", re.IGNORECASE)
+_RELATIVE = re.compile(rf"^(?:{'|'.join(_RELATIVE_DAYS)})$", re.IGNORECASE)
 _SPELLED = re.compile(rf"^(?:{_NUMBER_WORDS})(?:-\w+)?$", re.IGNORECASE)
 _DATE = re.compile(rf"^(?:{_DATE_WORDS})$|^\d{{1,2}}(?:st|nd|rd|th)$", re.IGNORECASE)
 _MONEY = re.compile(r"^[£€$¥]|^\d[\d,.]*(?:k|p)?$(?=)|(?:pounds|euros|dollars|quid)$", re.IGNORECASE)

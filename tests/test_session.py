@@ -12,7 +12,7 @@ from voicenb import events as ev
 from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
 from voicenb.session import HandoffPolicy, VoiceSession
-from voicenb.state import Transcript
+from voicenb.state import SUMMARY_HEADING, Transcript
 from voicenb.summarisers import OfflineSummariser
 
 FACTS = [
@@ -140,6 +140,28 @@ async def test_turns_arriving_during_a_summary_are_kept(peer, make_session):
     assert s.state.window == [i.id for i in peer.items]
     folded = set(s.state.current_summary().summarises)
     assert folded <= set(snapshot) and late_user.id not in folded
+
+
+async def test_summary_item_has_its_heading_and_the_next_fold_builds_on_its_lines(peer, make_session):
+    previous_seen = []
+
+    class Spy(OfflineSummariser):
+        async def summarise(self, turns, previous, language, budget_tokens):
+            previous_seen.append(previous)
+            return await super().summarise(turns, previous, language, budget_tokens)
+
+    async with make_session(policy=SummaryPolicy(trigger_tokens=200, keep_last=2), summariser=Spy()) as s:
+        await peer.connected()
+        for k in range(8):
+            await converse(peer, 1, start=k)
+            await wait_until(lambda k=k: len(s.ledger.records) == k + 1)
+            await wait_until(lambda: not s.summarising)
+    assert s.summaries >= 2
+    root = peer.items[0].text
+    assert root.startswith(SUMMARY_HEADING + "\n") and root.count(SUMMARY_HEADING) == 1
+    assert previous_seen[0] is None
+    assert all(p and SUMMARY_HEADING not in p for p in previous_seen[1:])
+    assert "30518" in previous_seen[-1]
 
 
 async def test_pending_transcripts_are_never_summarised_or_deleted(peer, make_session):

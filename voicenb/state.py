@@ -49,6 +49,21 @@ class Item:
         return self.role in ("user", "assistant") and not self.is_summary
 
 
+# Said before the summary's lines in the conversation: the local 1.5B answered 79 of 89 recall probes
+# with it against 75 with bare lines (nine conversations, four languages, one batch).
+SUMMARY_HEADING = "Earlier in this conversation (a summary of what was said; use it to answer questions about it):"
+
+
+def summary_item_text(summary: str) -> str:
+    """A summary as the model reads it at the root of the conversation: its heading, then its lines."""
+    return f"{SUMMARY_HEADING}\n{summary}"
+
+
+def summary_body(item_text: str) -> str:
+    """The summary's own lines, without the heading (what the next fold builds on)."""
+    return item_text.removeprefix(SUMMARY_HEADING).removeprefix("\n")
+
+
 def item_text(item: dict[str, Any]) -> tuple[str, bool]:
     """(text, has_audio) from an API item's content parts."""
     texts, has_audio = [], False

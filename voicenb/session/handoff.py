@@ -14,7 +14,7 @@ import random
 
 from .. import events as ev
 from ..audio import pcm_duration_s
-from ..state import ConversationState, Item, Transcript
+from ..state import ConversationState, Item, Transcript, summary_body, summary_item_text
 from .backends import Backend
 from .config import SESSION_ENDING_CODES, HandoffPolicy
 from .connection import Link
@@ -183,7 +183,7 @@ class Handoff:
         keep = self.policy.keep_last if self.policy.keep_last is not None else core.policy.keep_last
         older, recent = turns[: max(0, len(turns) - keep)], turns[max(0, len(turns) - keep) :]
         current = core.state.current_summary()
-        summary = current.text if current else None
+        summary = summary_body(current.text) if current else None
         if older:
             try:
                 summary = await fold(self.pruner.summariser, core.policy, older, summary)
@@ -197,7 +197,9 @@ class Handoff:
     async def seed(self, summary: str | None, recent: list[Item]) -> None:
         core = self.core
         if summary:
-            summary_id = await self.link.create_item("system", summary, ConversationState.SUMMARY_PREFIX)
+            summary_id = await self.link.create_item(
+                "system", summary_item_text(summary), ConversationState.SUMMARY_PREFIX
+            )
             core.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": []})
             core.note({"type": "voicenb.seeded", "item_id": summary_id, "copy_of": "summary"})
         for turn in recent:

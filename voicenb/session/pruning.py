@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .. import events as ev
 from ..policy import SummaryPlan, SummaryPolicy
-from ..state import ConversationState, Item
+from ..state import ConversationState, Item, summary_body, summary_item_text
 from ..summarisers import Summariser
 from .connection import Link
 from .core import SessionCore
@@ -76,10 +76,12 @@ class Pruner:
         """Turns that arrive meanwhile are untouched: we delete by id, never rewrite history."""
         core, ids = self.core, plan.item_ids
         core.publish(ev.SummaryStarted(tuple(ids)))
-        previous = plan.previous_summary.text if plan.previous_summary else None
+        previous = summary_body(plan.previous_summary.text) if plan.previous_summary else None
         try:
             text = await fold(self.summariser, core.policy, plan.turns, previous)
-            summary_id = await self.link.create_item("system", text, ConversationState.SUMMARY_PREFIX, "root")
+            summary_id = await self.link.create_item(
+                "system", summary_item_text(text), ConversationState.SUMMARY_PREFIX, "root"
+            )
             core.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": ids})
         except asyncio.CancelledError:
             raise

@@ -51,7 +51,9 @@ class Item:
 
 # Said before the summary's lines in the conversation: the local 1.5B answered 79 of 89 recall probes
 # with it against 75 with bare lines (nine conversations, four languages, one batch).
-SUMMARY_HEADING = "Earlier in this conversation (a summary of what was said; use it to answer questions about it):"
+SUMMARY_HEADING = (
+    "Earlier in this conversation (a summary of what was said; use it to answer questions about it):"
+)
 
 
 def summary_item_text(summary: str) -> str:

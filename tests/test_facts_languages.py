@@ -51,6 +51,19 @@ def test_french_and_german_corrections_supersede(before, correction, old, new):
     assert superseded_values([("user", before), ("user", correction)]).get(old) == new
 
 
+@pytest.mark.parametrize(
+    ("earlier", "correction", "old", "new"),
+    [
+        ("A floor in a light grey tile.", "We hate chrome, we'd rather have brass.", "chrome", "brass"),
+        ("Las paredes en blanco.", "El rojo no me gusta, mejor el azul.", "rojo", "azul"),
+        ("Le parquet en chêne.", "Le cuivre, je n'aime pas, plutôt le laiton.", "cuivre", "laiton"),
+    ],
+)
+def test_a_value_the_correction_itself_gives_up_is_the_one_replaced(earlier, correction, old, new):
+    replaced = superseded_values([("user", earlier), ("assistant", "Noted."), ("user", correction)])
+    assert replaced == {old: new}  # the earlier floor, walls or parquet stay as they are
+
+
 def test_german_nouns_are_not_names_but_its_numbers_and_days_are_facts():
     turns = [
         ("user", "Ich möchte einen Tisch für vier Personen am Freitag reservieren, bitte am Fenster."),

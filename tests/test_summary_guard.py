@@ -75,6 +75,17 @@ def test_missing_user_facts_are_appended_in_the_users_words():
     assert result.dropped == []
 
 
+def test_a_note_from_a_long_sentence_keeps_what_was_said_about_the_value():
+    turn = (
+        "user",
+        "Honestly the one thing my husband keeps repeating, over and over again, is that he does not want "
+        "a hotel anywhere near Montmartre because of the crowds and the noise late at night in summer.",
+    )
+    result = guard("- A hotel in Paris.", [turn], None, budget_tokens=200)
+    assert "montmartre" in result.added
+    assert "does not want a hotel anywhere near Montmartre" in result.text
+
+
 def test_facts_of_the_previous_summary_are_kept():
     previous = "- The user's dog is called Biscuit and weighs 19 kilos."
     result = guard("- Appointment on Wednesday.", [("user", "Wednesday works.")], previous, 200)

@@ -145,11 +145,16 @@ def _kind(
     return None
 
 
+NOTE_WORDS_BEFORE = 10  # what is said about a value comes mostly before it: "she does not want ... Albufeira"
+NOTE_WORDS_AFTER = 6
+
+
 def _note(words: list[str], i: int) -> str:
-    """The user's sentence when short, else the words around the value."""
+    """The user's sentence when short, else the words around the value (with six words before it, a
+    note once kept "want to end up anywhere like X" of "she does not want to end up anywhere like X")."""
     if len(words) <= 24:
         return " ".join(words).strip(" ,;")
-    lo, hi = max(0, i - 6), min(len(words), i + 7)
+    lo, hi = max(0, i - NOTE_WORDS_BEFORE), min(len(words), i + NOTE_WORDS_AFTER + 1)
     return " ".join(words[lo:hi]).strip(" ,;")
 
 
@@ -238,15 +243,17 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
             new = user_facts([(role, sentence)], n)
             words = _content_words(sentence)
             cue = CORRECTION if role == "user" else ASSISTANT_CHANGE  # the assistant applies a change
-            if cue.search(sentence):
+            if match := cue.search(sentence):
                 negated = _negated_values(sentence)  # "fifty-five people, not forty": 40 is the old value
-                new = [f for f in new if f.value not in negated]
+                in_place = _replaced_before_cue(role, sentence[: match.start()], sentence[match.start() :])
+                replaced.update(in_place)
+                new = [f for f in new if f.value not in negated and f.value not in in_place]
                 values = [f.value for f in new if f.kind not in ("name", "place", "colour", "material")]
                 replaced.update(dict.fromkeys(negated, values[0]) if values else {})
                 inside = {f.value for f in new}
                 for fact in new:
-                    if fact.kind in ("name", "place"):
-                        continue  # corrections of these are words the model must handle
+                    if fact.kind in ("name", "place") or fact.value in in_place.values():
+                        continue  # names and places: words the model must handle; in place: done
                     earlier = [
                         (len(words & w), _closeness(f.value, fact.value), k, f)
                         for k, (f, w) in enumerate(seen)
@@ -262,6 +269,25 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
         if _last_turn(facts, old) > _last_turn(facts, new):
             del replaced[old]
     return replaced
+
+
+WORD_KINDS_REPLACED_IN_PLACE = ("colour", "material", "weekday", "date", "time")
+
+
+def _replaced_before_cue(role: str, before: str, after: str) -> dict[str, str]:
+    """old -> new for values the sentence itself gives up before its correction cue: "We hate chrome,
+    we'd rather have brass" replaces chrome, not an earlier material ("a grey tile floor"). Numbers
+    are left out: "two kids, and actually a table for five" counts different things."""
+    taken = {f.value for f in user_facts([(role, after)])}
+    new_of_kind: dict[str, str] = {}
+    for f in user_facts([(role, after)]):
+        if f.kind in WORD_KINDS_REPLACED_IN_PLACE:
+            new_of_kind.setdefault(f.kind, f.value)
+    return {
+        f.value: new_of_kind[f.kind]
+        for f in user_facts([(role, before)])
+        if f.kind in new_of_kind and f.value not in taken
+    }
 
 
 def _negated_values(sentence: str) -> set[str]:

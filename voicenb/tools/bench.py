@@ -235,7 +235,7 @@ def run_benchmarks(quick: bool = False, out: Callable[[str], None] = print) -> d
     span = "10 min" if quick else "1 h"
     out(f"session core: {core['core_x_realtime']:,.0f}× realtime ({core['core_events']:,} events of {span} "
         f"in {core['core_wall_s']:.2f} s, {core['core_events_per_s']:,} events/s)")  # fmt: skip
-    lat = asyncio.run(v2v(3 if quick else 10))
+    lat = asyncio.run(v2v(3 if quick else 16))  # 16: five turns right after a summary
     figures.update(lat)
     if lat["v2v_latency_p50_s"] is None:
         out(f"voice-to-voice latency: skipped ({lat['v2v_error']})")

@@ -23,6 +23,14 @@ from voicenb.summary_guard import guard, mentions
         ("zweihundertfünfzig", "250"),
         ("einundzwanzig", "21"),
         ("eintausendvierhundert", "1400"),
+        ("ventidue", "22"),
+        ("trentotto", "38"),
+        ("centoventi", "120"),
+        ("milleduecento", "1200"),
+        ("duemilacinquecento", "2500"),
+        ("oitocentos e cinquenta", "850"),
+        ("mil e duzentos", "1200"),
+        ("dezanove", "19"),
     ],
 )
 def test_spelled_numbers_read_as_one_value(spoken, value):
@@ -36,6 +44,8 @@ def test_english_cents_are_not_french_hundreds():
 
 def test_words_that_only_look_like_numbers_stay_words():
     assert [t for t, _ in tokens("der Hund und der Grund")] == ["der", "hund", "und", "der", "grund"]
+    assert [t for t, _ in tokens("settembre centro trentino")] == ["settembre", "centro", "trentino"]
+    assert [t for t, _ in tokens("Um, two hundred")] == ["um", "200"]  # English "um" is not Portuguese "um"
 
 
 @pytest.mark.parametrize(
@@ -45,9 +55,12 @@ def test_words_that_only_look_like_numbers_stay_words():
         ("Le samedi douze avril.", "Pas le douze, le samedi dix-neuf avril.", "12", "19"),
         ("Das Budget ist tausend Euro.", "Eigentlich lieber zwölfhundert Euro.", "1000", "1200"),
         ("Wir sind vier Personen.", "Nicht vier, sondern fünf Personen.", "4", "5"),
+        ("Siamo in otto persone, venerdì dodici settembre.", "Anzi, facciamo dieci persone.", "8", "10"),
+        ("O orçamento é de oitocentos euros.", "Na verdade, mil euros.", "800", "1000"),
+        ("A reunião é na terça-feira.", "Não terça-feira, mas quinta-feira.", "terça-feira", "quinta-feira"),
     ],
 )
-def test_french_and_german_corrections_supersede(before, correction, old, new):
+def test_french_german_italian_and_portuguese_corrections_supersede(before, correction, old, new):
     assert superseded_values([("user", before), ("user", correction)]).get(old) == new
 
 
@@ -57,6 +70,8 @@ def test_french_and_german_corrections_supersede(before, correction, old, new):
         ("A floor in a light grey tile.", "We hate chrome, we'd rather have brass.", "chrome", "brass"),
         ("Las paredes en blanco.", "El rojo no me gusta, mejor el azul.", "rojo", "azul"),
         ("Le parquet en chêne.", "Le cuivre, je n'aime pas, plutôt le laiton.", "cuivre", "laiton"),
+        ("Las paredes en blanco.", "Perdone, el lunes no puedo, mejor el miércoles.", "lunes", "miércoles"),
+        ("The walls in white.", "Not Tuesday, Thursday.", "tuesday", "thursday"),
     ],
 )
 def test_a_value_the_correction_itself_gives_up_is_the_one_replaced(earlier, correction, old, new):

@@ -49,7 +49,7 @@ class Fact:
     """One value the user stated: ``value`` (normalised), its class, and the user's words around it."""
 
     value: str
-    kind: str  # number, time, money, date, weekday, name, colour
+    kind: str  # number, day (of a month), time, money, date, weekday, name, colour, material, place
     note: str
     turn: int
 
@@ -211,6 +211,8 @@ def user_facts(
                     and pairs[i + 1][0].startswith(("o'clock", "o’clock"))
                 ):
                     kind = "time"  # "8 o'clock" is a time, corrected by "7:30"
+                if kind == "number" and _before_month(pairs, i):
+                    kind = "day"  # "el doce de marzo": a correction of the head count does not replace it
                 if kind == "number" and i + 1 < len(pairs) and pairs[i + 1][0] in CURRENCY_WORDS:
                     kind = "money"  # "ochocientos setenta y cinco euros": a price the assistant quotes counts
                 if kind == "money" and re.search(r"[£$€]", raw):  # "£40" must not match "40 minutes"
@@ -221,6 +223,15 @@ def user_facts(
             for phrase in places:  # "utility room", "side gate": plain words that matter
                 facts.append(Fact(phrase, "place", _note(words, 0), n))
     return facts
+
+
+def _before_month(pairs: list[tuple[str, str]], i: int) -> bool:
+    """A number that a month follows, directly or after "of", "de", "di", "du": a day of the month."""
+    after = [t for t, _ in pairs[i + 1 : i + 3]] + [""]
+    return after[0] in MONTHS or (after[0] in DAY_OF and after[1] in MONTHS)
+
+
+DAY_OF = ("of", "de", "di", "du", "del")
 
 
 def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dict[str, str]:
@@ -243,13 +254,13 @@ def superseded_values(turns: Sequence[Turn], previous: str | None = None) -> dic
             new = user_facts([(role, sentence)], n)
             words = _content_words(sentence)
             cue = CORRECTION if role == "user" else ASSISTANT_CHANGE  # the assistant applies a change
-            if match := cue.search(sentence):
+            if cues := [*cue.finditer(sentence)]:
                 negated = _negated_values(sentence)  # "fifty-five people, not forty": 40 is the old value
-                in_place = _replaced_before_cue(role, sentence[: match.start()], sentence[match.start() :])
+                last = cues[-1].start()  # the last cue: "Anzi, martedì non posso: meglio giovedì"
+                in_place = _replaced_before_cue(role, sentence[:last], sentence[last:])
                 replaced.update(in_place)
                 new = [f for f in new if f.value not in negated and f.value not in in_place]
-                values = [f.value for f in new if f.kind not in ("name", "place", "colour", "material")]
-                replaced.update(dict.fromkeys(negated, values[0]) if values else {})
+                replaced.update(_replacing_negated(negated, new))
                 inside = {f.value for f in new}
                 for fact in new:
                     if fact.kind in ("name", "place") or fact.value in in_place.values():
@@ -290,14 +301,33 @@ def _replaced_before_cue(role: str, before: str, after: str) -> dict[str, str]:
     }
 
 
-def _negated_values(sentence: str) -> set[str]:
-    """Values the sentence says are no longer true: "..., not forty", "no cuarenta", "pas le douze"."""
-    values = set()
+NUMERIC_KINDS = ("number", "day", "money", "time")
+
+
+def _negated_values(sentence: str) -> dict[str, str]:
+    """Values the sentence says are no longer true, with their kinds: "..., not forty", "no cuarenta",
+    "pas le douze", "not Tuesday", "não terça-feira"."""
+    values: dict[str, str] = {}
     for match in NEGATION.finditer(sentence):
+        said = [f for f in user_facts([("user", match.group(1))]) if f.kind not in ("name", "place")]
         spelled = [t for t, _ in tokens(match.group(1)) if t[:1].isdigit()]
-        if spelled:
-            values.add(spelled[0])
+        if said:
+            values.setdefault(said[0].value, said[0].kind)
+        elif spelled:
+            values.setdefault(spelled[0], "number")
     return values
+
+
+def _replacing_negated(negated: dict[str, str], new: list[Fact]) -> dict[str, str]:
+    """old -> new for negated values: the sentence's first value of the same kind (any numeric kind
+    for a number: "£40, not thirty")."""
+    out = {}
+    for old, kind in negated.items():
+        numeric = kind in NUMERIC_KINDS
+        same = [f.value for f in new if f.kind == kind or (numeric and f.kind in NUMERIC_KINDS)]
+        if same:
+            out[old] = same[0]
+    return out
 
 
 def _closeness(a: str, b: str) -> float:

@@ -1,5 +1,5 @@
-"""The words the fact reader (`voicenb.facts`) knows, in English, Spanish, French and German: the
-languages the offline engine speaks (piper for English, espeak-ng for the others). Pure data.
+"""The words the fact reader (`voicenb.facts`) knows, in English, Spanish, French, German, Italian and
+Portuguese: languages the offline engine speaks (piper for English, espeak-ng for the others). Pure data.
 
 Speech transcripts spell numbers ("mil cuatrocientos", "dix-neuf", "einundzwanzig"), so every language
 needs its number words; calendar, colour and material words make plain facts checkable; function words
@@ -42,11 +42,22 @@ UNITS = _numbered(
     (400, "cuatrocientos cuatrocientas"), (500, "quinientos quinientas"),
     (600, "seiscientos seiscientas"), (700, "setecientos setecientas"),
     (800, "ochocientos ochocientas"), (900, "novecientos novecientas"),
+    # Italian (compounds are one word, read by `_italian`) and Portuguese ("um", "uma" are left out:
+    # English transcripts are full of "um")
+    (2, "due duas dois"), (3, "tre três"), (4, "quattro"), (5, "cinque"), (6, "sei"), (7, "sette sete"),
+    (8, "otto oito"), (9, "nove"), (10, "dieci dez"), (11, "undici"), (12, "dodici doze"),
+    (13, "tredici treze"), (14, "quattordici"), (15, "quindici"), (16, "sedici dezasseis dezesseis"),
+    (17, "diciassette dezassete dezessete"), (18, "diciotto dezoito"), (19, "diciannove dezanove dezenove"),
+    (20, "venti vinte"), (30, "trenta trinta"), (40, "quaranta quarenta"), (50, "cinquanta cinquenta"),
+    (60, "sessanta sessenta"), (70, "settanta"), (80, "ottanta oitenta"), (90, "novanta"),
+    (100, "cento cem"), (200, "duzentos duzentas"), (300, "trezentos trezentas"),
+    (400, "quatrocentos quatrocentas"), (500, "quinhentos quinhentas"), (600, "seiscentos seiscentas"),
+    (700, "setecentos setecentas"), (800, "oitocentos oitocentas"), (900, "novecentos novecentas"),
 )  # fmt: skip
 # Multipliers: "two hundred", "quatre cents", "zwei tausend". "cent(s)" only after a unit below ten,
 # so that English "fifty cents" stays fifty.
-SCALES = _numbered((100, "hundred cent cents hundert"), (1000, "thousand mil mille tausend"))
-JOINERS = {"and", "y", "et", "und"}
+SCALES = _numbered((100, "hundred cent cents hundert"), (1000, "thousand mil mille tausend mila"))
+JOINERS = {"and", "y", "et", "und", "e"}
 ARTICLES = {"one", "uno", "una", "un", "une", "ein", "eine"}  # mostly an article or a pronoun
 
 
@@ -59,7 +70,7 @@ def number_word(word: str) -> int | None:
         parts = [p for p in re.split(r"(?<!quatre)-", w) if p not in JOINERS]
         values = [UNITS.get(p) for p in parts]
         return sum(v for v in values if v is not None) if parts and None not in values else None
-    return _german(w) if w.isalpha() else None
+    return (_german(w) or _italian(w)) if w.isalpha() else None
 
 
 def _german(w: str) -> int | None:
@@ -77,17 +88,52 @@ def _german(w: str) -> int | None:
     return UNITS.get(w)
 
 
+_ITALIAN_TENS = {  # the word, and its stem before "uno" and "otto" (ventuno, trentotto)
+    20: ("venti", "vent"), 30: ("trenta", "trent"), 40: ("quaranta", "quarant"),
+    50: ("cinquanta", "cinquant"), 60: ("sessanta", "sessant"), 70: ("settanta", "settant"),
+    80: ("ottanta", "ottant"), 90: ("novanta", "novant"),
+}  # fmt: skip
+_ITALIAN_UNITS = {"uno": 1, "due": 2, "tre": 3, "tré": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7,
+                  "otto": 8, "nove": 9}  # fmt: skip
+
+
+def _italian(w: str) -> int | None:
+    """Italian writes a number as one word too: ventidue, trentotto, centoventi, milleduecento, duemila."""
+    if w in UNITS:
+        return UNITS[w]
+    for scale, word in ((1000, "mila"), (1000, "mille"), (100, "cento")):
+        if word in w:
+            head, _, tail = w.partition(word)
+            times = _italian(head) if head else 1
+            rest = _italian(tail) if tail else 0
+            if times is None or rest is None or (word == "mila" and times < 2) or rest >= scale:
+                return None
+            return times * scale + rest
+    for tens, (whole, elided) in _ITALIAN_TENS.items():
+        for stem in (whole, elided):
+            if w.startswith(stem) and w[len(stem) :] in _ITALIAN_UNITS:
+                unit = w[len(stem) :]
+                if stem == whole and unit in ("uno", "otto"):
+                    return None  # "ventuno", "ventotto": the vowel is dropped before uno and otto
+                return tens + _ITALIAN_UNITS[unit]
+    return None
+
+
 MONTHS = _words(
     "january february march april may june july august september october november december "
     "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre "
     "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
-    "januar februar märz april mai juni juli august september oktober november dezember"
+    "januar februar märz april mai juni juli august september oktober november dezember "
+    "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre dicembre "
+    "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro"
 )
 WEEKDAYS = _words(
     "monday tuesday wednesday thursday friday saturday sunday "
     "lunes martes miércoles jueves viernes sábado domingo "
     "lundi mardi mercredi jeudi vendredi samedi dimanche "
-    "montag dienstag mittwoch donnerstag freitag samstag sonntag"
+    "montag dienstag mittwoch donnerstag freitag samstag sonntag "
+    "lunedì martedì mercoledì giovedì venerdì sabato domenica lunedi martedi mercoledi giovedi venerdi "
+    "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo terça"
 )
 COLOURS = _words(
     "red orange yellow green blue purple violet pink brown black white grey gray beige navy teal "
@@ -95,7 +141,11 @@ COLOURS = _words(
     "rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra blanco "
     "blanca gris crema plateado dorado "
     "rouge jaune vert verte bleu bleue rose noir noire blanc blanche grise argenté doré crème "
-    "rot gelb grün blau lila braun schwarz weiß weiss grau silber golden"
+    "rot gelb grün blau lila braun schwarz weiß weiss grau silber golden "
+    "rosso rossa arancione giallo gialla blu azzurro azzurra viola marrone nero nera bianco bianca "
+    "grigio grigia argento oro "
+    "vermelho vermelha laranja amarelo amarela roxo roxa castanho marrom preto preta branco branca "
+    "cinzento cinzenta cinza prateado dourado"
 )
 MATERIALS = _words(
     "oak pine walnut wood wooden marble granite quartz slate brass chrome copper steel iron glass "
@@ -104,7 +154,9 @@ MATERIALS = _words(
     "chêne pin noyer bois marbre granit ardoise laiton cuivre acier fer verre béton carrelage cuir lin "
     "coton laine soie velours bambou céramique porcelaine "
     "eiche kiefer nussbaum holz marmor quarz schiefer messing kupfer stahl eisen glas beton fliesen "
-    "leder leinen baumwolle wolle seide samt bambus keramik porzellan"
+    "leder leinen baumwolle wolle seide samt bambus keramik porzellan "
+    "legno rovere noce marmo acciaio ferro vetro cuoio pelle cotone seta velluto ottone rame ceramica "
+    "madeira carvalho mármore aço vidro couro linho algodão lã latão cobre cerâmica"
 )
 # Capitalised words that start sentences or are pronouns, not names
 NOT_NAMES = set(
@@ -119,6 +171,10 @@ NOT_NAMES = set(
         "elles le les une mon ma mes notre votre très bien parfait bon ah euh voilà aussi d'accord "
         "hallo danke bitte ja nein also und aber oder dann der die das ein eine ich du er sie es wir "
         "ihr mein meine unser gut genau super auch "
+        "ciao buongiorno buonasera grazie prego allora quindi ma io noi voi lui lei loro il lo gli mio "
+        "nostro nostra che cosa quando dove perfetto bene certo anche poi ecco va "
+        "olá oi obrigado obrigada sim não então mas eu nós você vocês ele ela o os as um meu minha nosso "
+        "nossa quando onde perfeito bem também depois pois "
         "assistant user asistente usuario assistante utilisateur assistent nutzer summary resumen résumé "
         "zusammenfassung"
     )
@@ -137,6 +193,8 @@ CORRECTION = re.compile(
     r"|en realidad|mejor|cambia|cambiar|en vez de|en lugar de|perdón|quise decir|corrijo|no .{1,40} sino"
     r"|en fait|plutôt|finalement|au lieu de|je voulais dire|pas .{1,40} mais|changez|changer|corrige"
     r"|eigentlich|stattdessen|lieber|doch lieber|ich meinte|nicht .{1,40} sondern|ändern|korrigiere"
+    r"|anzi|in realtà|invece|piuttosto|meglio|cambia|cambiare|volevo dire|correggo|non .{1,40} ma"
+    r"|na verdade|aliás|em vez de|ao invés de|melhor|muda|mudar|quis dizer|corrijo|não .{1,40} mas"
     r"|^\W*(?:not|pas|nicht) )\b",  # "Not the twelfth, the nineteenth."
     re.IGNORECASE,
 )
@@ -144,25 +202,31 @@ ASSISTANT_CHANGE = re.compile(  # the assistant says it applied a change or book
     r"\b(moved|changed|rebooked|updated|switched|instead|the earliest|the latest|booked you|put you down"
     r"|lo cambio|he cambiado|cambiado|movido|en su lugar|le he puesto|le he reservado|le he apuntado"
     r"|c'est changé|j'ai changé|changé|déplacé|modifié|au plus tôt|je vous ai inscrit|j'ai réservé"
-    r"|geändert|verschoben|umgebucht|stattdessen|frühestens|eingetragen|gebucht)\b",
+    r"|geändert|verschoben|umgebucht|stattdessen|frühestens|eingetragen|gebucht"
+    r"|ho spostato|ho cambiato|spostato|cambiato|ho prenotato|ho segnato|invece"
+    r"|mudei|alterei|remarquei|reservei|anotei|mudado|alterado|em vez disso)\b",
     re.IGNORECASE,
 )
 CURRENCY_WORDS = {
     "euro", "euros", "pound", "pounds", "quid", "dollar", "dollars", "dólares", "libras", "francs", "franken",
+    "sterline", "dollari", "reais", "franchi",
 }  # fmt: skip
 NEGATION = re.compile(
-    r"\b(?:not|no|instead of|en vez de|en lugar de|pas|au lieu de|nicht|statt)\s+(\S+(?:\s+\S+)?)",
+    r"\b(?:not|no|instead of|en vez de|en lugar de|pas|au lieu de|nicht|statt|non|invece di|anziché|não"
+    r"|ao invés de)\s+(\S+(?:\s+\S+)?)",
     re.IGNORECASE,
 )
 CHIT_CHAT = re.compile(
     r"(as an? (?:\w+ ){0,3}(?:ai|assistant|bot)|i'?m sorry|happy to help|let me know|how can i help|"
     r"glad (?:you|to)|you're welcome|no problem|enjoy your|have a (?:great|nice)|encantad|con gusto|"
-    r"avec plaisir|je vous en prie|bonne journée|gern geschehen|schönen tag)",
+    r"avec plaisir|je vous en prie|bonne journée|gern geschehen|schönen tag|con piacere|buona giornata|"
+    r"com prazer|tenha um bom dia)",
     re.IGNORECASE,
 )
 INTERJECTION = re.compile(
     r"^(oof|hmm+|ha+|oh|ah|brilliant|makes sense|lovely|great|okay|ok|right|perfect|sure|yes|yeah|no|"
     r"thanks?(?: you)?|cheers|wow|vale|genial|perfecto|claro|gracias|bueno|vaya|"
-    r"parfait|d'accord|merci|oui|super|genau|danke|ja|prima)\W*$",
+    r"parfait|d'accord|merci|oui|super|genau|danke|ja|prima|va bene|perfetto|grazie|certo|ecco|"
+    r"obrigad[oa]|perfeito|tudo bem)\W*$",
     re.IGNORECASE,
 )

@@ -289,15 +289,16 @@ def _replaced_before_cue(role: str, before: str, after: str) -> dict[str, str]:
     """old -> new for values the sentence itself gives up before its correction cue: "We hate chrome,
     we'd rather have brass" replaces chrome, not an earlier material ("a grey tile floor"). Numbers
     are left out: "two kids, and actually a table for five" counts different things."""
-    taken = {f.value for f in user_facts([(role, after)])}
+    taken = user_facts([(role, after)])
     new_of_kind: dict[str, str] = {}
-    for f in user_facts([(role, after)]):
+    for f in taken:
         if f.kind in WORD_KINDS_REPLACED_IN_PLACE:
             new_of_kind.setdefault(f.kind, f.value)
+    taken_values = {f.value for f in taken}
     return {
         f.value: new_of_kind[f.kind]
         for f in user_facts([(role, before)])
-        if f.kind in new_of_kind and f.value not in taken
+        if f.kind in new_of_kind and f.value not in taken_values
     }
 
 

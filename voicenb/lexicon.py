@@ -88,13 +88,8 @@ def _german(w: str) -> int | None:
     return UNITS.get(w)
 
 
-_ITALIAN_TENS = {  # the word, and its stem before "uno" and "otto" (ventuno, trentotto)
-    20: ("venti", "vent"), 30: ("trenta", "trent"), 40: ("quaranta", "quarant"),
-    50: ("cinquanta", "cinquant"), 60: ("sessanta", "sessant"), 70: ("settanta", "settant"),
-    80: ("ottanta", "ottant"), 90: ("novanta", "novant"),
-}  # fmt: skip
-_ITALIAN_UNITS = {"uno": 1, "due": 2, "tre": 3, "tré": 3, "quattro": 4, "cinque": 5, "sei": 6, "sette": 7,
-                  "otto": 8, "nove": 9}  # fmt: skip
+_ITALIAN_TENS = _words("venti trenta quaranta cinquanta sessanta settanta ottanta novanta")
+_ITALIAN_UNITS = {w: UNITS[w] for w in _words("uno due tre quattro cinque sei sette otto nove")} | {"tré": 3}
 
 
 def _italian(w: str) -> int | None:
@@ -109,13 +104,11 @@ def _italian(w: str) -> int | None:
             if times is None or rest is None or (word == "mila" and times < 2) or rest >= scale:
                 return None
             return times * scale + rest
-    for tens, (whole, elided) in _ITALIAN_TENS.items():
-        for stem in (whole, elided):
-            if w.startswith(stem) and w[len(stem) :] in _ITALIAN_UNITS:
-                unit = w[len(stem) :]
-                if stem == whole and unit in ("uno", "otto"):
-                    return None  # "ventuno", "ventotto": the vowel is dropped before uno and otto
-                return tens + _ITALIAN_UNITS[unit]
+    for tens in _ITALIAN_TENS:
+        for stem in (tens, tens[:-1]):  # "ventuno", "trentotto": the vowel goes before uno and otto
+            unit = w.removeprefix(stem) if w.startswith(stem) else None
+            if unit in _ITALIAN_UNITS and (stem != tens or unit not in ("uno", "otto")):
+                return UNITS[tens] + _ITALIAN_UNITS[unit]
     return None
 
 
@@ -193,8 +186,8 @@ CORRECTION = re.compile(
     r"|en realidad|mejor|cambia|cambiar|en vez de|en lugar de|perdón|quise decir|corrijo|no .{1,40} sino"
     r"|en fait|plutôt|finalement|au lieu de|je voulais dire|pas .{1,40} mais|changez|changer|corrige"
     r"|eigentlich|stattdessen|lieber|doch lieber|ich meinte|nicht .{1,40} sondern|ändern|korrigiere"
-    r"|anzi|in realtà|invece|piuttosto|meglio|cambia|cambiare|volevo dire|correggo|non .{1,40} ma"
-    r"|na verdade|aliás|em vez de|ao invés de|melhor|muda|mudar|quis dizer|corrijo|não .{1,40} mas"
+    r"|anzi|in realtà|invece|piuttosto|meglio|cambiare|volevo dire|correggo|non .{1,40} ma"
+    r"|na verdade|aliás|em vez de|ao invés de|melhor|muda|mudar|quis dizer|não .{1,40} mas"
     r"|^\W*(?:not|pas|nicht) )\b",  # "Not the twelfth, the nineteenth."
     re.IGNORECASE,
 )

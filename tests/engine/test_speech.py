@@ -143,3 +143,9 @@ def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_fr
     )
     text, language = stt.transcribe_detect(silence(0.3) + spanish + silence(0.5), likely="en")
     assert language == "es" and "mesa" in text, text  # not forced into English: detected again
+
+
+def test_a_spoken_turn_is_the_same_audio_every_time():
+    from voicenb.engine.speech import synthesise
+
+    assert synthesise("What is the capital of France?") == synthesise("What is the capital of France?")

@@ -242,9 +242,16 @@ class PiperTTS:
         self._voice = PiperVoice(session=session, config=PiperConfig.from_dict(config))
         self._lock = threading.Lock()
 
-    def synthesize(self, text: str) -> bytes:
+    def synthesize(self, text: str, *, reproducible: bool = False) -> bytes:
+        """``reproducible``: no sampled noise, so the same text is the same audio (piper otherwise varies
+        each call, and a test's spoken question was once heard as "the capital of friends")."""
+        syn = None
+        if reproducible:
+            from piper import SynthesisConfig
+
+            syn = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
         with self._lock:
-            chunks = list(self._voice.synthesize(text))
+            chunks = list(self._voice.synthesize(text, syn_config=syn))
         if not chunks:
             return b""
         samples = np.concatenate([c.audio_float_array for c in chunks])

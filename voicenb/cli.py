@@ -12,6 +12,8 @@ import logging
 import sys
 from collections.abc import Callable
 
+from .model_table import DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL
+
 
 class UsageError(Exception):
     """A mistake in what the user asked for: shown as one line, exit code 2."""
@@ -134,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--policy", default="summarise", choices=policies,
                      help="context policy (default summarise; none: never prune, theoretical)")  # fmt: skip
     evl.add_argument("--summariser", default="local", choices=["local", "offline", "openai"],
-                     help="local model (default), offline (extractive) or openai (gpt-4o-mini)")  # fmt: skip
+                     help=f"local model (default), offline (extractive) or openai ({DEFAULT_TEXT_MODEL})",
+                     )  # fmt: skip
     evl.add_argument(
         "--trigger", type=_positive(int), default=None,
         help="summarise/last-n trigger and retention's token limit (default: the model's cost-optimal "
@@ -147,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="retention ratios for --compare (default: --retention-ratio)")  # fmt: skip
     evl.add_argument("--keep-last", type=int, default=4, help="turns always kept verbatim (default 4)")
     evl.add_argument("--retention-ratio", type=_ratio, default=0.5, help="for --policy retention")
-    evl.add_argument("--model", default="gpt-realtime", help="realtime model whose prices are used")
+    evl.add_argument("--model", default=DEFAULT_REALTIME_MODEL,
+                     help=f"realtime model whose window and prices count (default {DEFAULT_REALTIME_MODEL})",
+                     )  # fmt: skip
     evl.add_argument("--minutes", type=float, default=0, help="loop turns up to this many minutes")
     evl.add_argument("--fill", default="loop", choices=["loop", "chatter"],
                      help="how --minutes pads: loop every turn (facts restated) or the fact-free small talk "

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from .apikey import redact_value
 from .audio import pcm_source
+from .model_table import DEFAULT_REALTIME_MODEL
 from .policy import SummaryPolicy
 from .session import SessionConfig, SessionCore
 
@@ -117,7 +118,7 @@ async def replay(
     are themselves in the recording), so the result is the recorded conversation, exactly.
     """
     header, entries = read_recording(path)
-    config = SessionConfig(model=header.get("model", "gpt-realtime"))
+    config = SessionConfig(model=header.get("model", DEFAULT_REALTIME_MODEL))
     session = session or SessionCore(config, SummaryPolicy(trigger_tokens=sys.maxsize))
     start = time.monotonic()
     for entry in entries:

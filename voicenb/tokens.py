@@ -105,7 +105,9 @@ def model_spec(model: str) -> ModelSpec:
     """Facts for ``model``; unknown names raise a ValueError listing the known ones."""
     table = price_table()["realtime"]
     if model not in table:
-        raise ValueError(f"unknown realtime model {model!r}; known: {', '.join(sorted(table))}")
+        why = price_table()["realtime_unknown"]["names"].get(model)
+        reason = f" ({why})" if why else ""
+        raise ValueError(f"unknown realtime model {model!r}{reason}; known: {', '.join(sorted(table))}")
     m = table[model]
     t, a = m["text"], m["audio"]
     max_output = int(m.get("max_output") or 0)

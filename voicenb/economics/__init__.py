@@ -4,7 +4,8 @@ model of the context policies. Pure: no I/O, no asyncio. In data-flow order:
 - `window`  -- `window_breakdown`: what the next response re-reads, the one figure every view shows;
 - `rates`   -- `TokenRates`: how fast a call grows its window, per minute;
 - `costs`   -- USD per minute of each policy (`summarise_cost`, `auto_cost`, ...) and `simulate_call`;
-- `optimal` -- the cost-optimal (trigger, target) of summarise-and-prune (`optimal_pair`).
+- `optimal` -- the cost-optimal (trigger, target) of summarise-and-prune (`optimal_pair`), capped by the
+  quality ceiling and the truncation point (`bounded_pair`).
 """
 
 from .costs import (
@@ -18,8 +19,11 @@ from .costs import (
     summarise_cost,
 )
 from .optimal import (
+    QUALITY_CEILING_TOKENS,
     SUMMARY_FLOOR_TOKENS,
     PolicyPoint,
+    TriggerBounds,
+    bounded_pair,
     floor_target,
     max_trigger,
     optimal_pair,
@@ -39,6 +43,7 @@ from .window import (
 )
 
 __all__ = [
+    "QUALITY_CEILING_TOKENS",
     "SUMMARY_FLOOR_TOKENS",
     "TEXT_TOKENS_PER_WORD",
     "CallSeries",
@@ -46,8 +51,10 @@ __all__ = [
     "M",
     "PolicyPoint",
     "TokenRates",
+    "TriggerBounds",
     "WindowFigures",
     "auto_cost",
+    "bounded_pair",
     "estimated_window_after_summary",
     "floor_target",
     "item_tokens",

@@ -19,6 +19,15 @@ from .window import M
 
 SUMMARY_FLOOR_TOKENS = 400  # a summary below this drops facts (names, numbers, dates) silently
 
+QUALITY_CEILING_TOKENS = 32_000
+"""The window voicenb does not let grow past by default, whatever the model's own limit.
+
+Answers drift as the window fills long before a 128k model truncates at 96k (the seed's own reason to
+summarise at all; 32k is the window the seed's advice, and gpt-realtime, were built around). The cost
+model alone would allow any trigger up to the truncation point; this caps it. A named constant, not a
+measured optimum: pass ``ceiling=`` to `SummaryPolicy.for_model` to choose another.
+"""
+
 
 @dataclass(frozen=True)
 class PolicyPoint:
@@ -28,6 +37,32 @@ class PolicyPoint:
     target: int
     summary_tokens: int
     cost: CostPerMinute
+
+
+@dataclass(frozen=True)
+class TriggerBounds:
+    """The ceilings a default trigger respects, each with the reason it exists; the trigger is the
+    lowest of them (on a tie the first listed, the harder limit, is the one named)."""
+
+    model: str
+    limits: tuple[tuple[str, int], ...]
+
+    @property
+    def trigger(self) -> int:
+        return min(tokens for _, tokens in self.limits)
+
+    @property
+    def binding(self) -> str:
+        """The reason of the lowest limit: the bound that applied."""
+        return min(self.limits, key=lambda limit: limit[1])[0]
+
+    def with_limit(self, reason: str, tokens: int) -> TriggerBounds:
+        """These bounds and one more, which wins ties (it is the narrower, more specific limit)."""
+        return TriggerBounds(self.model, ((reason, tokens), *self.limits))
+
+    def describe(self) -> str:
+        others = ", ".join(f"{reason} {tokens:,}" for reason, tokens in self.limits if reason != self.binding)
+        return f"{self.binding} for {self.model} ({self.trigger:,}; also under: {others})"
 
 
 def summary_budget(trigger: float, share: float = 0.25, floor: int = SUMMARY_FLOOR_TOKENS) -> int:
@@ -123,3 +158,23 @@ def trigger_sweep(
             PolicyPoint(trigger, target, summary, summarise_cost(spec, rates, trigger, target, summary))
         )
     return points
+
+
+def bounded_pair(
+    spec: ModelSpec,
+    rates: TokenRates | None = None,
+    keep_last: int = 4,
+    ceiling: int = QUALITY_CEILING_TOKENS,
+) -> tuple[PolicyPoint, TriggerBounds]:
+    """The cost-optimal pair capped by the quality ceiling and the server's truncation point, and the
+    bounds that chose it (`TriggerBounds.binding` names the one that applied)."""
+    rates = rates or TokenRates.voice_call()
+    best = optimal_pair(spec, rates, keep_last)
+    bounds = TriggerBounds(spec.name, (
+        ("the server's truncation point less two exchanges", max_trigger(spec, rates)),
+        ("the quality ceiling", ceiling),
+        ("the cost-optimal trigger", best.trigger),
+    ))  # fmt: skip
+    if bounds.trigger == best.trigger:
+        return best, bounds
+    return trigger_sweep(spec, [bounds.trigger], rates, keep_last)[0], bounds

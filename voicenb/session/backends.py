@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..apikey import get_api_key, install_log_redaction, protect_logs, register_secret
+from ..model_table import DEFAULT_TEXT_MODEL
 
 log = logging.getLogger("voicenb.session")
 OPENAI_HOSTS = frozenset({"api.openai.com"})
@@ -104,7 +105,7 @@ class Backend:
     def describe(self) -> str:
         """One plain sentence saying where the session talks to (shown when it starts)."""
         if self.kind == "openai":
-            return "Talking to OpenAI (gpt-realtime) with your API key."
+            return "Talking to OpenAI with your API key."
         if self.kind == "offline":
             return "No OPENAI_API_KEY set: using the offline engine on this machine (local models, no key)."
         return f"Talking to the realtime server at {self.websocket_base_url}."
@@ -147,12 +148,13 @@ class Backend:
         return await client.realtime.connect(model=model, websocket_connection_options=options).enter()
 
     def client_for_text(self) -> tuple[Any, str]:
-        """(AsyncOpenAI client, model) for text on this backend, for the summariser: OpenAI's gpt-4o-mini,
+        """(AsyncOpenAI client, model) for text on this backend, for the summariser: OpenAI's small text
+        model (`voicenb.model_table.DEFAULT_TEXT_MODEL`),
         or the running offline engine's own model; (None, "") where there is none."""
         from openai import AsyncOpenAI
 
         if self.kind == "openai":
-            return AsyncOpenAI(api_key=self.api_key), "gpt-4o-mini"
+            return AsyncOpenAI(api_key=self.api_key), DEFAULT_TEXT_MODEL
         try:
             chat_url = self._engine.chat_base_url if self._engine is not None else None
         except RuntimeError:  # the engine's model cannot complete text (a scripted or remote one)

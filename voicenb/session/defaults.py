@@ -19,16 +19,17 @@ def default_policy(model: str, backend: Backend) -> SummaryPolicy:
     local model's smaller context (its model-table row), so summaries fire before replies degrade, and
     the summariser gets the local model's time."""
     policy = SummaryPolicy.for_model(model)
-    if backend.is_offline:
+    if backend.is_offline and policy.bounds is not None:
         cap = model_spec(OFFLINE_MODEL).default_trigger
-        policy.trigger_tokens = min(policy.trigger_tokens, cap)
+        policy.bounds = policy.bounds.with_limit("the offline engine's 8k context", cap)
+        policy.trigger_tokens = policy.bounds.trigger
         policy.target_tokens = min(policy.target_tokens or cap, cap // 2)
         policy.timeout_s = max(policy.timeout_s, OFFLINE_SUMMARY_TIMEOUT_S)
     return policy
 
 
 def default_summariser(backend: Backend) -> Summariser:
-    """One summariser, online and offline: gpt-4o-mini on OpenAI, the engine's own model offline (its
+    """One summariser, online and offline: the table's small text model on OpenAI, the engine's own model offline (its
     chat endpoint), each falling back to the extractive one when no model answers; extractive
     elsewhere (a server whose text models we do not know)."""
     client, model = backend.client_for_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.conftest import FakeChat
@@ -39,28 +41,100 @@ def test_offline_summary_respects_its_budget():
     assert "199" in text  # the latest lines are kept
 
 
+OPS = {
+    "gist": "An engineer visit for order HH-30518.",
+    "ops": [
+        {"op": "add", "subject": "order", "value": "HH-30518"},
+        {"op": "add", "subject": "name", "value": "Priya Sethi"},
+    ],
+}
+
+
 @pytest.fixture
 def chat():
-    server = FakeChat(lambda body: "- Order HH-30518, Priya Sethi.")
+    server = FakeChat(lambda body: json.dumps(OPS))
     yield server
     server.close()
 
 
 async def test_openai_summariser_prompt(chat):
-    text = await OpenAISummariser(chat.client()).summarise(TURNS, "- earlier: caller is angry", "French", 300)
-    # the model's text, then the guard's note of the day the assistant booked (the model left it out)
+    text = await OpenAISummariser(chat.client()).summarise(TURNS, "- mood: caller is angry", "French", 300)
+    # the model's operations applied to the previous summary's entries (every value the user stated
+    # is held, so nothing is asked again)
     assert text.splitlines() == [
-        "- Order HH-30518, Priya Sethi.",
-        "- I can book an engineer for Thursday the 14th of March.",
+        "About: An engineer visit for order HH-30518.",
+        "- mood: caller is angry",
+        "- order: HH-30518",
+        "- name: Priya Sethi",
     ]
     body = chat.requests[-1]["body"]
-    assert body["model"] == "gpt-4o-mini" and body["max_tokens"] == 300
+    # the default is a current reasoning model: room for its hidden reasoning, low effort, no temperature
+    assert body["model"] == "gpt-5.4-mini" and body["max_completion_tokens"] == 600 + 2000
+    assert body["reasoning_effort"] == "low" and "temperature" not in body and "max_tokens" not in body
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["gist", "ops"]
     system, user = body["messages"]
     assert "Write in French" in system["content"]
     assert "ONLY the latest value" in system["content"] and "Do not answer" in system["content"]
-    assert "earlier: caller is angry" in user["content"] and "HH-30518" in user["content"]
+    assert "- mood: caller is angry" in user["content"] and "HH-30518" in user["content"]
+
+
+async def test_openai_summariser_local_model_gets_greedy_max_tokens(chat):
+    """Any other model (the engine's "local", Ollama, llama-server) gets the classic arguments."""
+    await OpenAISummariser(chat.client(), model="local").summarise(TURNS, None, None, 300)
+    body = chat.requests[-1]["body"]
+    assert body["max_tokens"] == 600 and body["temperature"] == 0 and "reasoning_effort" not in body
 
 
 async def test_openai_summariser_defaults_to_conversation_language(chat):
     await OpenAISummariser(chat.client()).summarise(TURNS, None, None, 300)
     assert "same language the conversation is in" in chat.requests[-1]["body"]["messages"][0]["content"]
+
+
+async def test_an_update_replaces_the_value_and_the_memory_carries_over_folds():
+    answers = iter([
+        {"gist": "Kitchen.", "ops": [{"op": "add", "subject": "budget", "value": "£32,000"}]},
+        {"gist": "Kitchen.", "ops": [{"op": "update", "subject": "Budget", "value": "£25,000"}]},
+    ])  # fmt: skip
+    server = FakeChat(lambda body: json.dumps(next(answers)))
+    try:
+        summariser = OpenAISummariser(server.client(), model="local")
+        first = await summariser.summarise([("user", "Our budget is £32,000.")], None, "en", 300)
+        second = await summariser.summarise([("user", "Make it £25,000.")], first, "en", 300)
+    finally:
+        server.close()
+    assert "£32,000" in first and second.splitlines()[-1] == "- budget: £25,000" and "32" not in second
+    entry = summariser.memory.find("budget")
+    assert entry is not None and entry.replaced == ["£32,000"]  # the history stays in the data
+
+
+async def test_values_no_entry_holds_are_asked_about_once_more_and_the_rest_reported():
+    bodies: list[dict] = []
+
+    def answer(body: dict) -> str:
+        bodies.append(body)
+        ops = [{"op": "add", "subject": "budget", "value": "£25,000"}] if len(bodies) == 1 else []
+        return json.dumps({"gist": "", "ops": ops})
+
+    server = FakeChat(answer)
+    turns = [("user", "Me and Hannah said twenty-five grand, and the ceiling is 2.35 metres.")]
+    try:
+        summariser = OpenAISummariser(server.client(), model="local")
+        text = await summariser.summarise(turns, None, "en", 300)
+    finally:
+        server.close()
+    assert len(bodies) == 2  # one question more, about exactly the values no entry holds
+    recheck = bodies[1]["messages"][-1]["content"]
+    assert "'hannah'" in recheck and "'2.35'" in recheck and "'25000'" not in recheck
+    assert summariser.last_fold is not None
+    assert [s.value for s in summariser.last_fold.unplaced] == ["hannah", "2.35"]
+    assert "Hannah" not in text  # reported, never appended as a quote
+
+
+async def test_a_model_that_fails_falls_back_to_the_extractive_summary():
+    server = FakeChat(lambda body: "not json at all")
+    try:
+        summariser = OpenAISummariser(server.client(), model="local", fallback=OfflineSummariser())
+        text = await summariser.summarise(TURNS, None, "en", 300)
+    finally:
+        server.close()
+    assert "30518" in text and "Sethi" in text

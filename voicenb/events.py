@@ -86,9 +86,20 @@ class SummaryFinished:
 
 @dataclass(frozen=True)
 class SummaryFactsDropped:
-    """The summary could not hold every fact within its floor: these values are no longer in context."""
+    """Values the user stated in the folded turns that no memory entry holds, even after the model was
+    asked about exactly these: they are no longer in context (the full log keeps their turns,
+    ``item_ids``, one per value)."""
 
     facts: tuple[str, ...]
+    item_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SummaryEntriesEvicted:
+    """The memory reached its token budget: these entries ("subject: value"), least recently used
+    first, left the summary (the full log keeps them)."""
+
+    entries: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -141,6 +152,7 @@ class Error:
 SessionEvent = (
     Connected | Closed | ItemAdded | SpeechStarted | TranscriptDelta | TranscriptDone | TranscriptFailed
     | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFactsDropped | SummaryFailed
+    | SummaryEntriesEvicted
     | ItemDeleted
     | ItemTruncated | HandoffStarted | HandoffFinished | HandoffFailed | Error
 )  # fmt: skip

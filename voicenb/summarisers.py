@@ -3,18 +3,25 @@
 A summariser is any object with ``async summarise(turns, previous, language) -> str``; ``turns`` are
 ``(role, text)`` pairs in conversation order. Two ship here:
 
-* `OpenAISummariser` -- a cheap text model (gpt-4o-mini by default) through the official SDK;
+* `OpenAISummariser` -- a text model keeps a fact memory (`voicenb.memory`): a cheap OpenAI model
+  (`voicenb.model_table.DEFAULT_TEXT_MODEL`) through the SDK, or the offline engine's own model behind
+  its chat endpoint; the model proposes operations in JSON, code applies them;
 * `OfflineSummariser` -- extractive, no model: keeps the sentences that carry facts.
+
+Each sets ``last_fold`` (`voicenb.memory.FoldResult`): what the fold applied, evicted and could not place.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Any, Protocol
 
 from . import extractive
-from .summary_guard import GuardResult, guard
+from .facts import SENTENCE, Span, language_of, values_in
+from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, parse_update
+from .model_table import DEFAULT_TEXT_MODEL, reasons, warn_if_deprecated
 
 Turn = tuple[str, str]
 
@@ -31,71 +38,135 @@ def format_turns(turns: Sequence[Turn]) -> str:
     return "\n".join(f"{role.capitalize()}: {text}" for role, text in turns)
 
 
-# --- OpenAI text model -------------------------------------------------------------------------
+# --- a text model keeps the fact memory ---------------------------------------------------------
 
-SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user and an assistant. \
-Your summary replaces the older turns: whatever you leave out is forgotten.
-Write one short bullet per fact that may matter later. Each bullet says what the fact is about and its \
-value, in the words the conversation used, for example "- Plumber Anselmo comes on Wednesday at five" \
-or "- Budget: twelve thousand euros". Keep:
-- names of people, pets, places, companies; numbers, amounts, prices, dates, days, times, references;
-- descriptions and preferences exactly as said: colours, materials, patterns, sizes, styles, positions \
-(for example "under the window"), likes, dislikes, allergies, constraints;
-- decisions, requests, open questions, and what was agreed: a time, price or name the assistant \
-confirmed or booked.
-When something was corrected or changed, write ONLY the latest value.
-Keep every bullet of the previous summary unless it was changed.
-Leave out greetings, thanks, small talk and the assistant's own chatter. Do not answer, advise or \
-invent. Write in {language}. Output only the bullets."""
+SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user and an assistant as a \
+list of facts. The memory replaces the older turns: whatever it leaves out is forgotten.
+A fact is a subject (what it is about, in two or three words: "budget", "ceiling height", "builder", \
+"start date", "allergy") and a short value in the words the conversation used, with its unit \
+("£25,000", "2.35 metres", "Nadia Brookes", "28 April").
+Read the new turns and return operations on the current facts:
+- "add" a fact with a new subject;
+- "update" a current fact the turns changed or corrected: its subject exactly as listed, and ONLY the \
+latest value, which replaces the old one;
+- "delete" a current fact that is no longer true and has no new value.
+Current facts the turns do not change stay as they are: do not repeat them.
+Keep names of people, pets, places and companies; numbers, amounts, prices, dates, days, times, \
+references; descriptions and preferences as said (colours, materials, sizes, positions), likes, \
+dislikes, allergies; decisions, requests, and what the assistant confirmed or booked. Leave out \
+greetings, thanks and small talk. Do not answer, advise or invent.
+"gist": one short sentence on what the conversation is about.
+Write in {language}."""
+
+RECHECK_PROMPT = """These values were said by the user but are in no fact. For each one that may matter \
+later, add the fact it belongs to, or update the fact it changes; leave out small talk:
+{spans}"""
+MAX_RECHECK_SPANS = 12  # one more question per fold, about at most this many values
+MIN_COMPLETION_TOKENS = 600  # operations in JSON take more tokens than the summary they make
+
+
+REASONING_HEADROOM_TOKENS = 2000  # a reasoning model's hidden tokens, on top of the summary's own budget
 
 
 class OpenAISummariser:
-    """Summarises with a chat model through ``client.chat.completions`` (AsyncOpenAI)."""
+    """Keeps a `FactMemory` with a chat model through ``client.chat.completions`` (AsyncOpenAI).
+
+    Each fold asks for operations under a JSON schema (OpenAI's structured outputs; the offline
+    engine constrains its local model to the same schema), applies them, asks once more about the
+    values the user stated that no entry holds, and renders the entries within the budget. The memory
+    is kept between folds; a summary it did not write itself (a fresh summariser, a fallback's text)
+    is read back into entries first.
+    """
 
     def __init__(
         self,
         client: Any = None,
-        model: str = "gpt-4o-mini",
+        model: str = DEFAULT_TEXT_MODEL,
         max_tokens: int = 1000,
         fallback: Summariser | None = None,
+        today: Callable[[], date] = date.today,
     ) -> None:
         if client is None:
             from openai import AsyncOpenAI
 
             client = AsyncOpenAI()
         self.client, self.model, self.max_tokens = client, model, max_tokens
+        warn_if_deprecated(model)
         self.fallback = fallback  # used when the model does not answer (e.g. the extractive one)
-        self.last_guard: GuardResult | None = None  # what the guard added/dropped in the last summary
+        self.today = today  # the turns' own day where the conversation gives none
+        self.memory = FactMemory()
+        self.last_fold: FoldResult | None = None
+        self._rendered: str | None = None  # the text the memory last rendered
 
-    def messages(self, turns: Sequence[Turn], previous: str | None, language: str | None) -> list[dict]:
+    def _sampling(self, limit: int) -> dict[str, Any]:
+        """Length and sampling arguments this model takes: a reasoning model gets room for its hidden
+        reasoning (it counts against the limit) and low effort; any other model greedy decoding and the
+        classic ``max_tokens``, which every OpenAI-compatible server (Ollama, llama-server) reads."""
+        if reasons(self.model):
+            return {"max_completion_tokens": limit + REASONING_HEADROOM_TOKENS, "reasoning_effort": "low"}
+        return {"max_tokens": limit, "temperature": 0}
+
+    def messages(self, turns: Sequence[Turn], memory: FactMemory, language: str | None) -> list[dict]:
         lang = language or "the same language the conversation is in"
-        user = f"Previous summary:\n{previous or '(none)'}\n\nNew turns:\n{format_turns(turns)}"
+        facts = "\n".join(e.line() for e in memory.entries) or "(none)"
+        user = f"Current facts:\n{facts}\n\nNew turns:\n{format_turns(turns)}"
         return [
             {"role": "system", "content": SYSTEM_PROMPT.format(language=lang)},
             {"role": "user", "content": user},
         ]
 
+    async def _ask(self, messages: list[dict], budget_tokens: int) -> tuple[MemoryUpdate, str]:
+        limit = min(self.max_tokens, max(budget_tokens, MIN_COMPLETION_TOKENS))
+        resp = await self.client.chat.completions.create(
+            model=self.model, messages=messages, response_format=RESPONSE_FORMAT, **self._sampling(limit)
+        )
+        text = (resp.choices[0].message.content or "").strip()
+        return parse_update(text), text
+
     async def summarise(
         self, turns: Sequence[Turn], previous: str | None, language: str | None, budget_tokens: int = 500
     ) -> str:
+        lang = language_of(language, " ".join(t for _, t in turns))
+        memory = self.memory.copy() if previous == self._rendered else FactMemory.from_text(previous)
         try:
-            resp = await self.client.chat.completions.create(
-                model=self.model,
-                messages=self.messages(turns, previous, language),
-                temperature=0,
-                max_tokens=min(self.max_tokens, budget_tokens),
-            )
-            text = (resp.choices[0].message.content or "").strip()
-            if not text:
-                raise RuntimeError("summariser returned an empty summary")
+            result = await self._fold(memory, turns, language, lang, budget_tokens)
         except Exception:
             if self.fallback is None:
                 raise
             text = await self.fallback.summarise(turns, previous, language, budget_tokens)
-            self.last_guard = getattr(self.fallback, "last_guard", None)
+            self.last_fold, self._rendered = getattr(self.fallback, "last_fold", None), None
             return text
-        self.last_guard = guard(text, turns, previous, budget_tokens)
-        return self.last_guard.text
+        text, result.evicted = memory.render(budget_tokens, lang)
+        self.memory, self._rendered, self.last_fold = memory, text, result
+        return text
+
+    async def _fold(
+        self, memory: FactMemory, turns: Sequence[Turn], language: str | None, lang: str, budget: int
+    ) -> FoldResult:
+        messages = self.messages(turns, memory, language)
+        update, said = await self._ask(messages, budget)
+        applied = memory.apply(update, turns, lang, self.today())
+        missing = memory.unplaced(turns, lang)
+        if missing:  # the same conversation, one question more: the model's cache holds the prefix
+            listed = "\n".join(
+                f"- {s.value!r} in: {_sentence_of(s, turns, lang)}" for s in missing[:MAX_RECHECK_SPANS]
+            )
+            messages += [
+                {"role": "assistant", "content": said},
+                {"role": "user", "content": RECHECK_PROMPT.format(spans=listed)},
+            ]
+            second, _ = await self._ask(messages, budget)
+            applied += memory.apply(second, turns, lang, self.today(), first_fold=False)
+            missing = memory.unplaced(turns, lang)
+        return FoldResult(applied, [], missing)
+
+
+def _sentence_of(span: Span, turns: Sequence[Turn], language: str) -> str:
+    """The sentence of the span's turn that states it (its turn when none does), quoted and short."""
+    text = turns[span.turn][1]
+    found = [s for s in SENTENCE.split(text) if span.value in values_in(s, language)]
+    words = (found[0] if found else text).split()
+    return '"' + " ".join(words[:30]) + (" ..." if len(words) > 30 else "") + '"'
 
 
 # --- offline, extractive -----------------------------------------------------------------------
@@ -108,19 +179,28 @@ class OfflineSummariser:
     No model, no network, a few ms. It cannot reword; under its budget it cuts sentences to their
     factual clauses and drops what is worth least per token first: repeated facts and values a later
     correction superseded, so the current value is what stays. Assistant sentences are kept only when
-    they add a fact (a booking reference the assistant gave), never when they are questions.
+    they add a fact (a booking reference the assistant gave), never when they are questions. Values
+    the user stated that did not fit are reported in ``last_fold.unplaced``.
     """
+
+    last_fold: FoldResult | None = None
 
     async def summarise(
         self, turns: Sequence[Turn], previous: str | None, language: str | None, budget_tokens: int = 2000
     ) -> str:
         # In a worker thread: a long fold must not hold up the dialogue's events on the loop.
-        return await asyncio.to_thread(self.summarise_sync, turns, previous, budget_tokens)
+        return await asyncio.to_thread(self.summarise_sync, turns, previous, budget_tokens, language)
 
-    last_guard: GuardResult | None = None
-
-    def summarise_sync(self, turns: Sequence[Turn], previous: str | None, budget_tokens: int = 2000) -> str:
-        text = extractive.summarise(turns, previous, budget_tokens)
-        # the extractive fallback keeps its hard budget: facts that do not fit are reported, not kept
-        self.last_guard = guard(text, turns, previous, budget_tokens, max_floor_tokens=budget_tokens)
-        return self.last_guard.text
+    def summarise_sync(
+        self,
+        turns: Sequence[Turn],
+        previous: str | None,
+        budget_tokens: int = 2000,
+        language: str | None = None,
+    ) -> str:
+        lang = language_of(language, " ".join(t for _, t in turns))
+        text = extractive.summarise(turns, previous, budget_tokens, lang)
+        memory = FactMemory.from_text(text)
+        memory.turns_seen = len(turns)
+        self.last_fold = FoldResult(unplaced=memory.unplaced(turns, lang))
+        return text

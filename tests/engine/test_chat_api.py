@@ -4,6 +4,7 @@ reply-first scheduler: no models (a scripted completer)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 
@@ -14,20 +15,25 @@ from openai import AsyncOpenAI
 from tests.engine.fakes import ToneTTS, collect_until, connect
 from tests.engine.test_protocol import add, user_text
 from voicenb.engine import EngineConfig, OfflineEngine
-from voicenb.engine.chat_api import BadRequest, ChatAPI, parse_request
+from voicenb.engine.chat_api import BadRequest, ChatAPI, json_schema, parse_request
 from voicenb.engine.llm import CompletionAbandoned, ContextOverflowError, Scheduler
+from voicenb.memory import UPDATE_SCHEMA
 from voicenb.summarisers import OpenAISummariser
 
 
 class EchoCompleter:
-    """complete() answers with the user message's numbered lines as bullets; stream() raises."""
+    """complete() answers with memory operations in JSON (as the grammar would have it); stream() raises."""
 
     def __init__(self) -> None:
         self.calls: list[list[dict[str, str]]] = []
+        self.schemas: list[dict | None] = []
 
-    def complete(self, messages, max_tokens, abandoned=None):
+    def complete(self, messages, max_tokens, abandoned=None, json_schema=None):
         self.calls.append(messages)
-        return "- Table for five on Friday at 7:30\n- Assistant: happy to help!", 42, 9
+        self.schemas.append(json_schema)
+        ops = [{"op": "add", "subject": "table", "value": "four on Friday at 7:30"},
+               {"op": "update", "subject": "table", "value": "five on Friday at 7:30"}]  # fmt: skip
+        return json.dumps({"gist": "A dinner booking.", "ops": ops}), 42, 9
 
     def stream(self, messages, max_tokens, stop):
         raise ContextOverflowError("the prompt needs 9000 + 60 tokens but the model's context is 8192")
@@ -55,13 +61,22 @@ def test_parse_request_rejects_bad_bodies_with_one_line_reasons():
             parse_request(body)
 
 
-async def test_openai_summariser_runs_against_the_endpoint_and_the_guard_cleans_it(chat):
+async def test_the_memory_summariser_gets_its_schema_through_the_endpoint(chat):
     summariser = OpenAISummariser(AsyncOpenAI(base_url=chat.base_url, api_key="local"), model="local")
     turns = [("user", "A table for four on Friday at 7:30, please."), ("assistant", "Sure."),
              ("user", "Actually, make it five.")]  # fmt: skip
     text = await summariser.summarise(turns, None, "English", 200)
-    assert "five" in text and "7:30" in text and "happy to help" not in text
+    assert text.splitlines() == ["About: A dinner booking.", "- table: five on Friday at 7:30"]
     assert chat.llm.calls and chat.llm.calls[0][0]["role"] == "system"
+    assert chat.llm.schemas[0] == UPDATE_SCHEMA  # the local model is constrained to the operations' schema
+
+
+def test_a_response_format_without_a_schema_object_is_a_bad_request():
+    body = {"messages": [{"role": "user", "content": "x"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "x"}}}  # fmt: skip
+    with pytest.raises(BadRequest, match="schema"):
+        json_schema(json.dumps(body).encode())
+    assert json_schema(b'{"messages": [], "response_format": {"type": "text"}}') is None
 
 
 async def test_errors_are_json_and_the_listener_keeps_serving(chat):

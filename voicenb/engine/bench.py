@@ -219,13 +219,14 @@ async def rolling_summary_survival(
                     folded[start : start + fold_turns], summary, None, budget
                 )
                 seconds.append(round(time.monotonic() - began, 1))
-                added += summariser.last_guard.added if summariser.last_guard else []
+                fold = summariser.last_fold
+                added += [f"{s.value} (turn {start + s.turn})" for s in fold.unplaced] if fold else []
             scored = ev.score_facts([summary or "", *kept], conv.facts)
             results[conv.name] = {
                 "fact_survival": round(ev.fact_survival(scored), 3),
                 "facts_lost": [r.id for r in scored if not r.survived],
                 "superseded_flagged": [r.id for r in scored if r.superseded_flag],
-                "guard_added": added,
+                "unplaced": added,  # values the user stated that no memory entry holds
                 "fold_seconds": seconds,
                 "summary": summary,
             }

@@ -60,6 +60,18 @@ def parse_request(body: bytes) -> tuple[list[dict[str, str]], int, bool]:
     return clean, min(limit, MAX_COMPLETION_TOKENS), bool(data.get("stream"))
 
 
+def json_schema(body: bytes) -> dict | None:
+    """The schema of ``response_format: {"type": "json_schema", ...}`` (OpenAI's structured outputs),
+    which the local model is then constrained to; None for any other response format."""
+    fmt = json.loads(body).get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    schema = (fmt.get("json_schema") or {}).get("schema")
+    if not isinstance(schema, dict):
+        raise BadRequest("'response_format.json_schema.schema' must be a JSON schema object")
+    return schema
+
+
 def completion_body(model: str, text: str, prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{time.monotonic_ns()}", "object": "chat.completion", "created": int(time.time()),
@@ -200,13 +212,14 @@ class ChatAPI:
             return 404, _error("Only POST /v1/chat/completions is served here.", "not_found")
         try:
             messages, max_tokens, stream = parse_request(body)
+            schema = json_schema(body)
         except BadRequest as e:
             return 400, _error(str(e), "invalid_request")
         if stream:
             return 200, [messages, max_tokens]
         try:
             async with self._lock:
-                text, n_in, n_out = await self._complete(messages, max_tokens, reader)
+                text, n_in, n_out = await self._complete(messages, max_tokens, reader, schema)
         except CompletionAbandoned:
             log.info("chat completion abandoned: the client left")
             return 499, _error("the client closed the connection", "client_closed")
@@ -216,12 +229,17 @@ class ChatAPI:
         return 200, completion_body(self.model, text, n_in, n_out)
 
     async def _complete(
-        self, messages: list[dict[str, str]], max_tokens: int, reader: asyncio.StreamReader
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        reader: asyncio.StreamReader,
+        schema: dict | None = None,
     ) -> tuple[str, int, int]:
         """The completion, stopped early when the client closes its connection meanwhile (a summariser
         that timed out): its half-done work must not hold the model from the retry."""
         abandoned = threading.Event()
-        work = asyncio.ensure_future(asyncio.to_thread(self.llm.complete, messages, max_tokens, abandoned))
+        args = (messages, max_tokens, abandoned) + ((schema,) if schema else ())  # plain models take 3
+        work = asyncio.ensure_future(asyncio.to_thread(self.llm.complete, *args))
         while not work.done():
             await asyncio.wait({work}, timeout=CLIENT_CHECK_S)
             if reader.at_eof():

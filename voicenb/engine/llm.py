@@ -160,10 +160,12 @@ class _Context:
             done += len(chunk)
         return done
 
-    def generate(self, tokens: list[int], stop: list[str], max_tokens: int, repeat_penalty: float) -> Any:
+    def generate(
+        self, tokens: list[int], stop: list[str], max_tokens: int, repeat_penalty: float, grammar: Any = None
+    ) -> Any:
         return self.llm.create_completion(
             prompt=tokens, max_tokens=max_tokens, temperature=0.0, repeat_penalty=repeat_penalty,
-            stop=stop, stream=True,
+            stop=stop, stream=True, grammar=grammar,
         )  # fmt: skip
 
 
@@ -230,12 +232,18 @@ class LlamaCppLLM:
     # --- background completions (summaries, the chat-completions endpoint) --------------------------
 
     def complete(
-        self, messages: list[dict[str, str]], max_tokens: int, abandoned: threading.Event | None = None
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        abandoned: threading.Event | None = None,
+        json_schema: dict | None = None,
     ) -> tuple[str, int, int]:
         """A whole completion at low priority: (text, prompt tokens, completion tokens). When
         ``abandoned`` is set (its client left: a summariser that timed out) it stops at the next chunk
-        or token with `CompletionAbandoned`, so the model's time goes to the next request."""
+        or token with `CompletionAbandoned`, so the model's time goes to the next request. With a
+        ``json_schema`` the sampler may only write JSON of that schema (llama.cpp's grammar)."""
         gone = abandoned or threading.Event()
+        grammar = _grammar(json_schema) if json_schema else None
         with self._background_lock:
             if self._background is None:  # same weights (mmap), its own KV cache
                 self._background = _Context(self.gguf, self.threads, self.n_ctx, PREFILL_CHUNK)
@@ -246,7 +254,7 @@ class LlamaCppLLM:
                 while _remaining(ctx, tokens) > 0 and not gone.is_set():
                     scheduler.yield_to_replies()
                     ctx.prefill(tokens, lambda: scheduler.reply_pending or gone.is_set())
-                for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty):
+                for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty, grammar):
                     if gone.is_set():
                         break
                     pieces.append(chunk["choices"][0]["text"])
@@ -254,6 +262,21 @@ class LlamaCppLLM:
             if gone.is_set():
                 raise CompletionAbandoned("the client left before the completion was done")
             return "".join(pieces).strip(), len(tokens), len(pieces)
+
+
+def _grammar(schema: dict) -> Any:
+    """llama.cpp's grammar for a JSON schema (kept per schema: building one parses the schema)."""
+    import json
+
+    from llama_cpp import LlamaGrammar
+
+    text = json.dumps(schema, sort_keys=True)
+    if text not in _GRAMMARS:
+        _GRAMMARS[text] = LlamaGrammar.from_json_schema(text, verbose=False)
+    return _GRAMMARS[text]
+
+
+_GRAMMARS: dict[str, Any] = {}
 
 
 def _common_prefix(a: list[int], b: list[int]) -> int:

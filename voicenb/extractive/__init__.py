@@ -15,18 +15,7 @@ from collections.abc import Sequence
 
 from ..tokens import count_text_tokens
 from .choosing import extract, fit, mark_superseded, shorten, worth_keeping
-from .reading import (
-    Note,
-    clean,
-    content_words,
-    fact_type,
-    fact_weight,
-    hard_facts,
-    lowercase_vocab,
-    make_note,
-    place_phrases,
-    sentences,
-)
+from .reading import Note, Reader, clean, content_words, fact_weight, hard_facts, make_note, reader, sentences
 from .rendering import AGREED, HEADER, LINE_TOKENS, parse_summary, render
 
 __all__ = [
@@ -34,18 +23,17 @@ __all__ = [
     "HEADER",
     "LINE_TOKENS",
     "Note",
+    "Reader",
     "clean",
     "content_words",
     "extract",
-    "fact_type",
     "fact_weight",
     "fit",
     "hard_facts",
-    "lowercase_vocab",
     "make_note",
     "mark_superseded",
     "parse_summary",
-    "place_phrases",
+    "reader",
     "render",
     "sentences",
     "shorten",
@@ -54,13 +42,15 @@ __all__ = [
 ]
 
 
-def summarise(turns: Sequence[tuple[str, str]], previous: str | None, budget_tokens: int) -> str:
+def summarise(
+    turns: Sequence[tuple[str, str]], previous: str | None, budget_tokens: int, language: str = "en"
+) -> str:
     """Fold ``turns`` into the ``previous`` summary; the result fits ``budget_tokens`` (o200k)."""
-    lower_vocab = lowercase_vocab([previous or "", *(t for _, t in turns)])
-    notes = parse_summary(previous, lower_vocab)
-    notes += extract(turns, notes, lower_vocab)
-    mark_superseded(notes)
-    notes = fit(notes, budget_tokens, lower_vocab)
+    how = reader([previous or "", *(t for _, t in turns)], language)
+    notes = parse_summary(previous, how)
+    notes += extract(turns, notes, how)
+    mark_superseded(notes, how)
+    notes = fit(notes, budget_tokens, how)
     text = render(notes)
     while count_text_tokens(text) > budget_tokens and notes:  # the estimate was short: trim the oldest
         notes = notes[1:]

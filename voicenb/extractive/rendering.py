@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .reading import _PERSONAL, _SENTENCE, Note, make_note
+from .reading import _SENTENCE, PERSONAL, Note, Reader, make_note
 
 HEADER = "Summary of the earlier conversation (latest values win):"
 LINE_TOKENS = 3  # "- User:" (each note pays for its own space or newline)
@@ -15,7 +15,7 @@ AGREED = " (agreed)"
 _LINE = re.compile(r"^- (?:(User|Assistant): )?(.*)$")
 
 
-def parse_summary(summary: str | None, lower_vocab: set[str]) -> list[Note]:
+def parse_summary(summary: str | None, how: Reader) -> list[Note]:
     """Notes back from a summary this module wrote (any "- ..." lines of another summary too)."""
     notes = []
     for n, line in enumerate((summary or "").splitlines()):
@@ -25,10 +25,10 @@ def parse_summary(summary: str | None, lower_vocab: set[str]) -> list[Note]:
         role, body = (match.group(1) or "").lower(), match.group(2)
         agreed = body.endswith(AGREED.strip())
         body = body.removesuffix(AGREED.strip()).rstrip()
-        generic = role == "assistant" and not agreed and not _PERSONAL.search(body)
+        generic = role == "assistant" and not agreed and not how.cue(PERSONAL).search(body)
         for sentence in _SENTENCE.split(body):
             if sentence.strip():
-                notes.append(make_note(role, sentence.strip(), n - 1_000_000, lower_vocab))
+                notes.append(make_note(role, sentence.strip(), n - 1_000_000, how))
                 notes[-1].generic, notes[-1].agreed = generic, agreed
     return notes
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from .. import events as ev
 from ..policy import SummaryPlan, SummaryPolicy
 from ..state import ConversationState, Item, summary_body, summary_item_text
+from ..memory import FoldResult
 from ..summarisers import Summariser
 from .connection import Link
 from .core import SessionCore
@@ -72,6 +73,17 @@ class Pruner:
         self._task = asyncio.create_task(self._summarise(plan), name="voicenb-summary")
         return self._task
 
+    def _report(self, result: FoldResult | None, turns: Sequence[Item]) -> None:
+        """What the fold could not place, and what the memory's budget evicted, as events."""
+        if result is None:
+            return
+        core = self.core
+        if result.unplaced:
+            ids = tuple(turns[s.turn].id if s.turn < len(turns) else "" for s in result.unplaced)
+            core.publish(ev.SummaryFactsDropped(tuple(s.value for s in result.unplaced), ids))
+        if result.evicted:
+            core.publish(ev.SummaryEntriesEvicted(tuple(e.line().removeprefix("- ") for e in result.evicted)))
+
     async def _summarise(self, plan: SummaryPlan) -> None:
         """Turns that arrive meanwhile are untouched: we delete by id, never rewrite history."""
         core, ids = self.core, plan.item_ids
@@ -90,9 +102,7 @@ class Pruner:
             core.publish(ev.SummaryFailed(f"{type(exc).__name__}: {exc}", delay))
             return
         core.policy.backoff.succeeded()
-        guarded = getattr(self.summariser, "last_guard", None)  # what the summary guard had to leave out
-        if guarded is not None and guarded.dropped:
-            core.publish(ev.SummaryFactsDropped(tuple(guarded.dropped)))
+        self._report(getattr(self.summariser, "last_fold", None), plan.turns)
         deleted = await self.link.delete_items([i for i in ids if i in core.state.window])
         self.summaries += 1
         core.window_fresh = False

@@ -158,8 +158,8 @@ class LocalModelSummariser:
         self._inner: OpenAISummariser | None = None
 
     @property
-    def last_guard(self) -> Any:
-        return self._inner.last_guard if self._inner else None
+    def last_fold(self) -> Any:
+        return self._inner.last_fold if self._inner else None
 
     async def summarise(
         self, turns: Sequence[tuple[str, str]], previous: str | None, language: str | None, budget_tokens: int

@@ -1,0 +1,104 @@
+"""The fact memory (voicenb.memory): operations applied by code, latest value wins, a bounded item."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from voicenb.memory import FactMemory, MemoryUpdate, Operation, parse_update
+from voicenb.tokens import count_text_tokens
+
+DAY = date(2023, 5, 8)  # a Monday
+
+
+def ops(*triples: tuple[str, str, str], gist: str = "") -> MemoryUpdate:
+    return MemoryUpdate(gist=gist, ops=[Operation(op=o, subject=s, value=v) for o, s, v in triples])  # type: ignore[arg-type]
+
+
+def test_an_update_replaces_the_entry_and_keeps_what_it_replaced():
+    memory = FactMemory()
+    memory.apply(
+        ops(("add", "budget", "£32,000"), ("add", "ceiling height", "2.35 m")), [("user", "x")], "en", DAY
+    )
+    memory.apply(ops(("update", "kitchen budget", "£25,000")), [("user", "Make it £25,000.")], "en", DAY)
+    text, evicted = memory.render(500)
+    assert text.splitlines() == ["- budget: £25,000", "- ceiling height: 2.35 m"] and not evicted
+    assert memory.entries[0].replaced == ["£32,000"] and memory.entries[0].turn == 1
+
+
+def test_an_add_for_a_subject_it_holds_is_an_update_and_delete_removes():
+    memory = FactMemory()
+    memory.apply(
+        ops(("add", "start date", "15 April"), ("add", "builder", "Nadia")), [("user", "x")], "en", DAY
+    )
+    memory.apply(
+        ops(("add", "Start date", "28 April"), ("delete", "builder", "")), [("user", "y")], "en", DAY
+    )
+    assert [e.line() for e in memory.entries] == ["- start date: 28 April"]
+    record = memory.log_record()
+    assert [e["value"] for e in record["entries"] if not e["current"]] == ["Nadia"]
+
+
+def test_relative_days_are_stored_as_dates_of_the_turns_own_session():
+    turns = [("user", "[1:56 pm on 8 May, 2023] I lost my job yesterday."), ("assistant", "Sorry."),
+             ("user", "I start the new one next Friday.")]  # fmt: skip
+    memory = FactMemory()
+    memory.apply(
+        ops(("add", "job lost", "yesterday"), ("add", "new job starts", "next Friday")),
+        turns,
+        "en",
+        date(2030, 1, 1),
+    )
+    assert [e.value for e in memory.entries] == ["yesterday (7 May 2023)", "next Friday (12 May 2023)"]
+    text, _ = memory.render(500)
+    assert "Latest session date: 8 May 2023" in text
+    assert FactMemory.from_text(text).day == DAY  # a handed-off summary keeps the session's day
+
+
+def test_without_a_session_date_the_turns_own_clock_anchors():
+    memory = FactMemory()
+    memory.apply(ops(("add", "plumber", "tomorrow")), [("user", "The plumber comes tomorrow.")], "en", DAY)
+    assert memory.entries[0].value == "tomorrow (9 May 2023)"
+
+
+def test_when_full_the_least_recently_used_entries_leave_first():
+    memory = FactMemory()
+    memory.apply(
+        ops(*[("add", f"item {n}", f"value number {n}") for n in range(40)]), [("user", "x")], "en", DAY
+    )
+    memory.apply(ops(("keep", "item 0", "value number 0")), [("user", "y")], "en", DAY)
+    text, evicted = memory.render(120)
+    assert count_text_tokens(text) <= 120 and evicted
+    assert "item 0: value number 0" in text  # used again in the latest fold
+    assert evicted[0].subject == "item 1"  # the oldest of those not used since
+    assert all(e not in memory.entries for e in evicted) and evicted[0] in memory.history
+
+
+def test_a_summary_it_did_not_write_reads_back_as_entries():
+    memory = FactMemory.from_text("About: a call\n- budget: £25,000\n- User: Our dog is called Rex.")
+    assert memory.gist == "a call"
+    assert [(e.subject, e.value) for e in memory.entries] == [
+        ("budget", "£25,000"),
+        ("", "User: Our dog is called Rex."),
+    ]
+
+
+def test_values_the_user_stated_that_no_entry_holds_are_found():
+    turns = [
+        ("user", "Me and Hannah said twenty-five grand. The ceiling is 2.35 metres."),
+        ("assistant", "Noted, 3 things."),
+    ]
+    memory = FactMemory()
+    memory.apply(ops(("add", "budget", "£25,000")), turns, "en", DAY)
+    assert [(s.value, s.kind, s.turn) for s in memory.unplaced(turns, "en")] == [
+        ("hannah", "name", 0),
+        ("2.35", "number", 0),
+    ]
+
+
+def test_a_reply_cut_off_keeps_its_complete_operations_and_garbage_fails():
+    cut = '{"gist": "x", "ops": [{"op": "add", "subject": "a", "value": "b \\"q\\""}, {"op": "add", "subj'
+    assert parse_update(cut).ops == [Operation(op="add", subject="a", value='b "q"')]
+    with pytest.raises(ValueError, match="not valid JSON"):
+        parse_update("- budget: £25,000")

@@ -10,7 +10,7 @@ from typing import Literal
 
 from .tokens import ResponseRecord
 
-Role = Literal["user", "assistant", "system"]
+Role = Literal["user", "assistant", "system", "tool"]  # "tool": function calls and their outputs
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,37 @@ class HandoffFailed:
 
 
 @dataclass(frozen=True)
+class ToolCalled:
+    """The model asked for a function call (its arguments are the model's JSON, not yet checked)."""
+
+    call_id: str
+    name: str
+    arguments: str
+    item_id: str
+    response_id: str
+
+
+@dataclass(frozen=True)
+class ToolReturned:
+    call_id: str
+    name: str
+    output: str  # what the model reads (``function_call_output``)
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class ToolFailed:
+    """The call raised, timed out, got arguments that do not match its schema, or named no tool; the
+    model reads ``output`` (the error) and can tell the user."""
+
+    call_id: str
+    name: str
+    error: str
+    output: str
+    duration_s: float
+
+
+@dataclass(frozen=True)
 class Error:
     message: str
     code: str | None = None
@@ -154,5 +185,6 @@ SessionEvent = (
     | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFactsDropped | SummaryFailed
     | SummaryEntriesEvicted
     | ItemDeleted
-    | ItemTruncated | HandoffStarted | HandoffFinished | HandoffFailed | Error
+    | ItemTruncated | HandoffStarted | HandoffFinished | HandoffFailed | ToolCalled | ToolReturned
+    | ToolFailed | Error
 )  # fmt: skip

@@ -35,7 +35,8 @@ class Backoff:
 
 @dataclass
 class SummaryPlan:
-    """What one summary run folds: the turns to summarise and the summary item it replaces."""
+    """What one summary run folds: the turns to summarise (with the function calls and outputs among
+    them) and the summary item it replaces."""
 
     turns: list[Item]
     previous_summary: Item | None = None
@@ -102,30 +103,39 @@ class SummaryPolicy:
         Selection walks the window oldest-first, stops at the first turn whose transcript is still
         pending (its words are unknown, so summarising or deleting it would lose them) and skips
         turns whose transcription failed (they stay verbatim: the server still has their audio).
+        A function call folds together with its output, never without it: a call whose output has not
+        arrived (or comes after the kept turns) stops the selection like a pending turn.
         With a ``target_tokens`` and the current ``window_tokens`` it stops once the window, less the
         folded turns and the old summary, plus a new summary of full budget, is down to the target.
         """
-        turns = state.window_turns()
-        candidates = turns[: max(0, len(turns) - self.keep_last)]
+        candidates = self._candidates(state)
         previous = state.current_summary()
         remaining = self._after_fold_tokens(window_tokens, previous)
         chosen: list[Item] = []
-        for turn in candidates:
-            if (
-                remaining is not None
-                and remaining <= (self.target_tokens or 0)
-                and len(chosen) >= self.min_turns
-            ):
+        turns = 0
+        for unit in _fold_units(state, candidates):
+            if remaining is not None and remaining <= (self.target_tokens or 0) and turns >= self.min_turns:
                 break
-            if turn.status is Transcript.PENDING:
+            if unit is None or unit[0].status is Transcript.PENDING:
                 break
-            if turn.status is Transcript.COMPLETE:
-                chosen.append(turn)
+            if unit[0].status is Transcript.COMPLETE:
+                chosen += unit
+                turns += sum(1 for i in unit if i.is_turn)
                 if remaining is not None:
-                    remaining -= sum(item_tokens(turn))
-        if len(chosen) < max(1, self.min_turns):
+                    remaining -= sum(sum(item_tokens(i)) for i in unit)
+        if turns < max(1, self.min_turns):
             return None
         return SummaryPlan(chosen, previous)
+
+    def _candidates(self, state: ConversationState) -> list[Item]:
+        """Window turns and tool items before the last ``keep_last`` turns."""
+        items = [i for i in state.window_items() if i.is_turn or i.is_tool]
+        turn_at = [n for n, i in enumerate(items) if i.is_turn]
+        if self.keep_last == 0:
+            return items
+        if self.keep_last > len(turn_at):
+            return []
+        return items[: turn_at[-self.keep_last]]
 
     def _after_fold_tokens(self, window_tokens: int | None, previous: Item | None) -> int | None:
         """The window if nothing but the summary changed (None: no target, fold all candidates)."""
@@ -140,3 +150,26 @@ class SummaryPolicy:
             self.trigger_tokens, self.keep_last, 1, self.language, self.summary_share,
             summary_floor_tokens=self.summary_floor_tokens,
         ).plan(state)  # fmt: skip
+
+
+def _fold_units(state: ConversationState, candidates: list[Item]) -> list[list[Item] | None]:
+    """The candidates as units that fold whole: a turn alone, or a call with its output. None marks a
+    call whose output is not among the candidates (selection stops there)."""
+    units: list[list[Item] | None] = []
+    taken: set[str] = set()
+    ids = {i.id for i in candidates}
+    for item in candidates:
+        if item.id in taken:
+            continue
+        if item.kind == "function_call":
+            output = state.tool_output(item.call_id)
+            if output is not None and not output.in_window:  # its output is already gone: fold it alone
+                units.append([item])
+            elif output is None or output.id not in ids:
+                units.append(None)
+            else:
+                taken.add(output.id)
+                units.append([item, output])
+        else:
+            units.append([item])
+    return units

@@ -42,11 +42,20 @@ class Item:
     truncated_at_ms: int | None = None
     error: str | None = None
     copy_of: str | None = None  # a turn re-seeded into a new session after a handoff
+    kind: str = "message"  # "message" | "function_call" | "function_call_output" (role "tool")
+    call_id: str | None = None  # function calls and outputs: the id that pairs them
+    name: str | None = None  # function calls: the tool's name ...
+    arguments: str | None = None  # ... and the model's JSON arguments
 
     @property
     def is_turn(self) -> bool:
-        """User and assistant messages are turns; summaries and other system items are not."""
-        return self.role in ("user", "assistant") and not self.is_summary
+        """User and assistant messages are turns; summaries, tool items and other system items are not."""
+        return self.role in ("user", "assistant") and self.kind == "message" and not self.is_summary
+
+    @property
+    def is_tool(self) -> bool:
+        """A function call or a function call's output."""
+        return self.kind in TOOL_KINDS
 
 
 # Said before the summary's lines in the conversation: the local 1.5B answered 79 of 89 recall probes
@@ -66,8 +75,38 @@ def summary_body(item_text: str) -> str:
     return item_text.removeprefix(SUMMARY_HEADING).removeprefix("\n")
 
 
+TOOL_KINDS = ("function_call", "function_call_output")
+
+
+def call_line(name: str, arguments: str) -> str:
+    """A function call as one short line: ``book_table(name='Ana', time='19:00', people=4)``."""
+    try:
+        args = json.loads(arguments or "{}")
+    except ValueError:
+        args = None
+    if not isinstance(args, dict):
+        return f"{name}({arguments})"
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
+
+
+def summariser_line(item: Item) -> tuple[str, str]:
+    """(role, text) of a folded item as the summariser reads it. A tool's output reads as something
+    the assistant was told, so the summary keeps what it returned (a booking reference, a price)."""
+    if item.kind == "function_call":
+        return "assistant", f"(I called {item.text})"
+    if item.kind == "function_call_output":
+        return "assistant", f"({item.name or 'the tool'} returned: {item.text})"
+    return item.role, item.text
+
+
 def item_text(item: dict[str, Any]) -> tuple[str, bool]:
-    """(text, has_audio) from an API item's content parts."""
+    """(text, has_audio) from an API item's content parts (a function call: its call line; a call's
+    output: the output)."""
+    if item.get("type") == "function_call":
+        name = item.get("name")
+        return (call_line(name, item.get("arguments") or "") if name else ""), False
+    if item.get("type") == "function_call_output":
+        return item.get("output") or "", False
     texts, has_audio = [], False
     for part in item.get("content") or []:
         kind = part.get("type", "")
@@ -98,10 +137,13 @@ class ConversationState:
         """`conversation.item.added`: place the item after ``previous_item_id`` (None/"root": first)."""
         item_id = item["id"]
         text, has_audio = item_text(item)
-        role = item.get("role") or item.get("type", "unknown")
+        kind = item.get("type") or "message"
+        role = "tool" if kind in TOOL_KINDS else item.get("role") or item.get("type", "unknown")
         existing = self.log.get(item_id)
         if existing is None:
-            pending = has_audio and not text and role == "user"
+            pending = (has_audio and not text and role == "user") or (
+                kind == "function_call" and item.get("status") == "in_progress"
+            )
             existing = Item(
                 id=item_id,
                 role=role,
@@ -110,6 +152,10 @@ class ConversationState:
                 has_audio=has_audio,
                 status=Transcript.PENDING if pending or role == "assistant" else Transcript.COMPLETE,
                 is_summary=role == "system" and item_id.startswith(self.SUMMARY_PREFIX),
+                kind=kind,
+                call_id=item.get("call_id"),
+                name=item.get("name") or self._call_name(kind, item.get("call_id")),
+                arguments=item.get("arguments") if kind == "function_call" else None,
             )
             self.log[item_id] = existing
         elif text and not existing.text:
@@ -139,6 +185,10 @@ class ConversationState:
             return
         text, has_audio = item_text(item)
         known.has_audio = known.has_audio or has_audio
+        if known.kind == "function_call" and item.get("arguments") is not None:
+            known.arguments, known.name = item["arguments"], item.get("name") or known.name
+            if item.get("status") != "in_progress":
+                known.status = Transcript.COMPLETE
         if text:
             known.text = text
             if known.status is Transcript.PENDING and (known.role == "assistant" or not has_audio):
@@ -215,6 +265,14 @@ class ConversationState:
             item.is_summary, item.summarises = True, list(summarises)
         self._summarised.update(summarises)
 
+    def _call_name(self, kind: str, call_id: str | None) -> str | None:
+        """An output's tool name, from its call."""
+        if kind != "function_call_output":
+            return None
+        calls = (i for i in self.log.values() if i.kind == "function_call" and i.call_id == call_id)
+        call = next(calls, None)
+        return call.name if call else None
+
     def _known(self, item_id: str, what: str) -> Item | None:
         item = self.log.get(item_id)
         if item is None:
@@ -232,6 +290,12 @@ class ConversationState:
 
     def window_turns(self) -> list[Item]:
         return [i for i in self.window_items() if i.is_turn]
+
+    def tool_output(self, call_id: str | None) -> Item | None:
+        """The output item of the call ``call_id`` (None until it arrives)."""
+        return next(
+            (i for i in self.log.values() if i.kind == "function_call_output" and i.call_id == call_id), None
+        )
 
     def current_summary(self) -> Item | None:
         return next((i for i in self.window_items() if i.is_summary), None)

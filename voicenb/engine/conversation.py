@@ -40,7 +40,11 @@ class Item:
     content: list[dict[str, Any]]
     status: str = "completed"
     audio: bytes = b""
-    type: str = "message"
+    type: str = "message"  # or "function_call" / "function_call_output" (engine/tool_calls.py)
+    call_id: str | None = None
+    name: str | None = None  # a function call's tool ...
+    arguments: str = ""  # ... and its JSON arguments
+    output: str = ""  # a function call output's text
 
     @property
     def audio_s(self) -> float:
@@ -53,16 +57,22 @@ class Item:
     @property
     def text(self) -> str:
         """What a language model reads for this item: its text, or its audio's transcript."""
+        if self.type != "message":
+            return _tool_item_text(self)
         pieces = [p.get("text") or p.get("transcript") or "" for p in self.content]
         return " ".join(p.strip() for p in pieces if p and p.strip())
 
     @property
     def billed_text(self) -> str:
         """Text billed as text tokens: text parts only (an audio part's transcript is not billed)."""
+        if self.type != "message":
+            return _tool_item_text(self)
         return " ".join(p.get("text") or "" for p in self.content if p.get("type") not in AUDIO_PART_TYPES)
 
     def to_api(self, *, with_audio: bool = False) -> dict[str, Any]:
         """The item as the API shows it (``conversation.item.*`` events); audio only on retrieve."""
+        if self.type != "message":
+            return _tool_item_api(self)
         content = copy.deepcopy(self.content)
         if with_audio and self.audio:
             for part in content:
@@ -76,10 +86,13 @@ class Item:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Item:
         """Build from a validated ``conversation.item.create`` item (audio parts decoded and kept aside)."""
+        if data.get("type") in TOOL_ITEM_TYPES:
+            return _tool_item(data)
         if data.get("type") != "message":
             raise ConversationError(
                 "invalid_value",
-                f"Unsupported item type: {data.get('type')!r}; this engine keeps messages only.",
+                f"Unsupported item type: {data.get('type')!r}; this engine keeps messages and function "
+                "calls only.",
                 "item.type",
             )  # fmt: skip
         audio, content = b"", []
@@ -96,6 +109,47 @@ class Item:
         return cls(
             data.get("id") or new_id("item"), data["role"], content, data.get("status") or "completed", audio
         )
+
+
+TOOL_ITEM_TYPES = ("function_call", "function_call_output")
+
+
+def _tool_item(data: dict[str, Any]) -> Item:
+    """A function call (a client replaying one) or a call's output, from ``conversation.item.create``."""
+    kind = data["type"]
+    if not data.get("call_id"):
+        raise ConversationError("missing_required_parameter", "Missing required parameter: 'item.call_id'.",
+                                "item.call_id")  # fmt: skip
+    if kind == "function_call" and not data.get("name"):
+        raise ConversationError("missing_required_parameter", "Missing required parameter: 'item.name'.",
+                                "item.name")  # fmt: skip
+    return Item(
+        data.get("id") or new_id("item"),
+        "assistant" if kind == "function_call" else "tool",
+        [],
+        data.get("status") or "completed",
+        type=kind,
+        call_id=data["call_id"],
+        name=data.get("name"),
+        arguments=data.get("arguments") or "",
+        output=data.get("output") or "",
+    )
+
+
+def _tool_item_api(item: Item) -> dict[str, Any]:
+    common = {"id": item.id, "type": item.type, "object": "realtime.item", "status": item.status,
+              "call_id": item.call_id}  # fmt: skip
+    if item.type == "function_call":
+        return {**common, "name": item.name, "arguments": item.arguments}
+    return {**common, "output": item.output}
+
+
+def _tool_item_text(item: Item) -> str:
+    from .tool_calls import call_message_text, output_message_text  # builds on this module
+
+    if item.type == "function_call":
+        return call_message_text(item.name or "", item.arguments)
+    return output_message_text(item.output)
 
 
 @dataclass
@@ -185,5 +239,10 @@ def llm_messages(instructions: str, items: list[Item]) -> list[dict[str, str]]:
     messages = [{"role": "system", "content": instructions}] if instructions else []
     for item in items:
         if item.text:
-            messages.append({"role": item.role, "content": item.text})
+            # a call's output reads as the user side of the turn, as Qwen2.5's template writes it
+            role = "user" if item.type == "function_call_output" else item.role
+            if role == "user" and messages and messages[-1]["role"] == "user" and item.type != "message":
+                messages[-1] = {"role": "user", "content": f"{messages[-1]['content']}\n{item.text}"}
+            else:
+                messages.append({"role": role, "content": item.text})
     return messages

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
 import threading
 import time
@@ -199,15 +200,24 @@ class LlamaCppLLM:
 
     # --- replies ---------------------------------------------------------------------------------
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event,
+        *, grammar: str | None = None, prefix: str = "",
+    ) -> Iterator[str]:  # fmt: skip
+        """Reply text pieces. ``prefix`` is text the reply starts with (not yielded again) and
+        ``grammar`` a JSON schema the rest must follow: a function call (``tool_calls.py``)."""
         ctx = self._reply
         with self.scheduler.reply(), ctx.lock:
             tokens, stops, dropped = ctx.fit(messages, max_tokens)
+            if prefix:
+                tokens = tokens + ctx.llm.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
             if dropped:
                 log.warning("reply prompt over %d tokens: dropped the %d oldest turns", ctx.n_ctx, dropped)
             self.last_prompt_tokens = len(tokens)
             self.last_cached_tokens = _common_prefix(ctx.llm._input_ids.tolist(), tokens)
-            with contextlib.closing(ctx.generate(tokens, stops, max_tokens, self.repeat_penalty)) as chunks:
+            constrained = _grammar(json.loads(grammar)) if grammar else None
+            generated = ctx.generate(tokens, stops, max_tokens, self.repeat_penalty, constrained)
+            with contextlib.closing(generated) as chunks:
                 for chunk in chunks:
                     if stop.is_set():
                         break
@@ -266,8 +276,6 @@ class LlamaCppLLM:
 
 def _grammar(schema: dict) -> Any:
     """llama.cpp's grammar for a JSON schema (kept per schema: building one parses the schema)."""
-    import json
-
     from llama_cpp import LlamaGrammar
 
     text = json.dumps(schema, sort_keys=True)

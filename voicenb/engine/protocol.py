@@ -167,6 +167,8 @@ _SERVER_EVENT_MODELS: dict[str, type[BaseModel]] = {
     "response.output_audio_transcript.done": rt.ResponseAudioTranscriptDoneEvent,
     "response.output_text.delta": rt.ResponseTextDeltaEvent,
     "response.output_text.done": rt.ResponseTextDoneEvent,
+    "response.function_call_arguments.delta": rt.ResponseFunctionCallArgumentsDeltaEvent,
+    "response.function_call_arguments.done": rt.ResponseFunctionCallArgumentsDoneEvent,
 }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..audio import chunk_pcm, pcm_duration_s
 from ..tokens import audio_tokens, count_text_tokens
+from . import tool_calls
 from .conversation import Item, llm_messages, new_id
 from .protocol import server_event
 from .sentences import SentenceSplitter, speakable
@@ -35,7 +36,11 @@ class ResponseRun:
         self.modality = (params.get("output_modalities") or session["output_modalities"] or ["audio"])[0]
         self.instructions = params.get("instructions", session.get("instructions")) or ""
         self.in_conversation = params.get("conversation", "auto") != "none"
+        self.tools = tool_calls.ToolsInPlay.of(session, params, conn.parts.llm)  # function calling
+        if self.tools is not None:
+            self.instructions = self.tools.system_text(self.instructions)
         self.item: Any = None  # the assistant Item once the response has one
+        self.call_item: Any = None  # or the function call it made instead (tool_calls.py)
         self.window: Window | None = None
         self.text = ""
         self.cancel_reason: str | None = None
@@ -99,6 +104,8 @@ class ResponseRun:
             raise RuntimeError("no reply LLM loaded (EngineConfig.load_models=False and no llm given)")
         if self.modality == "audio" and conn.parts.tts is None:
             raise RuntimeError("no text-to-speech loaded (EngineConfig.load_models=False and no tts given)")
+        if self.tools is not None and await tool_calls.respond(self, self.tools, messages):
+            return
         await self._open_item()
         await self._stream(messages)
 
@@ -222,7 +229,10 @@ class ResponseRun:
         if self.window is not None and (produced or status == "completed"):
             out_audio = audio_tokens(pcm_duration_s(self.item.audio), "assistant") if self.item else 0
             usage = response_usage(
-                self.window, self.conn.previous_window, count_text_tokens(self.text), out_audio
+                self.window,
+                self.conn.previous_window,
+                count_text_tokens(self.text or self._call_text()),
+                out_audio,
             )
             self.conn.previous_window = self.window
         body = self._response_body(status, usage=True)
@@ -254,6 +264,9 @@ class ResponseRun:
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    def _call_text(self) -> str:
+        return self.call_item.text if self.call_item is not None else ""
+
     def _ids(self) -> dict[str, Any]:
         return {"response_id": self.id, "item_id": self.item.id, "output_index": 0, "content_index": 0}
 
@@ -265,7 +278,7 @@ class ResponseRun:
         session_audio = self.conn.session["audio"]["output"]
         return {
             "id": self.id, "object": "realtime.response", "status": status, "status_details": None,
-            "output": [self.item.to_api()] if (self.item and status != "in_progress") else [],
+            "output": [i.to_api() for i in (self.item, self.call_item) if i and status != "in_progress"],
             "conversation_id": self.conn.conversation_id if self.in_conversation else None,
             "output_modalities": [self.modality],
             "max_output_tokens": self.conn.session.get("max_output_tokens"),

@@ -19,6 +19,7 @@ from websockets.http11 import Request, Response
 
 from ..apikey import protect_logs, register_secret
 from ..audio import SAMPLE_RATE
+from . import tool_calls
 from .components import Components, load_components
 from .config import SOCKET_MAX_SIZE, EngineConfig
 from .conversation import Conversation, ConversationError, Item, llm_messages, new_id
@@ -396,7 +397,8 @@ class Connection:
     def _next_prompt(self, user_text: str = "") -> list[dict[str, str]]:
         """The next reply's prompt as far as it is known: the conversation, then the user turn that
         comes next (its header at least; its words when a transcript is guessed)."""
-        messages = llm_messages(self.session.get("instructions") or "", list(self.conversation.items))
+        instructions = tool_calls.session_instructions(self.session, self.parts.llm)
+        messages = llm_messages(instructions, list(self.conversation.items))
         if user_text or not messages or messages[-1]["role"] != "user":
             messages.append({"role": "user", "content": user_text})
         return messages

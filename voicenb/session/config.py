@@ -23,6 +23,8 @@ class SessionConfig:
     vad_silence_ms: int = 500
     turn_detection: bool = True  # server VAD; False = the client commits turns itself
     truncation: str | dict = "auto"
+    tools: list[dict] = field(default_factory=list)  # function tool specs (`VoiceSession(tools=...)`)
+    tool_choice: str | dict = "auto"  # "auto" | "none" | "required" | {"type": "function", "name": ...}
 
     def to_api(self) -> RealtimeSessionCreateRequestParam:
         """The session as the SDK's typed request params (a TypedDict: it is also the wire dict)."""
@@ -52,6 +54,8 @@ class SessionConfig:
             },
             "truncation": self.truncation,
         }
+        if self.tools:
+            session["tools"], session["tool_choice"] = list(self.tools), self.tool_choice
         return cast(RealtimeSessionCreateRequestParam, session)
 
 

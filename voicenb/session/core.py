@@ -194,16 +194,33 @@ class SessionCore:
         status = response.get("status") or "completed"
         record = self.ledger.add(response.get("id") or "", status, usage, self.clock() - self.started_at)
         for out in response.get("output") or []:  # final assistant text, even if deltas were missed
-            if out.get("type") == "message" and out.get("id") in self.state.log:
+            if out.get("type") in ("message", "function_call") and out.get("id") in self.state.log:
                 self.state.on_item_done(out)
         if status == "completed" and not usage.is_empty:
             self.window_fresh = True
         self.publish(ev.UsageUpdated(record, self.ledger.window_tokens))
+        for call in _function_calls(response):  # after the bill: a runner may answer at once
+            self.publish(call)
 
     def _on_error(self, e: dict) -> None:
         err = e.get("error") or {}
         self.report_error(err.get("message") or "server error", err.get("code"), err.get("type"),
                           err.get("event_id"))  # fmt: skip
+
+
+def _function_calls(response: dict) -> list[ev.ToolCalled]:
+    """The finished function calls a ``response.done`` asks the client to run."""
+    return [
+        ev.ToolCalled(
+            out.get("call_id") or "",
+            out.get("name") or "",
+            out.get("arguments") or "",
+            out.get("id") or "",
+            response.get("id") or "",
+        )
+        for out in response.get("output") or []
+        if out.get("type") == "function_call" and out.get("status", "completed") == "completed"
+    ]
 
 
 def _as_dict(event: Any) -> dict:

@@ -10,9 +10,9 @@ import asyncio
 from collections.abc import Sequence
 
 from .. import events as ev
-from ..policy import SummaryPlan, SummaryPolicy
-from ..state import ConversationState, Item, summary_body, summary_item_text
 from ..memory import FoldResult
+from ..policy import SummaryPlan, SummaryPolicy
+from ..state import ConversationState, Item, summariser_line, summary_body, summary_item_text
 from ..summarisers import Summariser
 from .connection import Link
 from .core import SessionCore
@@ -22,7 +22,7 @@ async def fold(
     summariser: Summariser, policy: SummaryPolicy, turns: Sequence[Item], previous: str | None
 ) -> str:
     """Every summariser call goes through here: the policy's language, budget and timeout."""
-    pairs = [(t.role, t.text) for t in turns]
+    pairs = [summariser_line(t) for t in turns]
     return await asyncio.wait_for(
         summariser.summarise(pairs, previous, policy.language, policy.summary_budget_tokens),
         policy.timeout_s,

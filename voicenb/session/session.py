@@ -10,25 +10,29 @@ and says which when it connects (`backend.describe()`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Generic, TypeVar, overload
 
 from websockets.exceptions import ConnectionClosed
 
 from .. import events as ev
+from ..model_table import warn_if_deprecated
 from ..policy import SummaryPolicy
 from ..state import ConversationState
 from ..summarisers import Summariser
 from ..tokens import TokenLedger
 from .backends import Backend
+from .calling import ToolRunner
 from .config import HandoffPolicy, SessionConfig
 from .connection import Link
 from .core import SessionCore, Subscriber
 from .defaults import default_policy, default_summariser
 from .handoff import Handoff, append_audio
 from .pruning import Pruner
+from .tools import Tool, ToolBox
 
 log = logging.getLogger("voicenb.session")
 E = TypeVar("E")
@@ -78,11 +82,17 @@ class VoiceSession:
         handoff: HandoffPolicy | None = None,
         recorder: Any = None,
         confirm_timeout_s: float = 10.0,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
     ) -> None:
         if backend is None:
             backend = Backend.offline(engine_config) if engine_config is not None else None
         self.backend = backend or Backend.default(api_key, websocket_base_url)
+        self.tools = ToolBox(tools)  # Python callables the model may call (`voicenb.session.tools`)
         config = config or SessionConfig()
+        if not self.backend.is_offline:  # the name may reach OpenAI: say when it stops answering
+            warn_if_deprecated(config.model)
+        if len(self.tools):
+            config = dataclasses.replace(config, tools=[*config.tools, *self.tools.specs()])
         policy = policy or default_policy(config.model, self.backend)
         self.core = SessionCore(config, policy, recorder=recorder)
         self.link = Link(self.core, confirm_timeout_s)
@@ -92,6 +102,7 @@ class VoiceSession:
         self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff)
         self._handoff.on_failed = lambda: self._set_closed("handoff failed")
         self.link.on_lost = self._on_lost
+        self.tool_runner = ToolRunner(self.core, self.tools, self._send_event)
         self._closed = asyncio.Event()
         self._live = False  # between connect() and close()
 
@@ -146,6 +157,7 @@ class VoiceSession:
     async def close(self) -> None:
         """End the session: the one way to stop (`run()` returns, the panel shows it closed)."""
         await self._handoff.stop()
+        await self.tool_runner.cancel()
         await self.pruner.cancel()
         await self.link.drop()
         await self.backend.stop()
@@ -188,6 +200,7 @@ class VoiceSession:
         while clock() < deadline and not self._closed.is_set():
             if (
                 not self.summarising
+                and not self.tool_runner.running
                 and not self._handoff.active
                 and clock() - self.core.last_event_at >= quiet_s
             ):
@@ -232,12 +245,15 @@ class VoiceSession:
         events = [{"type": "conversation.item.create", "item": item}]
         if respond:
             events.append({"type": "response.create"})
-        if self._handoff.active or (not self.link.is_open and self.handoff.on_disconnect and self._live):
-            for event in events:
-                self._handoff.queue_item(event)
-            return
         for event in events:
-            await self.link.send(event)
+            await self._send_event(event)
+
+    async def _send_event(self, event: dict[str, Any]) -> None:
+        """Send, or keep for the new session during a handoff (or a drop it will heal)."""
+        if self._handoff.active or (not self.link.is_open and self.handoff.on_disconnect and self._live):
+            self._handoff.queue_item(event)
+            return
+        await self.link.send(event)
 
     def summarise_now(self) -> asyncio.Task | None:
         """Summarise now regardless of the trigger (a button in the panel). None if nothing to fold."""

@@ -31,6 +31,8 @@ CSS = """<style>
 .vnb-transcript .vnb-assistant { border-left-color: var(--jp-success-color1, #2e7d32); }
 .vnb-transcript .vnb-summary { border-left-color: var(--jp-warn-color1, #ef6c00);
   background: var(--jp-layout-color2, rgba(239,108,0,.08)); border-radius: 3px; }
+.vnb-transcript .vnb-tool { border-left-color: var(--jp-ui-font-color3, #999);
+  font-family: var(--jp-code-font-family, monospace); font-size: 90%; }
 .vnb-transcript .vnb-partial .vnb-text::after { content: " ▍"; color: var(--jp-ui-font-color3, #999); }
 .vnb-transcript .vnb-partial .vnb-text { font-style: italic; }
 .vnb-transcript .vnb-gone { opacity: .5; }
@@ -45,6 +47,7 @@ CSS = """<style>
 </style>"""
 
 WHO = {"user": "You", "assistant": "Assistant", "system": "System"}
+TOOL_WHO = {"function_call": "Tool call", "function_call_output": "Tool result"}
 
 
 def _tags(item: Item) -> list[str]:
@@ -81,7 +84,7 @@ def item_html(item: Item) -> str:
         classes.append("vnb-failed")
     if not item.in_window:
         classes.append("vnb-gone")
-    who = "Summary" if item.is_summary else WHO.get(item.role, item.role)
+    who = "Summary" if item.is_summary else TOOL_WHO.get(item.kind) or WHO.get(item.role, item.role)
     tags = "".join(f'<span class="vnb-tag">{escape(t)}</span>' for t in _tags(item))
     text = f'<span class="vnb-text">{escape(_text(item))}</span>'
     return (

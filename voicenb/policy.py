@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .economics import SUMMARY_FLOOR_TOKENS, item_tokens, optimal_pair, summary_budget
+from .economics import (
+    QUALITY_CEILING_TOKENS,
+    SUMMARY_FLOOR_TOKENS,
+    TriggerBounds,
+    bounded_pair,
+    item_tokens,
+    summary_budget,
+)
 from .state import ConversationState, Item, Transcript
 from .tokens import model_spec
 
@@ -64,8 +71,8 @@ class SummaryPolicy:
       trigger and a low target bust the prefix cache rarely (``docs/realtime-protocol.md``).
     * ``timeout_s``: a summariser taking longer has failed; nothing is deleted and it retries later.
 
-    ``SummaryPolicy.for_model(name)`` takes the trigger and target from the cost model
-    (`voicenb.economics.optimal_pair`).
+    ``SummaryPolicy.for_model(name)`` takes the trigger and target from the cost model, capped by the
+    quality ceiling (`voicenb.economics.bounded_pair`); ``bounds`` keeps why, and `describe` says it.
     """
 
     trigger_tokens: int = 20_000
@@ -77,14 +84,28 @@ class SummaryPolicy:
     backoff: Backoff = field(default_factory=Backoff)
     target_tokens: int | None = None
     summary_floor_tokens: int = SUMMARY_FLOOR_TOKENS
+    bounds: TriggerBounds | None = None  # what chose the trigger (None: set by hand)
 
     @classmethod
-    def for_model(cls, model: str, keep_last: int = 4, **overrides: Any) -> SummaryPolicy:
-        """The cost-optimal trigger and target for ``model`` on a typical voice call
-        (`voicenb.economics.optimal_pair`); ``overrides`` set any other field."""
-        best = optimal_pair(model_spec(model), keep_last=keep_last)
-        fields = {"trigger_tokens": best.trigger, "target_tokens": best.target, **overrides}
-        return cls(keep_last=keep_last, **fields)
+    def for_model(
+        cls, model: str, keep_last: int = 4, ceiling: int = QUALITY_CEILING_TOKENS, **overrides: Any
+    ) -> SummaryPolicy:
+        """The cost-optimal trigger and target for ``model`` on a typical voice call, capped by the
+        quality ceiling and the server's truncation point (`voicenb.economics.bounded_pair`);
+        ``overrides`` set any other field."""
+        point, bounds = bounded_pair(model_spec(model), keep_last=keep_last, ceiling=ceiling)
+        fields = {"trigger_tokens": point.trigger, "target_tokens": point.target, "bounds": bounds}
+        return cls(keep_last=keep_last, **{**fields, **overrides})
+
+    def describe(self) -> str:
+        """One line: when it summarises, down to what, and which bound chose the trigger."""
+        target = f" down to ~{self.target_tokens:,}" if self.target_tokens else ""
+        head = f"summarise at {self.trigger_tokens:,} tokens{target}, keeping the last {self.keep_last} turns"
+        if self.bounds is None:
+            return f"{head} (trigger set by hand)"
+        if self.trigger_tokens == self.bounds.trigger:
+            return f"{head}: {self.bounds.describe()}"
+        return f"{head} (trigger set by hand; {self.bounds.describe()})"
 
     @property
     def summary_budget_tokens(self) -> int:

@@ -7,12 +7,14 @@ from typing import Literal, cast
 
 from openai.types.realtime import RealtimeSessionCreateRequestParam
 
+from ..model_table import DEFAULT_REALTIME_MODEL
+
 
 @dataclass
 class SessionConfig:
     """What the session asks of the server; `to_api()` builds the GA ``session.update`` payload."""
 
-    model: str = "gpt-realtime"
+    model: str = DEFAULT_REALTIME_MODEL  # see data/models.json's "defaults" for why
     instructions: str = "You are a friendly voice assistant. Answer in one or two short sentences."
     voice: str = "marin"
     output_modalities: list[Literal["text", "audio"]] = field(default_factory=lambda: ["audio"])

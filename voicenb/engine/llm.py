@@ -28,6 +28,7 @@ from .config import MissingExtraError
 log = logging.getLogger("voicenb.engine")
 
 PREFILL_CHUNK = 32  # tokens per background eval step: the most a reply can wait behind it (~0.5-1 s)
+REPLY_PREFILL_CHUNK = 64  # a reply's prompt is evaluated in steps this size: a cancelled reply stops
 DEFAULT_N_CTX = 8192
 BACKGROUND_PATIENCE_S = 20.0  # the most a summary waits for replies in all before it goes first
 
@@ -143,7 +144,9 @@ class _Context:
                 )
             dropped += 1
 
-    def prefill(self, tokens: list[int], should_stop: Callable[[], bool]) -> int:
+    def prefill(
+        self, tokens: list[int], should_stop: Callable[[], bool], chunk_size: int = PREFILL_CHUNK
+    ) -> int:
         """Evaluate ``tokens`` (all but the last, as generation does) into the KV cache, reusing the
         cached prefix, in chunks; stops early when ``should_stop()``. Returns tokens newly evaluated."""
         llm, done = self.llm, 0
@@ -153,10 +156,10 @@ class _Context:
                 break
             prefix += 1
         llm.n_tokens = prefix
-        for start in range(prefix, len(tokens) - 1, PREFILL_CHUNK):
+        for start in range(prefix, len(tokens) - 1, chunk_size):
             if should_stop():
                 break
-            chunk = tokens[start : min(start + PREFILL_CHUNK, len(tokens) - 1)]
+            chunk = tokens[start : min(start + chunk_size, len(tokens) - 1)]
             llm.eval(chunk)
             done += len(chunk)
         return done
@@ -215,6 +218,11 @@ class LlamaCppLLM:
                 log.warning("reply prompt over %d tokens: dropped the %d oldest turns", ctx.n_ctx, dropped)
             self.last_prompt_tokens = len(tokens)
             self.last_cached_tokens = _common_prefix(ctx.llm._input_ids.tolist(), tokens)
+            # the prompt in steps, not in one uninterruptible eval: a cancelled reply frees the model
+            # within a step (create_completion then finds all but the last token cached)
+            ctx.prefill(tokens, stop.is_set, REPLY_PREFILL_CHUNK)
+            if stop.is_set():
+                return
             constrained = _grammar(json.loads(grammar)) if grammar else None
             generated = ctx.generate(tokens, stops, max_tokens, self.repeat_penalty, constrained)
             with contextlib.closing(generated) as chunks:

@@ -253,9 +253,28 @@ def check_session(session: dict[str, Any]) -> None:
             )
 
 
+DEFAULT_SEMANTIC_VAD: dict[str, Any] = {
+    "type": "semantic_vad", "eagerness": "auto", "create_response": True, "interrupt_response": True,
+}  # fmt: skip
+
+
 def turn_detection(session: dict[str, Any]) -> dict[str, Any] | None:
     """Effective server-VAD settings (defaults filled in), or None when turn detection is off."""
     td = ((session.get("audio") or {}).get("input") or {}).get("turn_detection")
     if not td:
         return None
     return {**DEFAULT_TURN_DETECTION, **{k: v for k, v in td.items() if v is not None}}
+
+
+def effective_session(session: dict[str, Any]) -> dict[str, Any]:
+    """``session`` with ``turn_detection``'s defaults filled in, as OpenAI echoes it: a client reading
+    ``session.updated`` after a partial update (``{"type": "server_vad"}``) must see that
+    ``interrupt_response`` and ``create_response`` are on, or it cancels replies itself."""
+    td = ((session.get("audio") or {}).get("input") or {}).get("turn_detection")
+    if not td:
+        return session
+    defaults = DEFAULT_SEMANTIC_VAD if td.get("type") == "semantic_vad" else DEFAULT_TURN_DETECTION
+    filled = copy.deepcopy(session)
+    given = {k: v for k, v in td.items() if v is not None}
+    filled["audio"]["input"]["turn_detection"] = {**defaults, **given}
+    return filled

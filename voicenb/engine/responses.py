@@ -2,12 +2,19 @@
 
 The LLM runs in a worker thread and hands sentences over a queue, so synthesis of sentence 1 overlaps
 generation of sentence 2 and the first audio delta leaves as soon as the first sentence is spoken.
+
+Cancellation is a rule, not a race: every wait of a response (transcripts, the next sentence, its
+synthesis, each audio chunk) ends the moment it is cancelled, and ``response.done`` goes out then. The
+model's worker thread is told to stop and is not waited for: a blocking prefill or synthesis that cannot
+be interrupted finishes in the background with its output dropped (the next reply queues behind it for
+the model, never the cancellation).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import threading
 from collections.abc import Awaitable
@@ -52,7 +59,8 @@ class ResponseRun:
         return "transcript" if self.modality == "audio" else "text"
 
     def cancel(self, reason: str) -> None:
-        """Stop at the next safe point; the response ends ``cancelled`` with this reason."""
+        """End now: whatever the response awaits returns at once and it ends ``cancelled`` with this
+        reason; nothing more is generated, synthesised or sent."""
         if self.cancel_reason is None:
             self.cancel_reason = reason
             self._cancelled.set()
@@ -161,13 +169,19 @@ class ResponseRun:
                     await self._write(piece)
         finally:
             self._stop_llm.set()
-            await producer
+            if not self.cancel_reason:
+                await producer  # it has put _END: done, or about to be
+            # cancelled: the worker stops at its next check (a token, a prefill chunk); not waited for
 
     def _produce(self, messages: list[dict[str, str]], queue: asyncio.Queue[Any], loop: Any) -> None:
         """Worker thread: stream the LLM, hand over tokens (text) or whole sentences (audio)."""
         cfg = self.conn.engine.config
         splitter, sentences = SentenceSplitter(), 0
-        put = lambda x: loop.call_soon_threadsafe(queue.put_nowait, x)  # noqa: E731
+
+        def put(x: Any) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed (engine stopped) while we ran
+                loop.call_soon_threadsafe(queue.put_nowait, x)
+
         stream = self.conn.parts.llm.stream(messages, cfg.max_reply_tokens, self._stop_llm)
         try:
             for piece in stream:
@@ -207,8 +221,8 @@ class ResponseRun:
         text = speakable(sentence)
         if not text:
             return
-        pcm = await self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text)
-        if self.cancel_reason:
+        pcm = await self._until_cancelled(self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text))
+        if self.cancel_reason or pcm is None:
             return
         delta = (" " if self.text else "") + sentence
         self.text += delta
@@ -217,6 +231,8 @@ class ResponseRun:
             server_event("response.output_audio_transcript.delta", delta=delta, **self._ids())
         )
         for chunk in chunk_pcm(pcm, self.conn.engine.config.audio_chunk_ms):
+            if self.cancel_reason:
+                return  # queued audio is not sent once the response is cancelled
             self.item.audio += chunk
             audio = base64.b64encode(chunk).decode()
             await self.conn.send(server_event("response.output_audio.delta", delta=audio, **self._ids()))

@@ -29,6 +29,7 @@ from .protocol import (
     ProtocolError,
     check_session,
     default_session,
+    effective_session,
     error_event,
     merge_session,
     parse_client_event,
@@ -59,6 +60,7 @@ class Connection:
         self.speech_start_ms = 0
         self.detector: TurnDetector | None = None
         self.response: ResponseRun | None = None
+        self._reply_owed = False  # a committed VAD turn came while a response ran: answer it after
         self.previous_window: Window | None = None
         self._transcriptions: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -122,7 +124,7 @@ class Connection:
         merged = merge_session(self.session, update)
         check_session_values(merged, event.event_id)
         check_session(merged)
-        self.session = merged
+        self.session = effective_session(merged)  # stored and echoed as applied: defaults filled in
         self._configure_vad()
         await self.send(server_event("session.updated", session=self.session))
         if "instructions" in update:
@@ -195,7 +197,7 @@ class Connection:
         )
         settings = self.detector.settings if self.detector else {}
         if self.response and settings.get("interrupt_response", True):
-            self.response.cancel("turn_detected")  # barge-in
+            self.response.cancel("turn_detected")  # barge-in: response.done follows at once
 
     async def _speech_stopped(self, audio_end_ms: int) -> None:
         item_id = self.speech_item_id or new_id("item")
@@ -210,7 +212,7 @@ class Connection:
         self.speech_item_id = None
         await self._commit(pcm, item_id, self._take_speculation())
         if self.detector and self.detector.settings.get("create_response", True):
-            await self._start_response({})
+            self._answer_turn()
 
     def _speculate(self, pause_ms: int) -> None:
         """Start transcribing the turn so far while the VAD waits out its silence window: if the
@@ -274,6 +276,8 @@ class Connection:
     async def on_clear(self, event: Any) -> None:
         self._reset_buffer(len(self.buffer))
         await self.send(server_event("input_audio_buffer.cleared"))
+        if self._reply_owed and self.response is None:  # it waited for a turn that was cleared
+            self._begin_response({})
 
     def _reset_buffer(self, n_bytes: int) -> None:
         self.buffer_start_ms += n_bytes / (2 * SAMPLE_RATE) * 1000
@@ -456,13 +460,20 @@ class Connection:
                 None,
                 event.event_id,
             )
-        await self._start_response(params)
+        self._begin_response(params)
 
-    async def _start_response(self, params: dict[str, Any]) -> None:
-        if self.response is not None:
-            return  # a VAD turn while a response runs without interrupt_response: no second response
+    def _answer_turn(self) -> None:
+        """Every committed VAD turn is answered: now, or when the running response ends (one still
+        winding down after a cancel, or one the turn did not interrupt); then one response answers
+        every turn committed meanwhile."""
+        if self.response is None:
+            self._begin_response({})
+        else:
+            self._reply_owed = True
+
+    def _begin_response(self, params: dict[str, Any]) -> None:
         run = ResponseRun(self, params)
-        self.response = run
+        self.response, self._reply_owed = run, False
 
         async def run_and_release() -> None:
             try:
@@ -470,9 +481,16 @@ class Connection:
             finally:
                 if self.response is run:
                     self.response = None
-                    self.prewarm()  # the reply's end and the next turn's header, while the user speaks
+                    self._after_response()
 
         self.spawn(run_and_release())
+
+    def _after_response(self) -> None:
+        speaking = self.detector is not None and self.detector.in_speech
+        if self._reply_owed and not speaking:  # (while the user speaks, their commit answers it)
+            self._begin_response({})
+        else:
+            self.prewarm()  # the reply's end and the next turn's header, while the user speaks
 
     async def on_response_cancel(self, event: Any) -> None:
         wanted = event.response_id  # type: ignore[attr-defined]

@@ -90,8 +90,10 @@ def test_openai_session_payload_for_the_default_validates_against_the_sdk(fresh_
 def test_a_deprecated_name_works_and_warns_exactly_once_with_its_date(fresh_warnings, caplog):
     with caplog.at_level(logging.WARNING, logger="voicenb"):
         config = SessionConfig(model="gpt-realtime")
-        VoiceSession.offline(config)  # the local engine ignores the name: nothing to warn about
+        VoiceSession.offline(config)  # a local engine ignores the name: nothing to warn about
+        VoiceSession.connect_to("ws://127.0.0.1:8765/v1", config)
         assert not caplog.records
+        VoiceSession.connect_to("wss://proxy.example.com/v1", config, api_key="sk-test").config.to_api()
         VoiceSession.openai(config, api_key="sk-test").config.to_api()
         VoiceSession.openai(config, api_key="sk-test")
     warned = [r.getMessage() for r in caplog.records if "gpt-realtime" in r.getMessage()]
@@ -119,7 +121,7 @@ def test_a_shutdown_date_in_the_past_says_so():
 def test_eval_help_shows_the_new_default(capsys):
     with pytest.raises(SystemExit):
         cli.main(["eval", "--help"])
-    assert "default gpt-realtime-2.1" in capsys.readouterr().out
+    assert "(default gpt-realtime-2.1)" in " ".join(capsys.readouterr().out.split())  # however it wraps
 
 
 def test_an_unknown_on_purpose_model_says_why():

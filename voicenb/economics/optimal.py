@@ -129,7 +129,7 @@ def policy_costs(
     """Expected USD per minute of each policy, for tables and the panel (steady state; ``none`` is the
     theoretical unbounded window averaged over ``minutes``)."""
     rates = rates or TokenRates.voice_call()
-    best = optimal_pair(spec, rates, keep_last)
+    best, _ = bounded_pair(spec, rates, keep_last)
     costs = {"auto": auto_cost(spec, rates)}
     costs.update({f"retention {r:g}": retention_cost(spec, rates, r) for r in ratios})
     costs[f"summarise {best.trigger}/{best.target}"] = best.cost

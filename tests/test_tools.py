@@ -114,9 +114,9 @@ def test_outputs_are_text_and_bounded():
 # --- the session runs calls against the offline engine ---------------------------------------------------
 
 
-def _session(engine: OfflineEngine, registered: list, **config: object) -> VoiceSession:
+def _session(engine: OfflineEngine, registered: list, recall: bool = False, **config: object) -> VoiceSession:
     cfg = SessionConfig(output_modalities=["text"], turn_detection=False, **config)  # type: ignore[arg-type]
-    return VoiceSession(cfg, tools=registered, websocket_base_url=engine.url, api_key="local")
+    return VoiceSession(cfg, tools=registered, websocket_base_url=engine.url, api_key="local", recall=recall)
 
 
 async def _converse(llm: ToolCallingLLM, registered: list, text: str, **config: object):
@@ -323,3 +323,73 @@ async def test_a_booking_reference_survives_five_folds_of_the_extractive_summary
         _message(later, f"a{k}", "assistant", f"Here is what I know about {topic}: it is fine.")
         summary = await fold(summariser, policy, later.turns(), summary)
     assert "BK-4821" in summary
+
+
+# --- recall: the built-in tool over the full log ------------------------------------------------------
+
+
+def _folded(state, *ids: str) -> None:
+    for item_id in ids:
+        state.on_item_deleted(item_id, by="summary")
+
+
+def test_recall_finds_folded_turns_verbatim_with_when_they_were_said():
+    from voicenb.session.recall import search
+
+    state = _conversation([])
+    _message(state, "u0", "user", "My order number is 30518 and the tiles are sage green.")
+    _message(state, "a0", "assistant", "Noted: order 30518, sage green tiles.")
+    _message(state, "u1", "user", "The engineer should come on Thursday morning.")
+    _message(state, "a1", "assistant", "Thursday morning it is.")
+    _message(state, "u2", "user", "What colour were the tiles again?")
+    state.log["u0"].at_s = 65.0
+    _folded(state, "u0", "a0", "u1", "a1")
+    hits = search(state, "tiles colour")
+    assert [h.text for h in hits] == [
+        "My order number is 30518 and the tiles are sage green.",
+        "Noted: order 30518, sage green tiles.",
+    ]
+    assert hits[0].line().startswith("[1 min 05 s into the call, 4 turns ago, the user] My order number")
+    assert search(state, "what colour were the tiles again") and not any(
+        "again" in h.text for h in search(state, "what colour were the tiles again")
+    )  # the question itself is still in the window: never returned
+    assert search(state, "xylophone") == []
+
+
+async def test_recall_is_on_by_default_and_off_with_one_flag():
+    llm = ToolCallingLLM([])
+    async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
+        with_recall = _session(engine, [], recall=True)
+        without = _session(engine, [book_table], recall=False)
+    assert [t["name"] for t in with_recall.config.tools] == ["recall"]
+    assert "summarised" in with_recall.config.tools[0]["description"]  # it says when to use it
+    assert [t["name"] for t in without.config.tools] == ["book_table"]
+
+
+async def test_the_model_recalls_a_folded_detail_through_the_session():
+    from voicenb.policy import SummaryPolicy
+    from voicenb.summarisers import OfflineSummariser
+
+    call = {"name": "recall", "arguments": {"query": "order number"}}
+    llm = ToolCallingLLM(
+        [], reply=lambda out: "It was " + "".join(c for c in out.split("]")[-1] if c.isdigit())
+    )
+    config = SessionConfig(output_modalities=["text"], turn_detection=False)
+    policy = SummaryPolicy(trigger_tokens=100_000, keep_last=0, min_turns=1)
+    async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
+        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(),
+                               websocket_base_url=engine.url, api_key="local")  # fmt: skip
+        async with session:
+            await session.send_text("My order number is 30518.")  # plain chat: no call queued
+            await wait_until(lambda: len(session.state.turns()) == 2 and not session.core.response_active)
+            task = session.summarise_now()
+            assert task is not None
+            await task
+            llm.calls = [call]
+            await session.send_text("What was my order number?")
+            await wait_until(lambda: len(session.state.turns()) == 4, timeout=10)
+            await session.wait_idle(quiet_s=0.3, timeout_s=10)
+    (call_item,) = [i for i in session.state.log.values() if i.kind == "function_call"]
+    output = session.state.tool_output(call_item.call_id)
+    assert output is not None and "the user] My order number is 30518." in output.text
+    assert "30518" in session.state.turns()[-1].text

@@ -46,6 +46,7 @@ class Item:
     call_id: str | None = None  # function calls and outputs: the id that pairs them
     name: str | None = None  # function calls: the tool's name ...
     arguments: str | None = None  # ... and the model's JSON arguments
+    at_s: float | None = None  # seconds into the session when it appeared (recall says when)
 
     @property
     def is_turn(self) -> bool:

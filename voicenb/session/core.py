@@ -124,6 +124,8 @@ class SessionCore:
 
     def _on_item_added(self, e: dict) -> None:
         item = self.state.on_item_added(e["item"], e.get("previous_item_id"))
+        if item.at_s is None:
+            item.at_s = round(self.clock() - self.started_at, 3)
         if item.id in self._user_audio_s:
             self.state.on_user_audio(item.id, self._user_audio_s.pop(item.id))
         self.publish(ev.ItemAdded(item.id, cast(ev.Role, item.role), item.is_summary))

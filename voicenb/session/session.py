@@ -32,6 +32,7 @@ from .core import SessionCore, Subscriber
 from .defaults import default_policy, default_summariser
 from .handoff import Handoff, append_audio
 from .pruning import Pruner
+from .recall import recall_tool
 from .tools import Tool, ToolBox
 
 log = logging.getLogger("voicenb.session")
@@ -83,11 +84,14 @@ class VoiceSession:
         recorder: Any = None,
         confirm_timeout_s: float = 10.0,
         tools: Iterable[Tool | Callable[..., Any]] = (),
+        recall: bool = True,
     ) -> None:
         if backend is None:
             backend = Backend.offline(engine_config) if engine_config is not None else None
         self.backend = backend or Backend.default(api_key, websocket_base_url)
         self.tools = ToolBox(tools)  # Python callables the model may call (`voicenb.session.tools`)
+        if recall and "recall" not in self.tools:  # search the full log: what the summary dropped
+            self.tools.add(recall_tool(lambda: self.core.state))
         config = config or SessionConfig()
         if not self.backend.is_offline:  # the name may reach OpenAI: say when it stops answering
             warn_if_deprecated(config.model)

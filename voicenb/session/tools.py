@@ -80,7 +80,14 @@ class Tool:
 
 
 @overload
-def tool(fn: Callable[..., Any], /) -> Tool: ...
+def tool(
+    fn: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Tool: ...
 @overload
 def tool(
     *, name: str | None = None, description: str | None = None, timeout_s: float = DEFAULT_TIMEOUT_S

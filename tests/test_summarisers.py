@@ -71,9 +71,9 @@ async def test_openai_summariser_prompt(chat):
     # the default is a current reasoning model: room for its hidden reasoning, low effort, no temperature
     assert body["model"] == "gpt-5.4-mini" and body["max_completion_tokens"] == 600 + 2000
     assert body["reasoning_effort"] == "low" and "temperature" not in body and "max_tokens" not in body
-    assert body["response_format"]["json_schema"]["schema"]["required"] == ["gist", "ops"]
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["ops", "gist"]
     system, user = body["messages"]
-    assert "Write in French" in system["content"]
+    assert "Write the values in French" in system["content"]
     assert "ONLY the latest value" in system["content"] and "Do not answer" in system["content"]
     assert "- mood: caller is angry" in user["content"] and "HH-30518" in user["content"]
 

@@ -67,7 +67,7 @@ def _eval(args: argparse.Namespace) -> int:
     try:
         return run(args.conversations, settings, minutes=args.minutes, all_policies=args.compare,
                    plot=args.plot, as_json=args.json, ratios=args.ratios,
-                   fill=args.fill)  # fmt: skip
+                   fill=args.fill, first_turns=args.first_turns)  # fmt: skip
     except ConversationError as exc:
         raise UsageError(str(exc)) from exc
 
@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--compare", action="store_true", help="run every policy; print a table and plot a PNG")
     evl.add_argument("--plot", default=None, help="PNG path for --compare (default compare-NAME.png)")
     evl.add_argument("--probe", action="store_true", help="at the end, ask the bot each fact's question")
+    evl.add_argument("--first-turns", type=_positive(int), default=None, metavar="N",
+                     help="only each conversation's first N turns, with the facts stated there")  # fmt: skip
     evl.add_argument("--json", action="store_true", help="end with one JSON line of results")
     evl.set_defaults(func=_eval)
 

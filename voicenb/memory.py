@@ -44,8 +44,8 @@ class Operation(BaseModel):
 
 class MemoryUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    gist: str
     ops: list[Operation]
+    gist: str = ""
 
 
 # The schema as both constrained decoders want it: every field required, no extra ones, no $refs.
@@ -59,10 +59,10 @@ _OP_SCHEMA = {
     "required": ["op", "subject", "value"],
     "additionalProperties": False,
 }
-UPDATE_SCHEMA = {
+UPDATE_SCHEMA = {  # the operations first: a small model that starts with the gist writes its summary there
     "type": "object",
-    "properties": {"gist": {"type": "string"}, "ops": {"type": "array", "items": _OP_SCHEMA}},
-    "required": ["gist", "ops"],
+    "properties": {"ops": {"type": "array", "items": _OP_SCHEMA}, "gist": {"type": "string"}},
+    "required": ["ops", "gist"],
     "additionalProperties": False,
 }
 RESPONSE_FORMAT = {
@@ -216,15 +216,15 @@ class FactMemory:
 
     def unplaced(self, turns: Sequence[Turn], language: str) -> list[Span]:
         """Numbers, amounts, dates, times, codes and names the user stated in ``turns`` (the turns of
-        the fold just applied) that no entry holds, current or replaced; one span per value."""
+        the fold just applied) that no entry holds, current or replaced; one span per value, its turn
+        an index into ``turns``."""
         held = values_in(self.text_of_all(), language)
         names = known_names(" ".join(t for _, t in turns), language)
-        first = self.turns_seen - len(turns)
         missing: dict[str, Span] = {}
         for n, (role, text) in enumerate(turns):
             if role != "user":
                 continue
-            for span in spans(text, language, first + n, names):
+            for span in spans(text, language, n, names):
                 if span.value not in held and span.value not in missing:
                     missing[span.value] = span
         return list(missing.values())

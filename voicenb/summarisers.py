@@ -14,6 +14,7 @@ Each sets ``last_fold`` (`voicenb.memory.FoldResult`): what the fold applied, ev
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, parse
 from .model_table import DEFAULT_TEXT_MODEL, reasons, warn_if_deprecated
 
 Turn = tuple[str, str]
+log = logging.getLogger("voicenb")
 
 SUMMARY_HEADER = extractive.HEADER
 
@@ -55,8 +57,11 @@ Keep names of people, pets, places and companies; numbers, amounts, prices, date
 references; descriptions and preferences as said (colours, materials, sizes, positions), likes, \
 dislikes, allergies; decisions, requests, and what the assistant confirmed or booked. Leave out \
 greetings, thanks and small talk. Do not answer, advise or invent.
-"gist": one short sentence on what the conversation is about.
-Write in {language}."""
+"gist": what the conversation is about, in at most ten words.
+Answer with JSON only, for example:
+{{"ops": [{{"op": "add", "subject": "budget", "value": "£25,000"}}, \
+{{"op": "update", "subject": "start date", "value": "28 April"}}], "gist": "A kitchen renovation."}}
+Write the values in {language}."""
 
 RECHECK_PROMPT = """These values were said by the user but are in no fact. For each one that may matter \
 later, add the fact it belongs to, or update the fact it changes; leave out small talk:
@@ -130,9 +135,12 @@ class OpenAISummariser:
         memory = self.memory.copy() if previous == self._rendered else FactMemory.from_text(previous)
         try:
             result = await self._fold(memory, turns, language, lang, budget_tokens)
-        except Exception:
+        except Exception as exc:
             if self.fallback is None:
                 raise
+            log.warning(
+                "the memory's model failed (%s: %s): the fallback summarises", type(exc).__name__, exc
+            )
             text = await self.fallback.summarise(turns, previous, language, budget_tokens)
             self.last_fold, self._rendered = getattr(self.fallback, "last_fold", None), None
             return text

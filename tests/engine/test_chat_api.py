@@ -224,3 +224,11 @@ async def test_a_completion_whose_client_gave_up_stops_and_the_next_request_is_s
             assert (await http.post("/chat/completions", json=body)).status_code == 200
     finally:
         await api.stop()
+
+
+def test_the_local_grammar_writes_the_operations_before_the_gist():
+    """A small model that may write the gist first puts its whole summary there (measured on the 1.5B)."""
+    from voicenb.engine.llm import _grammar
+
+    root = _grammar(UPDATE_SCHEMA)._grammar.split("root ::=")[1].splitlines()[0]
+    assert root.index("ops-kv") < root.index("gist-kv")

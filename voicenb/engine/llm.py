@@ -286,7 +286,7 @@ def _grammar(schema: dict) -> Any:
     """llama.cpp's grammar for a JSON schema (kept per schema: building one parses the schema)."""
     from llama_cpp import LlamaGrammar
 
-    text = json.dumps(schema, sort_keys=True)
+    text = json.dumps(schema)  # in its own order: the grammar writes the properties in this order
     if text not in _GRAMMARS:
         _GRAMMARS[text] = LlamaGrammar.from_json_schema(text, verbose=False)
     return _GRAMMARS[text]

@@ -26,7 +26,8 @@ from .conversations import (
     extend_with_chatter,
     load_conversation,
 )
-from .probes import ProbeResult, probe_recall
+from .locomo import token_f1
+from .probes import ProbeResult, probe_f1, probe_recall
 from .replay import POLICIES, RETENTION_SWEEP, THEORETICAL, EvalSettings, pairs, replay
 from .report import build_report, compare_table, format_report, plot_compare
 from .scoring import FactResult, fact_survival, score_fact, score_facts
@@ -50,11 +51,13 @@ __all__ = [
     "fact_survival",
     "format_report",
     "load_conversation",
+    "probe_f1",
     "probe_recall",
     "retention_sweep",
     "run",
     "score_fact",
     "score_facts",
+    "token_f1",
 ]
 
 
@@ -106,10 +109,11 @@ async def retention_sweep(
 def run(
     paths: Sequence[str], settings: EvalSettings, *, minutes: float = 0, all_policies: bool = False,
     plot: str | None = None, as_json: bool = False, out: Callable[[str], None] = print,
-    ratios: Sequence[float] | None = None, fill: str = "loop",
+    ratios: Sequence[float] | None = None, fill: str = "loop", first_turns: int | None = None,
 ) -> int:  # fmt: skip
-    """``voicenb eval``: bad files raise `ConversationError` (one line, for the CLI to print)."""
-    conv = concat([load_conversation(p) for p in paths])
+    """``voicenb eval``: bad files raise `ConversationError` (one line, for the CLI to print).
+    Files are in the eval schema or LoCoMo's published JSON; ``first_turns`` cuts each one."""
+    conv = concat([load_conversation(p, first_turns) for p in paths])
     if minutes:
         extend = extend_with_chatter if fill == "chatter" else extend_to_minutes
         conv = extend(conv, minutes, settings.wpm)

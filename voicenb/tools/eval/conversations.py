@@ -36,8 +36,10 @@ class ConversationError(ValueError):
     """A conversation file that cannot be used; the message is one line saying what to fix."""
 
 
-def load_conversation(path: str | Path) -> Conversation:
-    """Read a conversation file in the schema of ``docs/eval-schema.md``."""
+def load_conversation(path: str | Path, first_turns: int | None = None) -> Conversation:
+    """Read a conversation file in the schema of ``docs/eval-schema.md``, or one of LoCoMo's published
+    JSON (`voicenb.tools.eval.locomo`); ``first_turns``: only that many turns, with the facts whose
+    evidence lies in them."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -47,6 +49,20 @@ def load_conversation(path: str | Path) -> Conversation:
         raise ConversationError(f"{path}: is a folder; give a conversation .json file") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConversationError(f"{path}: not a JSON conversation ({exc})") from None
+    from . import locomo
+
+    if locomo.is_locomo(data):
+        return locomo.conversation(data, path, first_turns)
+    conv = _schema_conversation(data, path)
+    if first_turns is not None:
+        facts = [f for f in conv.facts if f.turn < first_turns]
+        conv = Conversation(conv.name, conv.turns[:first_turns], facts, conv.language)
+    return conv
+
+
+def _schema_conversation(data: object, path: Path) -> Conversation:
+    if not isinstance(data, dict):
+        raise ConversationError(f"{path}: not in the eval schema (not an object); see docs/eval-schema.md")
     try:
         turns = [(str(t["role"]), str(t["text"])) for t in data["turns"]]
         facts = [

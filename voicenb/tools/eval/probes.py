@@ -14,6 +14,7 @@ from typing import Any
 from ... import events as ev
 from ...session import VoiceSession
 from .conversations import Fact
+from .locomo import token_f1
 
 NEVER = 10**9
 
@@ -24,6 +25,7 @@ class ProbeResult:
     question: str
     answer: str
     correct: bool
+    f1: float = 0.0  # LoCoMo's token F1 against the first (gold) answer
 
 
 def is_correct(answer: str, fact: Fact) -> bool:
@@ -34,6 +36,11 @@ def is_correct(answer: str, fact: Fact) -> bool:
 
 def probe_recall(results: Sequence[ProbeResult]) -> float | None:
     return round(sum(r.correct for r in results) / len(results), 4) if results else None
+
+
+def probe_f1(results: Sequence[ProbeResult]) -> float | None:
+    """Mean LoCoMo token F1 of the bot's answers: partial credit where substring scoring has none."""
+    return round(sum(r.f1 for r in results) / len(results), 4) if results else None
 
 
 async def ask_probes(
@@ -51,7 +58,8 @@ async def ask_probes(
         await session.next(ev.UsageUpdated, timeout=timeout_s)
         added = [i for i in session.state.log.values() if i.id not in before]
         answer = " ".join(i.text for i in added if i.role == "assistant").strip()
-        results.append(ProbeResult(fact.id, fact.question, answer, is_correct(answer, fact)))
+        f1 = token_f1(answer, fact.answers[0]) if fact.answers else 0.0
+        results.append(ProbeResult(fact.id, fact.question, answer, is_correct(answer, fact), round(f1, 4)))
         await session.link.delete_items([i.id for i in added if i.id in session.state.window])
     return results
 

@@ -204,6 +204,7 @@ class Replay:
     errors: list[str] = field(default_factory=list)
     wall_s: float = 0.0
     probes: list[ProbeResult] = field(default_factory=list)
+    fold_seconds: list[float] = field(default_factory=list)  # each summary, started to finished
 
 
 async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettings) -> None:
@@ -252,6 +253,8 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
         )
         usage: asyncio.Queue[ev.UsageUpdated] = asyncio.Queue()
         session.subscribe(lambda e: usage.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
+        folds = FoldClock()
+        session.subscribe(folds.on_event)
         minutes: list[float] = []
         spoken = 0.0
         async with session:
@@ -270,8 +273,23 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
                                       settings.timeout_s) if settings.probe else []  # fmt: skip
             return Replay(
                 session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,
-                [e.message for e in session.errors], time.monotonic() - started, probes,
+                [e.message for e in session.errors], time.monotonic() - started, probes, folds.seconds,
             )  # fmt: skip
+
+
+class FoldClock:
+    """Seconds from each SummaryStarted to its SummaryFinished or SummaryFailed."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+        self._started: float | None = None
+
+    def on_event(self, event: ev.SessionEvent) -> None:
+        if isinstance(event, ev.SummaryStarted):
+            self._started = time.monotonic()
+        elif isinstance(event, ev.SummaryFinished | ev.SummaryFailed) and self._started is not None:
+            self.seconds.append(round(time.monotonic() - self._started, 1))
+            self._started = None
 
 
 async def _settle(session: VoiceSession, timeout_s: float) -> None:

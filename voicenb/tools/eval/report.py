@@ -9,7 +9,7 @@ from typing import Any
 
 from ...tokens import TokenLedger
 from .conversations import Conversation
-from .probes import probe_recall
+from .probes import probe_f1, probe_recall
 from .replay import EvalSettings, Replay
 from .scoring import fact_survival, score_facts
 
@@ -77,8 +77,10 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dic
         "context": run.context,  # what the server holds at the end: summary, then kept turns
         "errors": run.errors,
         "probe_recall": probe_recall(run.probes),
+        "probe_f1": probe_f1(run.probes),
         "probes": [asdict(p) for p in run.probes],
         "wall_s": round(run.wall_s, 2),
+        "fold_seconds": run.fold_seconds,
     }
 
 
@@ -104,7 +106,8 @@ def format_report(report: dict[str, Any]) -> str:
     if r.get("probe_recall") is not None:
         correct = sum(p["correct"] for p in r["probes"])
         right = f"{correct}/{len(r['probes'])} answered right by the bot"
-        lines.append(f"  probe recall    {r['probe_recall']:.2f} ({right})")
+        f1 = f"; LoCoMo token F1 {r['probe_f1']:.2f}" if r.get("probe_f1") is not None else ""
+        lines.append(f"  probe recall    {r['probe_recall']:.2f} ({right}){f1}")
         lines += [f"    {'✓' if p['correct'] else '✗'} {p['id']}: {p['question']} -> {p['answer'][:80]!r}"
                   for p in r["probes"]]  # fmt: skip
     if r["errors"]:

@@ -481,7 +481,7 @@ async def test_trigger_is_log_scale_with_an_exact_box_and_the_truncation_point(m
     s = make_session(policy=SummaryPolicy(trigger_tokens=300))
     panel = ControlPanel(s)
     slider = panel.trigger_slider
-    assert round(10**slider.min) == 100 and round(10**slider.max) == s.ledger.spec.context_window
+    assert round(10**slider.min) == 100 and round(10**slider.max) == s.ledger.spec.truncation_at
     # a demo's 300 sits a fifth of the way along (on a linear 50 … 32,000 slider: in its first 1%)
     assert 0.15 < (np.log10(300) - slider.min) / (slider.max - slider.min) < 0.3
     assert f"{s.ledger.spec.truncation_at:,}" in panel.controls.limits.value

@@ -19,6 +19,7 @@ from ..model_table import DEFAULT_TEXT_MODEL
 
 log = logging.getLogger("voicenb.session")
 OPENAI_HOSTS = frozenset({"api.openai.com"})
+OPENAI_URL = "wss://api.openai.com/v1"  # the SDK's own default
 MAX_SERVER_FRAME_BYTES = 16 * 1024 * 1024  # one server event; OpenAI's own limit for a client event is 15 MiB
 
 
@@ -100,7 +101,11 @@ class Backend:
 
     @property
     def url(self) -> str:
-        return self.websocket_base_url or "wss://api.openai.com/v1"
+        """The websocket base URL it connects to; "" for the offline engine until it runs (its port is
+        picked when it starts)."""
+        if self.kind == "offline":
+            return self.websocket_base_url or ""
+        return self.websocket_base_url or OPENAI_URL
 
     def describe(self) -> str:
         """One plain sentence saying where the session talks to (shown when it starts)."""
@@ -145,7 +150,20 @@ class Backend:
         else:
             client = AsyncOpenAI(websocket_base_url=self.websocket_base_url, _enforce_credentials=False)
         options = WebSocketConnectionOptions(max_size=MAX_SERVER_FRAME_BYTES)
-        return await client.realtime.connect(model=model, websocket_connection_options=options).enter()
+        try:
+            return await client.realtime.connect(model=model, websocket_connection_options=options).enter()
+        except OSError as exc:  # no route, no DNS, refused: one line that says what to do
+            raise ConnectionError(self.unreachable(exc)) from None
+
+    def unreachable(self, exc: OSError) -> str:
+        """The one line a user sees when the server cannot be reached."""
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        if self.kind == "openai":
+            return (
+                f"cannot reach OpenAI at {self.url} ({reason}): check the network connection, or use the "
+                "offline engine, which needs none: VoiceSession.offline()"
+            )
+        return f"cannot reach the realtime server at {self.url} ({reason}): is it running?"
 
     def client_for_text(self) -> tuple[Any, str]:
         """(AsyncOpenAI client, model) for text on this backend, for the summariser: OpenAI's small text

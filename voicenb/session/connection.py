@@ -97,7 +97,9 @@ class Link:
     async def send(self, event: dict[str, Any]) -> None:
         """The one path for client events."""
         if self.conn is None:
-            raise ConnectionError("not connected")
+            raise ConnectionError(
+                "not connected: press Start in the panel, or `await session.connect()` first"
+            )
         if self.core.recorder is not None:
             self.core.recorder.client_event(event)
         await self.conn.send(event)

@@ -36,6 +36,7 @@ from .recall import recall_tool
 from .tools import Tool, ToolBox
 
 log = logging.getLogger("voicenb.session")
+NEXT_TIMEOUT_S = 60.0  # `next()` gives up after this by default: a reply takes seconds, not minutes
 E = TypeVar("E")
 T = TypeVar("T")
 
@@ -278,10 +279,18 @@ class VoiceSession:
         return self.core.subscribe(fn)
 
     async def next(
-        self, kind: type[E], *, where: Callable[[E], bool] | None = None, timeout: float | None = None
-    ) -> E:
-        """The next event of ``kind``: ``await session.next(UsageUpdated)``."""
-        return await self.core.next(kind, where=where, timeout=timeout)
+        self, kind: type[E], *, where: Callable[[E], bool] | None = None,
+        timeout: float | None = NEXT_TIMEOUT_S,
+    ) -> E:  # fmt: skip
+        """The next event of ``kind``: ``await session.next(UsageUpdated)``. Raises `TimeoutError`
+        after ``timeout`` seconds (a cell must not hang when nobody talks); ``timeout=None`` waits on."""
+        try:
+            return await self.core.next(kind, where=where, timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError(
+                f"no {kind.__name__} event within {timeout:g} s (is the session running and is anyone "
+                "talking?): pass timeout= to wait longer, or timeout=None to wait without limit"
+            ) from None
 
     # --- views: attributes of the parts, and what they add up to -----------------------------------------
 

@@ -8,6 +8,7 @@ throttled (at most ``interval_s`` apart), whatever the event rate.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from dataclasses import dataclass, field
 
 import ipywidgets as w
@@ -23,6 +24,9 @@ from ..tokens import ModelSpec, TokenLedger, Usage
 from .loop import Throttle
 from .window import WindowTracker
 
+MAX_BARS = 40  # the chart shows the latest responses only: 3 shapes each, bounded however long the call
+MAX_TICKS = 8  # x labels; more smear into one dark bar at the panel's width
+
 COLORS = {"text": "#4e79a7", "audio": "#59a14f", "cached": "#9c9c9c", "trigger": "#f28e2b",
           "truncation": "#e15759", "summary": "#f28e2b", "cost": "#b07aa1"}  # fmt: skip
 
@@ -36,18 +40,28 @@ def _swatch(color: str, label: str, shape: str = "block") -> str:
             f'<span style="display:inline-block; {style}"></span>{label}</span>')  # fmt: skip
 
 
-LEGEND = (
-    '<div style="font-size:var(--jp-ui-font-size0, 11px); color:var(--jp-ui-font-color1, #333);'
-    ' padding-left:60px">'
-    + _swatch(COLORS["text"], "text")
-    + _swatch(COLORS["audio"], "audio")
-    + _swatch(COLORS["cached"], "cached")
-    + _swatch(COLORS["trigger"], "summary trigger", "dash")
-    + _swatch(COLORS["truncation"], "server truncation", "dash")
-    + _swatch(COLORS["summary"], "summary", "diamond")
-    + _swatch(COLORS["cost"], "cumulative cost (right axis)", "line")
-    + "</div>"
-)
+def legend_html(trigger: int, truncation: int) -> str:
+    """The legend under the plot; it carries the two limits' figures, so the title stays short."""
+    return (
+        '<div style="font-size:var(--jp-ui-font-size0, 11px); color:var(--jp-ui-font-color1, #333);'
+        ' padding-left:60px">'
+        + _swatch(COLORS["text"], "text")
+        + _swatch(COLORS["audio"], "audio")
+        + _swatch(COLORS["cached"], "cached")
+        + _swatch(COLORS["trigger"], f"summary trigger {trigger:,}", "dash")
+        + _swatch(COLORS["truncation"], f"server truncation {truncation:,}", "dash")
+        + _swatch(COLORS["summary"], "summary", "diamond")
+        + _swatch(COLORS["cost"], "cumulative cost (right axis)", "line")
+        + "</div>"
+    )
+
+
+def tick_values(x: list[int], most: int = MAX_TICKS) -> list[int]:
+    """At most ``most`` evenly spaced labels among ``x``, the latest always labelled."""
+    if len(x) <= most:
+        return list(x)
+    step = -(-len(x) // most)
+    return x[::-1][::step][::-1]
 
 
 def window_split(u: Usage, spec: ModelSpec | None = None) -> tuple[int, int, int]:
@@ -82,6 +96,10 @@ class ChartData:
             data.cost.append(record.cumulative_cost_usd)
         return data
 
+    def tail(self, n: int) -> ChartData:
+        """The latest ``n`` responses."""
+        return ChartData(self.x[-n:], self.text[-n:], self.audio[-n:], self.cached[-n:], self.cost[-n:])
+
     @property
     def windows(self) -> list[int]:
         return [a + b + c for a, b, c in zip(self.text, self.audio, self.cached, strict=True)]
@@ -100,7 +118,8 @@ class TokenChart:
         self.session = session
         self._owns_window = window is None
         self.window = window or WindowTracker(session)  # subscribed before this chart: updated first
-        self.summary_marks: list[tuple[int, int]] = []  # (response that triggered it, its window)
+        # (response that triggered it, its window); older ones are off the chart anyway
+        self.summary_marks: deque[tuple[int, int]] = deque(maxlen=MAX_BARS)
         self._build()
         self.throttle = Throttle(self.update, interval_s, loop)
         self._unsubscribe = session.subscribe(self._on_event)
@@ -141,7 +160,7 @@ class TokenChart:
         )  # fmt: skip
         self.figure.add_class("voicenb-chart")
         # An HTML legend under the plot: bqplot's in-plot legend covers the lines near the top.
-        self.legend = w.HTML(LEGEND)
+        self.legend = w.HTML(legend_html(0, 0))
         self.widget = w.VBox([self.figure, self.legend], layout=w.Layout(width="100%"))
 
     @staticmethod
@@ -162,28 +181,31 @@ class TokenChart:
 
     def update(self) -> None:
         """Push the ledger's current series to the figure (throttled callers use ``throttle.request()``)."""
-        data = ChartData.from_ledger(self.session.ledger)
+        every = ChartData.from_ledger(self.session.ledger)
+        data = every.tail(MAX_BARS)
         spec, trigger = self.session.ledger.spec, self.session.policy.trigger_tokens
-        n = len(data.x)
         self.y_scale.max = 1.15 * max([*data.windows, trigger, 100])
-        self.x_axis.tick_values = list(range(1, n + 1, max(1, -(-n // 12))))  # at most ~12 labels
+        self.x_axis.tick_values = tick_values(data.x)
         with self.bars.hold_sync():
             self.bars.x = data.x
             self.bars.y = [data.text, data.audio, data.cached]
         for line, y in ((self.trigger, trigger), (self.truncation, spec.truncation_at)):
             line.y = [y, y]
+        shown = [(x, y) for x, y in self.summary_marks if data.x and x >= data.x[0]]
         with self.summaries.hold_sync():
-            self.summaries.x = [x for x, _ in self.summary_marks]
-            self.summaries.y = [y for _, y in self.summary_marks]
+            self.summaries.x = [x for x, _ in shown]
+            self.summaries.y = [y for _, y in shown]
         with self.cost.hold_sync():
             self.cost.x, self.cost.y = data.x, data.cost
+        legend = legend_html(trigger, spec.truncation_at)
+        if self.legend.value != legend:
+            self.legend.value = legend
         window = self.window.figures
-        shown = f"≈{window.total:,} tok (estimated)" if window.estimated else f"{window.total:,} tok"
+        figure = f"≈{window.total:,} tok (estimated)" if window.estimated else f"{window.total:,} tok"
         cost = self.session.ledger.cumulative_cost_usd  # cancelled responses cost too
-        self.figure.title = (
-            f"window {shown} · trigger {trigger:,} · server truncates at {spec.truncation_at:,}"
-            f" · {len(data.x)} responses · ${cost:.4f}"
-        )
+        n = len(every.x)
+        count = f"last {len(data.x)} of {n:,} responses" if n > len(data.x) else f"{n:,} responses"
+        self.figure.title = f"window {figure} · {count} · ${cost:.4f}"
 
     def close(self) -> None:
         self._unsubscribe()

@@ -28,11 +28,28 @@ def nice_tokens(value: float) -> int:
     return int(float(f"{max(value, 1):.2g}"))
 
 
+def why_no_fold(session: VoiceSession) -> str:
+    """Why a window at or past the trigger started no summary, in the user's words."""
+    policy, core = session.policy, session.core
+    if not session.connected:
+        return "the trigger applies once connected (press Start)"
+    if session.summarising:
+        return "a summary is already running; the next check comes after it"
+    if not core.window_fresh:
+        return "the window shown is an estimate after the last summary; the next response's figure decides"
+    if not policy.backoff.ready(core.clock()):
+        return "the last summary failed; the next try waits for its retry time"
+    return (
+        f"too few turns to fold: the last {policy.keep_last} are kept verbatim (keep last turns) and a "
+        f"summary folds at least {max(1, policy.min_turns)} older ones (Summarise now folds one)"
+    )
+
+
 class PolicyControls:
     """Widgets for ``trigger_tokens`` and ``keep_last``; `show` puts a policy's values in them."""
 
     def __init__(self, policy: SummaryPolicy, spec: ModelSpec) -> None:
-        top = spec.context_window
+        top = spec.truncation_at  # past it the server drops old turns itself: a higher trigger never fires
         trigger = self._clamp(policy.trigger_tokens, top)
         self.trigger_slider = w.FloatLogSlider(
             value=trigger, base=10, min=math.log10(MIN_TRIGGER), max=math.log10(top), step=0.01,
@@ -44,7 +61,7 @@ class PolicyControls:
         )
         self.limits = w.HTML(
             f'<span class="vnb-dim" title="{spec.name}: the server drops old turns itself past this">'
-            f"tokens · {spec.name} truncates at {spec.truncation_at:,} of {top:,}</span>"
+            f"tokens · {spec.name} truncates at {spec.truncation_at:,} of {spec.context_window:,}</span>"
         )
         self.keep_slider = w.IntSlider(
             value=policy.keep_last, min=0, max=20, description="keep last turns", continuous_update=False,
@@ -91,9 +108,13 @@ class PolicyBinding:
         hop: LoopHop,
         refresh_chart: Callable[[], None],
         refresh_status: Callable[[], None],
+        say: Callable[[str], None] = lambda note: None,
+        window: Callable[[], int] | None = None,
     ) -> None:
         self.session, self.hop = session, hop
         self.refresh_chart, self.refresh_status = refresh_chart, refresh_status
+        self.say = say  # a note for the status line
+        self.window = window or (lambda: session.window_tokens)  # the window the panel shows
         self.controls = PolicyControls(session.policy, session.ledger.spec)
         self.closed = False
         c = self.controls
@@ -107,8 +128,9 @@ class PolicyBinding:
         self._follower = self.hop.loop.call_later(FOLLOW_POLICY_S, self.follow)
 
     def set_trigger(self, tokens: int) -> None:
-        """Change the live policy's trigger; summarise at once if the window is already past it."""
-        self._apply("trigger_tokens", int(tokens))
+        """Change the live policy's trigger (within the slider's range); summarise at once if the window is
+        already past it, or say why not."""
+        self._apply("trigger_tokens", PolicyControls._clamp(tokens, self.controls.top))
 
     def set_keep_last(self, turns: int) -> None:
         self._apply("keep_last", int(turns))
@@ -121,7 +143,10 @@ class PolicyBinding:
         if name == "trigger_tokens":
             self.refresh_chart()  # it draws the trigger
         # The session checks its policy only after a response; a slider move must not wait for the next one.
-        self.session.maybe_summarise()
+        started = self.session.maybe_summarise()
+        window = self.window()
+        if name == "trigger_tokens" and started is None and window >= value:
+            self.say(f"no summary yet at window {window:,}: {why_no_fold(self.session)}")
         self.refresh_status()
 
     # Widget events equal to what the widgets already show are echoes of `controls.show`, not moves: a

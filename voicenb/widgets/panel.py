@@ -26,7 +26,7 @@ from .controls import PolicyBinding
 from .io import AudioSource, AudioUnavailable, Cut, LocalAudio
 from .loop import LoopHop, Throttle
 from .sources import SourcePicker
-from .status import event_words, status_html
+from .status import SUMMARY_FAILED, event_words, status_html
 from .transcript import TranscriptView
 from .window import WindowTracker
 
@@ -94,8 +94,9 @@ class ControlPanel:
         )
         self.source_select, self.file_path = self.sources.select, self.sources.file_path
         self.binding = PolicyBinding(
-            self.session, self.hop, self.chart.throttle.request, lambda: self.status_throttle.request()
-        )
+            self.session, self.hop, self.chart.throttle.request, lambda: self.status_throttle.request(),
+            say=self._say, window=lambda: self.window.figures.total,
+        )  # fmt: skip
         self.controls = self.binding.controls
         self.trigger_slider, self.trigger_box = self.controls.trigger_slider, self.controls.trigger_box
         self.keep_slider = self.controls.keep_slider
@@ -205,9 +206,15 @@ class ControlPanel:
         elif isinstance(event, ev.Closed):
             self.connected = False
         note, error = event_words(event)
+        if isinstance(event, ev.SummaryFinished) and self.error.startswith(SUMMARY_FAILED):
+            error = ""  # a later summary worked: the earlier failure is no longer news
         self.note, self.error = self.note if note is None else note, self.error if error is None else error
         if not isinstance(event, ev.AudioDelta | ev.TranscriptDelta):
             self.status_throttle.request()
+
+    def _say(self, note: str) -> None:
+        self.note = note
+        self.status_throttle.request()
 
     def _on_error(self, name: str, exc: BaseException) -> None:
         self.error = f"{name}: {_describe(exc)}"

@@ -11,6 +11,7 @@ from .. import events as ev
 from ..economics import WindowFigures
 
 SESSION_CAP_S = 60 * 60  # GA realtime sessions end after 60 minutes
+SUMMARY_FAILED = "summary failed"  # how the status line's error starts after a failed summary
 
 STATUS_CSS = """<style>
 .vnb-status { font-family: var(--jp-ui-font-family, sans-serif); font-size: var(--jp-ui-font-size1, 13px);
@@ -56,7 +57,7 @@ def event_words(event: ev.SessionEvent) -> tuple[str | None, str | None]:
     if isinstance(event, ev.HandoffFailed):
         return None, f"handoff failed after {event.attempts} attempts: {event.error}"
     if isinstance(event, ev.SummaryFailed):
-        return None, f"summary failed: {event.error} (retry in {event.retry_in_s:.0f} s)"
+        return None, f"{SUMMARY_FAILED}: {event.error} (retry in {event.retry_in_s:.0f} s)"
     return None, None
 
 
@@ -70,8 +71,11 @@ def status_html(panel: Any) -> str:
         parts.append(
             '<span class="vnb-off">○ not connected</span> <span class="vnb-dim">(press Start)</span>'
         )
-    engine = "offline engine" if s.is_offline else "OpenAI"
-    url = f' <span class="vnb-dim">{escape(s.url)}</span>' if s.url else ""
+    engines = {"offline": "offline engine", "openai": "OpenAI"}
+    engine = engines.get(s.backend.kind, "realtime server")
+    # The URL the session uses; the offline engine has none until Start picks its loopback port.
+    where = s.url or ("on this machine, 127.0.0.1 (starts with Start)" if s.is_offline else "")
+    url = f' <span class="vnb-dim">{escape(where)}</span>' if where else ""
     parts.append(f"{engine} · {escape(s.config.model)}{url}")
     if panel.connected_at is not None:
         age = time.monotonic() - panel.connected_at  # restarts with each handoff's fresh session

@@ -47,20 +47,20 @@ list of facts. The memory replaces the older turns: whatever it leaves out is fo
 A fact is a subject (what it is about, in two or three words: "budget", "ceiling height", "builder", \
 "start date", "allergy") and a short value in the words the conversation used, with its unit \
 ("£25,000", "2.35 metres", "Nadia Brookes", "28 April").
-Read the new turns and return operations on the current facts:
+Go through the new turns one by one and return an operation for every fact they state:
 - "add" a fact with a new subject;
 - "update" a current fact the turns changed or corrected: its subject exactly as listed, and ONLY the \
 latest value, which replaces the old one;
 - "delete" a current fact that is no longer true and has no new value.
 Current facts the turns do not change stay as they are: do not repeat them.
-Keep names of people, pets, places and companies; numbers, amounts, prices, dates, days, times, \
-references; descriptions and preferences as said (colours, materials, sizes, positions), likes, \
+Facts are: names of people, pets, places and companies; numbers, sizes, amounts, prices, dates, days, \
+times, references; descriptions and preferences as said (colours, materials, positions), likes, \
 dislikes, allergies; decisions, requests, and what the assistant confirmed or booked. Leave out \
 greetings, thanks and small talk. Do not answer, advise or invent.
 "gist": what the conversation is about, in at most ten words.
-Answer with JSON only, for example:
-{{"ops": [{{"op": "add", "subject": "budget", "value": "£25,000"}}, \
-{{"op": "update", "subject": "start date", "value": "28 April"}}], "gist": "A kitchen renovation."}}
+Answer with JSON only, in this form (a dentist's call, for example):
+{{"ops": [{{"op": "add", "subject": "patient", "value": "Ada Lee"}}, \
+{{"op": "update", "subject": "appointment", "value": "Tuesday at 3 pm"}}], "gist": "Booking a check-up."}}
 Write the values in {language}."""
 
 RECHECK_PROMPT = """These values were said by the user but are in no fact. For each one that may matter \

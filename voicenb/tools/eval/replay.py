@@ -48,6 +48,7 @@ THEORETICAL = "none (theoretical)"  # the report's name for ``none``
 RETENTION_SWEEP = (0.1, 0.3, 0.5, 0.7)
 NEVER = 10**9  # a trigger no window reaches
 REPLAY_MAX_AUDIO_S = 4 * 3600.0  # retained audio a replay's engine accepts (a 60-minute call is 3,600 s)
+LOCAL_SUMMARY_TIMEOUT_S = 180.0  # what an offline session gives the local model (session.defaults)
 DROP_NOTE = "(Earlier turns were removed without a summary.)"
 INSTRUCTIONS = "You are a helpful voice assistant. Answer in one or two short sentences."
 
@@ -109,8 +110,9 @@ class EvalSettings:
         if self.trigger_tokens and self.target_tokens is None:
             target = None  # an explicit trigger alone: fold everything but keep_last, as always
         return SummaryPolicy(
-            trigger_tokens=trigger, target_tokens=target, keep_last=self.keep_last, min_turns=2
-        )
+            trigger_tokens=trigger, target_tokens=target, keep_last=self.keep_last, min_turns=2,
+            timeout_s=LOCAL_SUMMARY_TIMEOUT_S if self.summariser == "local" else SummaryPolicy.timeout_s,
+        )  # fmt: skip
 
 
 def session_parts(settings: EvalSettings) -> tuple[SessionConfig, SummaryPolicy, Any]:

@@ -92,15 +92,17 @@ def test_the_session_core_does_not_know_the_engine():
         assert not any("engine" in m for m in modules), name
 
 
-async def test_facts_the_summary_could_not_hold_are_announced(peer, make_session):
-    from voicenb.summary_guard import GuardResult
+async def test_facts_the_memory_could_not_place_and_entries_it_evicted_are_announced(peer, make_session):
+    from voicenb.facts import Span
+    from voicenb.memory import Entry, FoldResult
 
     class Squeezed:
-        last_guard: GuardResult | None = None
+        last_fold: FoldResult | None = None
 
         async def summarise(self, turns, previous, language, budget_tokens):
-            self.last_guard = GuardResult("- order 30518", dropped=["07700 900123"])
-            return self.last_guard.text
+            evicted = [Entry("dog", "Rex", 0)]
+            self.last_fold = FoldResult([], evicted, [Span("07700 900123", "number", 1)])
+            return "- order: 30518"
 
     rec = Recorder()
     async with make_session(summariser=Squeezed()) as s:
@@ -108,5 +110,8 @@ async def test_facts_the_summary_could_not_hold_are_announced(peer, make_session
         await peer.connected()
         await converse(peer, 3)
         await wait_until(lambda: len(s.state.turns()) == 6)
+        folded = [t.id for t in s.state.turns()]
         await s.summarise_now()
-    assert rec.of(ev.SummaryFactsDropped) == [ev.SummaryFactsDropped(("07700 900123",))]
+    dropped = rec.of(ev.SummaryFactsDropped)
+    assert dropped == [ev.SummaryFactsDropped(("07700 900123",), (folded[1],))]  # with the turn it was in
+    assert rec.of(ev.SummaryEntriesEvicted) == [ev.SummaryEntriesEvicted(("dog: Rex",))]

@@ -393,3 +393,41 @@ async def test_the_model_recalls_a_folded_detail_through_the_session():
     output = session.state.tool_output(call_item.call_id)
     assert output is not None and "the user] My order number is 30518." in output.text
     assert "30518" in session.state.turns()[-1].text
+
+
+async def test_a_handoff_folds_what_a_tool_returned_into_the_new_sessions_summary():
+    from voicenb.policy import SummaryPolicy
+    from voicenb.summarisers import OfflineSummariser
+
+    llm = ToolCallingLLM([BOOKING], reply=lambda out: "Booked.", chat="Sure.")
+    config = SessionConfig(output_modalities=["text"], turn_detection=False)
+    policy = SummaryPolicy(trigger_tokens=100_000, keep_last=2, min_turns=1)
+    async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
+        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(), tools=[book_table],
+                               websocket_base_url=engine.url, api_key="local", recall=False)  # fmt: skip
+        async with session:
+            for n, text in enumerate(["Book for Ana at 7, four of us", "Thanks", "Parking?"], 1):
+                await session.send_text(text)
+                await wait_until(lambda n=n: len(session.state.turns()) == 2 * n, timeout=10)
+                await session.wait_idle(quiet_s=0.2, timeout_s=10)
+            await session.handoff_now()
+            summary = session.state.current_summary()
+    assert summary is not None and "BK-4821" in summary.text
+
+
+def test_scripted_replies_leave_calls_to_their_model_and_never_spend_a_line_on_a_peek():
+    from voicenb.engine.scripted import ScriptedReplies
+    from voicenb.engine.tool_calls import ToolsInPlay
+
+    model = ToolCallingLLM([BOOKING])
+    replies = ScriptedReplies(model)
+    stop = threading.Event()
+    tools = {"tools": [tool(book_table).spec()], "tool_choice": "auto"}
+    assert ToolsInPlay.of(tools, {}, replies) is not None  # the eval's probes may call tools
+    prompt = [{"role": "system", "content": "# Tools"}, {"role": "user", "content": "Book"}]
+    replies.say("A scripted line.")
+    assert replies.peek(prompt, 3, stop) == ""  # a scripted line is never a call ...
+    assert "".join(replies.stream(prompt, 50, stop)) == "A scripted line. "  # ... and is still there
+    assert replies.peek(prompt, 3, stop) == "<tool_call>"  # none queued: the model's own opening
+    call = "".join(replies.stream(prompt, 50, stop, grammar="{}", prefix="<tool_call>\n"))
+    assert json.loads(call) == BOOKING

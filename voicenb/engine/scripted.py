@@ -25,15 +25,32 @@ class ScriptedReplies:
         self._lock = threading.Lock()
         self.fallback, self.fallback_tokens = fallback, fallback_tokens
 
+    def peek(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> str:
+        """A reply's first tokens, to see whether it opens a function call: a queued line never does
+        (and is not used up); with none queued, the fallback model's."""
+        with self._lock:
+            if self._queue or self.fallback is None:
+                return ""
+        return "".join(self.fallback.stream(messages, max_tokens, stop))
+
     def say(self, text: str) -> None:
         with self._lock:
             self._queue.append(text)
 
-    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
+    def stream(
+        self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event,
+        *, grammar: str | None = None, prefix: str = "",
+    ) -> Iterator[str]:  # fmt: skip
+        """The next queued line; with none queued, the fallback model (function calls included:
+        ``grammar`` and ``prefix`` reach it, see ``tool_calls.py``)."""
         with self._lock:
             text = self._queue.popleft() if self._queue else None
         if text is None and self.fallback is not None:
-            yield from self.fallback.stream(messages, min(max_tokens, self.fallback_tokens), stop)
+            cap = max_tokens if grammar else min(max_tokens, self.fallback_tokens)
+            if grammar or prefix:
+                yield from self.fallback.stream(messages, cap, stop, grammar=grammar, prefix=prefix)
+            else:
+                yield from self.fallback.stream(messages, cap, stop)
             return
         for word in (text or "").split(" "):  # word by word, as a model streams
             if stop.is_set():

@@ -160,7 +160,11 @@ async def respond(run: ResponseRun, tools: ToolsInPlay, messages: list[dict[str,
     """Let the model call a function instead of speaking; True when this response is a call."""
     llm, stop = run.conn.parts.llm, run._stop_llm
     if tools.choice == "auto":
-        opening = await asyncio.to_thread(_generate, llm, messages, PEEK_TOKENS, stop)
+        peek = getattr(llm, "peek", None)  # a model that serves scripted lines too says which it is
+        if peek is not None:
+            opening = await asyncio.to_thread(peek, messages, PEEK_TOKENS, stop)
+        else:
+            opening = await asyncio.to_thread(_generate, llm, messages, PEEK_TOKENS, stop)
         if not opens_call(opening):
             return False
     if run.cancel_reason:

@@ -179,9 +179,13 @@ class Handoff:
     async def seed_plan(self) -> tuple[str | None, list[Item]]:
         """The summary (folding any older unsummarised turns) and the last turns to re-seed verbatim."""
         core = self.core
-        turns = [t for t in core.state.window_turns() if t.status is Transcript.COMPLETE]
+        # function calls and outputs among the older turns fold with them (what a tool returned)
+        items = [i for i in core.state.window_items() if (i.is_turn or i.is_tool)]
+        items = [i for i in items if i.status is Transcript.COMPLETE]
+        turns = [i for i in items if i.is_turn]
         keep = self.policy.keep_last if self.policy.keep_last is not None else core.policy.keep_last
-        older, recent = turns[: max(0, len(turns) - keep)], turns[max(0, len(turns) - keep) :]
+        recent = turns[max(0, len(turns) - keep) :]
+        older = items[: items.index(recent[0])] if recent else items
         current = core.state.current_summary()
         summary = summary_body(current.text) if current else None
         if older:

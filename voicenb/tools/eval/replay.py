@@ -82,6 +82,7 @@ class EvalSettings:
     probe_model: Any = None  # the reply model for probes (None: the engine's default)
     target_tokens: int | None = None
     truncation_at: int | None = None
+    recall: bool = False  # offer the recall tool (sessions have it by default; off: comparable baselines)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -251,8 +252,9 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
     config, policy, summariser = session_parts(settings)
     async with OfflineEngine(engine_config(settings, replies)) as engine:
         session = VoiceSession(
-            config, policy=policy, summariser=summariser, backend=Backend.remote(engine.url)
-        )
+            config, policy=policy, summariser=summariser, backend=Backend.remote(engine.url),
+            recall=settings.recall,
+        )  # fmt: skip
         usage: asyncio.Queue[ev.UsageUpdated] = asyncio.Queue()
         session.subscribe(lambda e: usage.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
         folds = FoldClock()

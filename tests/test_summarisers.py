@@ -138,3 +138,21 @@ async def test_a_model_that_fails_falls_back_to_the_extractive_summary():
     finally:
         server.close()
     assert "30518" in text and "Sethi" in text
+
+
+async def test_a_slow_first_answer_skips_the_second_question_and_reports_the_values():
+    bodies: list[dict] = []
+
+    def answer(body: dict) -> str:
+        bodies.append(body)
+        return json.dumps({"ops": [], "gist": ""})
+
+    server = FakeChat(answer)
+    try:
+        summariser = OpenAISummariser(server.client(), model="local")
+        summariser.recheck_within_s = 0.0  # as if the first answer had taken longer than allowed
+        await summariser.summarise([("user", "Our budget is £25,000.")], None, "en", 300)
+    finally:
+        server.close()
+    assert len(bodies) == 1 and summariser.last_fold is not None
+    assert [s.value for s in summariser.last_fold.unplaced] == ["25000"]

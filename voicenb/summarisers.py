@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
@@ -67,6 +68,9 @@ RECHECK_PROMPT = """These values were said by the user but are in no fact. For e
 later, add the fact it belongs to, or update the fact it changes; leave out small talk:
 {spans}"""
 MAX_RECHECK_SPANS = 12  # one more question per fold, about at most this many values
+# The second question only when the first answer came this fast: on two busy cores a fold of two
+# questions took 150-180 s (the offline session's limit is 180 s), and a late fold is a failed one.
+RECHECK_WITHIN_S = 45.0
 MIN_COMPLETION_TOKENS = 600  # operations in JSON take more tokens than the summary they make
 
 
@@ -99,6 +103,7 @@ class OpenAISummariser:
         warn_if_deprecated(model)
         self.fallback = fallback  # used when the model does not answer (e.g. the extractive one)
         self.today = today  # the turns' own day where the conversation gives none
+        self.recheck_within_s = RECHECK_WITHIN_S
         self.memory = FactMemory()
         self.last_fold: FoldResult | None = None
         self._rendered: str | None = None  # the text the memory last rendered
@@ -152,10 +157,12 @@ class OpenAISummariser:
         self, memory: FactMemory, turns: Sequence[Turn], language: str | None, lang: str, budget: int
     ) -> FoldResult:
         messages = self.messages(turns, memory, language)
+        started = time.monotonic()
         update, said = await self._ask(messages, budget)
         applied = memory.apply(update, turns, lang, self.today())
         missing = memory.unplaced(turns, lang)
-        if missing:  # the same conversation, one question more: the model's cache holds the prefix
+        if missing and time.monotonic() - started < self.recheck_within_s:
+            # the same conversation, one question more: the model's cache holds the prefix
             listed = "\n".join(
                 f"- {s.value!r} in: {_sentence_of(s, turns, lang)}" for s in missing[:MAX_RECHECK_SPANS]
             )

@@ -143,8 +143,7 @@ async def test_summariser_failing_then_timing_out_deletes_nothing(engine, proxy)
                 await asyncio.sleep(30)  # hangs: the policy's timeout must end it
             return await super().summarise(turns, previous, language, budget_tokens)
 
-    policy = SummaryPolicy(trigger_tokens=1, keep_last=2, timeout_s=0.5)
-    policy.backoff.base_s = 0.1
+    policy = SummaryPolicy(trigger_tokens=1, keep_last=2, timeout_s=0.5, retry_base_s=0.1)
     failures = []
     s = make_session(proxy, policy=policy, summariser=Unreliable())
     s.subscribe(lambda e: failures.append(e.error) if isinstance(e, ev.SummaryFailed) else None)

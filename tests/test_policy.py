@@ -38,17 +38,17 @@ def test_failed_transcripts_stay_verbatim_but_do_not_block():
 def test_trigger_and_min_turns():
     s = conversation("cccccc")
     policy = SummaryPolicy(trigger_tokens=1000, keep_last=4, min_turns=3)
-    assert not policy.should_summarise(999, s, now=0)
-    assert not policy.should_summarise(1000, s, now=0)  # only 2 turns beyond keep_last
+    assert not policy.should_summarise(999, s)
+    assert not policy.should_summarise(1000, s)  # only 2 turns beyond keep_last
     policy.min_turns = 2
-    assert policy.should_summarise(1000, s, now=0)
+    assert policy.should_summarise(1000, s)
 
 
 def test_backoff_doubles_and_resets():
-    b = Backoff(base_s=1, max_s=5)
-    assert b.failed(now=10) == 1 and not b.ready(10.5) and b.ready(11)
-    assert b.failed(now=11) == 2
-    assert b.failed(now=13) == 4 and b.failed(now=17) == 5
+    b = Backoff()
+    assert b.failed(10, base_s=1, max_s=5) == 1 and not b.ready(10.5) and b.ready(11)
+    assert b.failed(11, base_s=1, max_s=5) == 2
+    assert b.failed(13, base_s=1, max_s=5) == 4 and b.failed(17, base_s=1, max_s=5) == 5
     b.succeeded()
     assert b.ready(0)
 

@@ -190,8 +190,7 @@ async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session
             return await super().summarise(turns, previous, language, budget_tokens)
 
     rec = Recorder()
-    policy = SummaryPolicy(trigger_tokens=100, keep_last=2)
-    policy.backoff.base_s = 0.2
+    policy = SummaryPolicy(trigger_tokens=100, keep_last=2, retry_base_s=0.2)
     async with make_session(policy=policy, summariser=Flaky()) as s:
         s.subscribe(rec)
         await peer.connected()
@@ -203,6 +202,8 @@ async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session
         await wait_until(lambda: s.summaries == 1)
     failed = rec.of(ev.SummaryFailed)[0]
     assert "timed out" in failed.error and failed.retry_in_s == 0.2
+    # the retry state was the session's: the policy (shareable between sessions) is as it was made
+    assert policy == SummaryPolicy(trigger_tokens=100, keep_last=2, retry_base_s=0.2)
     assert s.state.window == [i.id for i in peer.items] and len(s.state.turns()) == 8
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .economics import (
@@ -19,16 +19,15 @@ from .tokens import model_spec
 
 @dataclass
 class Backoff:
-    """Exponential back-off after summariser failures."""
+    """Exponential back-off after summariser failures: runtime state, owned by one session's pruner
+    (the policy only says how long to wait, so two sessions sharing a policy never share a back-off)."""
 
-    base_s: float = 2.0
-    max_s: float = 60.0
     failures: int = 0
     not_before: float = 0.0
 
-    def failed(self, now: float) -> float:
+    def failed(self, now: float, base_s: float, max_s: float) -> float:
         """Record a failure at ``now``; returns the delay before the next attempt."""
-        delay = min(self.base_s * 2**self.failures, self.max_s)
+        delay = min(base_s * 2**self.failures, max_s)
         self.failures += 1
         self.not_before = now + delay
         return delay
@@ -70,6 +69,8 @@ class SummaryPolicy:
       summary + kept turns to fall to about this (None: fold everything but ``keep_last``). A high
       trigger and a low target bust the prefix cache rarely (``docs/realtime-protocol.md``).
     * ``timeout_s``: a summariser taking longer has failed; nothing is deleted and it retries later.
+    * ``retry_base_s`` / ``retry_max_s``: after a failure the next try waits ``retry_base_s``, doubling
+      per failure in a row up to ``retry_max_s`` (the waiting itself is the session's, not the policy's).
 
     ``SummaryPolicy.for_model(name)`` takes the trigger and target from the cost model, capped by the
     quality ceiling (`voicenb.economics.bounded_pair`); ``bounds`` keeps why, and `describe` says it.
@@ -81,7 +82,8 @@ class SummaryPolicy:
     language: str | None = None
     summary_share: float = 0.25
     timeout_s: float = 60.0  # a summariser that hangs counts as failed (and is retried later)
-    backoff: Backoff = field(default_factory=Backoff)
+    retry_base_s: float = 2.0
+    retry_max_s: float = 60.0
     target_tokens: int | None = None
     summary_floor_tokens: int = SUMMARY_FLOOR_TOKENS
     bounds: TriggerBounds | None = None  # what chose the trigger (None: set by hand)
@@ -111,12 +113,8 @@ class SummaryPolicy:
     def summary_budget_tokens(self) -> int:
         return summary_budget(self.trigger_tokens, self.summary_share, self.summary_floor_tokens)
 
-    def should_summarise(self, window_tokens: int, state: ConversationState, now: float) -> bool:
-        return (
-            window_tokens >= self.trigger_tokens
-            and self.backoff.ready(now)
-            and self.plan(state, window_tokens) is not None
-        )  # fmt: skip
+    def should_summarise(self, window_tokens: int, state: ConversationState) -> bool:
+        return window_tokens >= self.trigger_tokens and self.plan(state, window_tokens) is not None
 
     def plan(self, state: ConversationState, window_tokens: int | None = None) -> SummaryPlan | None:
         """The oldest window turns that may be folded, or None if too few.

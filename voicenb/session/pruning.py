@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from .. import events as ev
 from ..memory import FoldResult
-from ..policy import SummaryPlan, SummaryPolicy
+from ..policy import Backoff, SummaryPlan, SummaryPolicy
 from ..state import ConversationState, Item, summariser_line, summary_body, summary_item_text
 from ..summarisers import Summariser
 from .connection import Link
@@ -35,6 +35,7 @@ class Pruner:
     def __init__(self, core: SessionCore, link: Link, summariser: Summariser) -> None:
         self.core, self.link, self.summariser = core, link, summariser
         self.summaries = 0
+        self.backoff = Backoff()  # this session's retry state after failed summaries
         self._task: asyncio.Task | None = None
         core.subscribe(self._on_event)
 
@@ -51,7 +52,9 @@ class Pruner:
         core = self.core
         if self.running or not core.window_fresh or not self.link.is_open:
             return None  # one at a time; the last window figure must postdate our last change
-        if core.policy.should_summarise(core.ledger.window_tokens, core.state, core.clock()):
+        if not self.backoff.ready(core.clock()):
+            return None  # the last summary failed: wait for its retry time
+        if core.policy.should_summarise(core.ledger.window_tokens, core.state):
             return self._start(core.policy.plan(core.state, core.ledger.window_tokens))
         return None
 
@@ -98,10 +101,10 @@ class Pruner:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            delay = core.policy.backoff.failed(core.clock())
+            delay = self.backoff.failed(core.clock(), core.policy.retry_base_s, core.policy.retry_max_s)
             core.publish(ev.SummaryFailed(f"{type(exc).__name__}: {exc}", delay))
             return
-        core.policy.backoff.succeeded()
+        self.backoff.succeeded()
         self._report(getattr(self.summariser, "last_fold", None), plan.turns)
         deleted = await self.link.delete_items([i for i in ids if i in core.state.window])
         self.summaries += 1

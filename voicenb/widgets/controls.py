@@ -37,7 +37,7 @@ def why_no_fold(session: VoiceSession) -> str:
         return "a summary is already running; the next check comes after it"
     if not core.window_fresh:
         return "the window shown is an estimate after the last summary; the next response's figure decides"
-    if not policy.backoff.ready(core.clock()):
+    if not session.pruner.backoff.ready(core.clock()):
         return "the last summary failed; the next try waits for its retry time"
     return (
         f"too few turns to fold: the last {policy.keep_last} are kept verbatim (keep last turns) and a "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,9 @@ def test_hub_download_is_the_last_resort_before_the_error(fake_model, monkeypatc
 
 def test_real_table_pins_every_split_model():
     for model in models.LLMS.values():
-        assert model.sha256 is None or len(model.sha256) == 64
+        split = len(model.parts) > 1  # joined from parts: only a pinned hash can say the join is whole
+        assert (model.sha256 is not None) == split, model.name
+        assert model.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", model.sha256), model.name
+    assert re.fullmatch(r"[0-9a-f]{64}", models.WHISPER_BASE_SHA256)
     assert next(iter(models.LLMS)) == "qwen2.5-1.5b"  # the best first: the default where it fits
     assert models.default_candidates(2.0)[0].name == "qwen2.5-0.5b"  # Binder's ~2 GiB

@@ -167,3 +167,45 @@ async def test_a_later_summary_clears_the_failed_summarys_message(make_session):
     s.core.publish(ev.Error("the server said no"))  # other errors stay until something replaces them
     s.core.publish(ev.SummaryFinished("sum_2", "the gist", ()))
     assert panel.error == "the server said no"
+
+
+# --- a trigger the summary itself cannot get under ----------------------------------------------------
+
+
+async def test_a_trigger_below_the_window_after_a_summary_is_named(peer, make_session):
+    async with make_session(policy=SummaryPolicy(trigger_tokens=10**6, keep_last=2)) as s:
+        panel = ControlPanel(s)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: len(s.ledger.records) == 3)
+        s.summarise_now()
+        await wait_until(lambda: s.summaries == 1)
+        assert "summarise again" not in panel.note  # under a high trigger nothing to say
+        await converse(peer, 2)
+        await wait_until(lambda: len(s.ledger.records) == 5)
+        panel.set_trigger(100)  # a demo trigger below what a summary plus the kept turns weigh
+        await wait_until(lambda: s.summaries == 2)
+        after = panel.window.figures.total
+        assert after >= 100 and f"window is still ≈{after:,}" in panel.note
+        assert "every reply will summarise again" in panel.note and "\n" not in panel.note
+
+
+async def test_notebook_says_where_the_summary_appears_as_the_panel_draws_it(peer, make_session):
+    import json
+    from pathlib import Path
+
+    async with make_session(policy=SummaryPolicy(trigger_tokens=10**6, keep_last=2)) as s:
+        panel = ControlPanel(s, transcript_interval_s=0.01)
+        await peer.connected()
+        await converse(peer, 3)
+        await wait_until(lambda: len(s.ledger.records) == 3)
+        s.summarise_now()
+        await wait_until(lambda: s.summaries == 1)
+        await wait_until(lambda: "<details" in panel.transcript.widget.value)
+        html = panel.transcript.widget.value.split("</style>", 1)[1]
+    kept = html.index(s.state.turns()[-1].text)
+    assert html.index("<details") < kept < html.index('vnb-summary"')  # folded, kept turns, then summary
+    notebook = Path(__file__).parents[1] / "notebooks" / "02_live_summarising_bot.ipynb"
+    text = " ".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"])
+    text = " ".join(text.split())
+    assert "top of the transcript" not in text and "appears below the turns it keeps" in text

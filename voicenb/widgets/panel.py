@@ -206,11 +206,23 @@ class ControlPanel:
         elif isinstance(event, ev.Closed):
             self.connected = False
         note, error = event_words(event)
-        if isinstance(event, ev.SummaryFinished) and self.error.startswith(SUMMARY_FAILED):
-            error = ""  # a later summary worked: the earlier failure is no longer news
+        if isinstance(event, ev.SummaryFinished):
+            note = self._after_summary_note()
+            if self.error.startswith(SUMMARY_FAILED):
+                error = ""  # a later summary worked: the earlier failure is no longer news
         self.note, self.error = self.note if note is None else note, self.error if error is None else error
         if not isinstance(event, ev.AudioDelta | ev.TranscriptDelta):
             self.status_throttle.request()
+
+    def _after_summary_note(self) -> str | None:
+        """A trigger the summary itself cannot get under re-summarises after every reply: say so."""
+        after, trigger = self.window.figures.total, self.session.policy.trigger_tokens
+        if after < trigger:
+            return None
+        return (
+            f"after this summary the window is still ≈{after:,}, not under the trigger {trigger:,}: "
+            f"every reply will summarise again; set the trigger above {after:,}"
+        )
 
     def _say(self, note: str) -> None:
         self.note = note

@@ -75,7 +75,9 @@ def _eval(args: argparse.Namespace) -> int:
 def _soak(args: argparse.Namespace) -> int:
     from .tools.soak import main
 
-    return main(args.minutes, args.handoff_every, args.json, args.defaults, args.realtime)
+    wall_s = args.max_wall_minutes * 60 if args.max_wall_minutes else None
+    return main(args.minutes, args.handoff_every, args.json, args.defaults, args.realtime,
+                args.local_model, wall_s)  # fmt: skip
 
 
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
@@ -181,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     soak.add_argument("--realtime", action="store_true",
                       help="pace turns as a caller would (speak, then listen to the whole reply) instead "
                            "of back to back: a 30-minute run takes 30 minutes")  # fmt: skip
+    soak.add_argument("--local-model", action="store_true",
+                      help="reply and summarise with the engine's default local model (seconds a turn) "
+                           "instead of scripted replies and the extractive summariser")  # fmt: skip
+    soak.add_argument("--max-wall-minutes", type=_positive(float), default=None, metavar="M",
+                      help="stop after M wall-clock minutes and report the figures so far")  # fmt: skip
     soak.add_argument("--json", action="store_true", help="end with one JSON line of figures")
     soak.set_defaults(func=_soak)
     return parser

@@ -66,3 +66,20 @@ class EstimatedSpeech:
 
     def synthesize(self, text: str) -> bytes:
         return silence(spoken_seconds(text, self.wpm))
+
+
+class AcknowledgingReplies:
+    """A reply "LLM" for stress runs (``voicenb soak``): acknowledges the latest user turn in about
+    ``words`` words, at once, so a long simulated call exercises the session, summaries and handoffs
+    rather than a model's speed. Never empty: the engine fails an empty reply."""
+
+    def __init__(self, words: int = 18) -> None:
+        self.words = words
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
+        said = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "").split()
+        reply = ["Noted,", "you", "said:", *said][: max(4, min(self.words, max_tokens))]
+        for n, word in enumerate(reply):
+            if stop.is_set():
+                return
+            yield word if n == 0 else " " + word

@@ -5,16 +5,25 @@ advances by each turn's spoken length (2.5 words/s plus a pause), and every ``ha
 simulated minutes the session hands off to a fresh server session. At the end every turn must be in
 the full log and the window must have stayed within the trigger plus one exchange.
 
-By default turns go back to back (faster than real time: a stress test). With ``realtime`` each turn
-takes the wall time a caller would: the user speaks it, then listens to the whole reply, so the engine
-has the gaps a real conversation gives it (for summaries and cache warm-ups). With ``defaults`` the window
-must stay under the offline engine's truncation point (summaries fire before the engine trims), and no
-reply may end with no words and no ``error`` event (a silent failure).
+By default turns go back to back (faster than real time: a stress test), the engine acknowledges each
+turn with a scripted reply of about ``reply_tokens`` words (`AcknowledgingReplies`) and the extractive
+summariser folds: the soak checks that nothing is lost across handoffs and folds, not what the words
+are, and two simulated hours finish in minutes. ``local_model`` (``voicenb soak --local-model``) replies
+and summarises with the engine's default local model instead (seconds a turn on two cores). With
+``realtime`` each turn takes the wall time a caller would: the user speaks it, then listens to the whole
+reply, so the engine has the gaps a real conversation gives it (for summaries and cache warm-ups).
+With ``defaults`` the window must stay under the offline engine's truncation point (summaries fire
+before the engine trims), and no reply may end with no words and no ``error`` event (a silent failure).
+
+A run always reports: a reply that does not come in time (its limit grows with the window) is cancelled,
+counted and named; three in a row, or a spent ``max_wall_s``, end the run early with one line saying why
+(``stopped``) beside the figures it has.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import sys
@@ -22,13 +31,18 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import events as ev
+from ..engine.scripted import AcknowledgingReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, HandoffPolicy, SessionConfig, VoiceSession
 from ..session.defaults import OFFLINE_MODEL
+from ..summarisers import OfflineSummariser
 from ..tokens import count_text_tokens, model_spec
 
 WORDS_PER_S = 2.5
 PAUSE_S = 2.0
+REPLY_BASE_S = 60.0  # a reply's time limit: this, plus its window read at the slow rate below
+SLOW_TOKENS_PER_S = 25.0  # the 1.5B's prompt rate on two busy cores
+LATE_IN_A_ROW = 3  # replies in a row that miss their limit: the engine is stuck, stop and report
 _TOPICS = [
     "My customer reference is {n}4{n}7 and I'm calling about the kitchen fitting at {n} Mill Lane.",
     "The fitter was booked for the {d}th at nine in the morning but nobody turned up, the second time.",
@@ -57,62 +71,121 @@ async def soak(
     trigger_tokens: int = 800,
     keep_last: int = 4,
     reply_tokens: int = 24,
-    llm: str | None = None,
+    llm: Any = None,
     progress: Callable[[str], object] | None = None,
     session_kwargs: dict[str, Any] | None = None,
     defaults: bool = False,
     realtime: bool = False,
+    local_model: bool = False,
+    max_wall_s: float | None = None,
 ) -> dict[str, Any]:
     """Run the simulated conversation; return the figures `voicenb soak --json` prints. With
     ``defaults`` the session is ``VoiceSession.offline()``'s own (default model, trigger, summariser,
     spoken replies, no forced handoffs): the check that a long default session never fails silently."""
     replies, loop = asyncio.Event(), asyncio.get_running_loop()
+    fast = not (defaults or local_model)
+    if fast:  # scripted replies and the extractive summariser, unless the caller chose
+        llm = llm or AcknowledgingReplies(reply_tokens)
+        session_kwargs = {"summariser": OfflineSummariser(), **(session_kwargs or {})}
     stress = (trigger_tokens, keep_last, reply_tokens, llm, session_kwargs)
     session = _default_session() if defaults else _stress_session(*stress)
     trigger_tokens = session.policy.trigger_tokens
     session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)
     summary_s = _summary_timer(session, loop.time)
     clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
-    silent = 0
+    silent, late, in_a_row, stopped = 0, [], 0, None
+    started = loop.time()
     async with session:
-        for line in user_lines():
-            if clock_s >= minutes * 60:
-                break
-            replies.clear()
-            errors_before = len(session.errors)
-            if realtime:
-                await asyncio.sleep(spoken_s(line))  # the caller is speaking
-            sent = loop.time()
-            await session.send_text(line)
-            await asyncio.wait_for(replies.wait(), timeout=120)
-            user_turns += 1
-            last = session.state.turns()[-1] if session.state.turns() else None
-            reply = last.text if last and last.role == "assistant" else ""
-            silent += not reply and len(session.errors) == errors_before  # no words and no error: silent
-            biggest_exchange = max(biggest_exchange, count_text_tokens(line) + count_text_tokens(reply))
-            clock_s += spoken_s(line) + spoken_s(reply) + PAUSE_S
-            if realtime:  # the caller listens to the whole reply, then pauses
-                await asyncio.sleep(max(0.0, spoken_s(reply) + PAUSE_S - (loop.time() - sent)))
-            else:
-                await session.wait_idle(quiet_s=0.05)
-            if not defaults and clock_s >= next_handoff_s:
-                await session.handoff_now("scheduled")
-                next_handoff_s += handoff_every_min * 60
-            if progress:
-                progress(f"\r{clock_s / 60:6.1f}/{minutes:g} min  turns {user_turns}  "
-                         f"window {session.window_tokens}  summaries {session.summaries}  "
-                         f"handoffs {session.handoffs}")  # fmt: skip
+        parts = {"summariser": _summariser_name(session), "reply_model": _model_name(llm)}
+        if progress:
+            progress(f"soak: replies from {parts['reply_model']}, summaries by {parts['summariser']}\n")
+        try:
+            for line in user_lines():
+                if clock_s >= minutes * 60:
+                    break
+                if max_wall_s is not None and loop.time() - started > max_wall_s:
+                    stopped = (
+                        f"wall-clock budget of {max_wall_s:g} s spent, at simulated minute {clock_s / 60:.1f}"
+                    )
+                    break
+                replies.clear()
+                errors_before = len(session.errors)
+                if realtime:
+                    await asyncio.sleep(spoken_s(line))  # the caller is speaking
+                sent = loop.time()
+                await session.send_text(line)
+                user_turns += 1
+                limit_s = REPLY_BASE_S + session.window_tokens / SLOW_TOKENS_PER_S
+                if not await _reply_within(session, replies, limit_s):
+                    late.append(f"turn {user_turns} (no reply within {limit_s:.0f} s)")
+                    in_a_row += 1
+                    if in_a_row >= LATE_IN_A_ROW:
+                        stopped = f"{LATE_IN_A_ROW} replies in a row timed out, at turn {user_turns}"
+                        break
+                    continue
+                in_a_row = 0
+                last = session.state.turns()[-1] if session.state.turns() else None
+                reply = last.text if last and last.role == "assistant" else ""
+                silent += not reply and len(session.errors) == errors_before  # no words and no error: silent
+                biggest_exchange = max(biggest_exchange, count_text_tokens(line) + count_text_tokens(reply))
+                clock_s += spoken_s(line) + spoken_s(reply) + PAUSE_S
+                if realtime:  # the caller listens to the whole reply, then pauses
+                    await asyncio.sleep(max(0.0, spoken_s(reply) + PAUSE_S - (loop.time() - sent)))
+                else:
+                    await session.wait_idle(quiet_s=0.05)
+                if not defaults and clock_s >= next_handoff_s:
+                    await session.handoff_now("scheduled")
+                    next_handoff_s += handoff_every_min * 60
+                if progress:
+                    progress(f"\r{clock_s / 60:6.1f}/{minutes:g} min  turns {user_turns}  "
+                             f"window {session.window_tokens}  summaries {session.summaries}  "
+                             f"handoffs {session.handoffs}")  # fmt: skip
+        except Exception as e:  # report it with the figures so far, not a bare traceback
+            stopped = f"{type(e).__name__} at turn {user_turns}: {e}"
     if progress:
         progress("\n")
     # Back to back, a summary lands within an exchange; at a caller's pace on a small machine it takes
     # a few, so there the bound is the engine's own truncation point: summaries fire before it trims.
     bound = model_spec(OFFLINE_MODEL).truncation_at if defaults else trigger_tokens + biggest_exchange
-    return soak_figures(session, user_turns, bound, clock_s) | {
-        "silent_failures": silent,
-        "summary_s_max": round(max(summary_s["finished"], default=0.0), 1),
-        "summaries_failed": len(summary_s["failed"]),
-        "summary_failures": sorted(set(summary_s["reasons"]))[:3],
-    }
+    return (
+        soak_figures(session, user_turns, bound, clock_s)
+        | parts
+        | {
+            "stopped": stopped,
+            "replies_timed_out": late[:10],
+            "wall_s": round(loop.time() - started, 1),
+            "silent_failures": silent,
+            "summary_s_max": round(max(summary_s["finished"], default=0.0), 1),
+            "summaries_failed": len(summary_s["failed"]),
+            "summary_failures": sorted(set(summary_s["reasons"]))[:3],
+        }
+    )
+
+
+async def _reply_within(session: VoiceSession, replies: asyncio.Event, limit_s: float) -> bool:
+    """Whether the reply came in time; a late one is cancelled, so the next turn is not refused."""
+    try:
+        await asyncio.wait_for(replies.wait(), timeout=limit_s)
+        return True
+    except TimeoutError:
+        if session.core.response_active:
+            await session.cancel_response()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(replies.wait(), timeout=REPLY_BASE_S)
+        return False
+
+
+def _model_name(llm: Any) -> str:
+    if llm is None:
+        return "the engine's default local model"
+    return llm if isinstance(llm, str) else f"scripted ({type(llm).__name__})"
+
+
+def _summariser_name(session: VoiceSession) -> str:
+    summariser = session.summariser
+    if isinstance(summariser, OfflineSummariser):
+        return "the extractive OfflineSummariser"
+    return f"{type(summariser).__name__} (the local model behind the engine's chat endpoint)"
 
 
 def _summary_timer(session: VoiceSession, now: Callable[[], float]) -> dict[str, list[Any]]:
@@ -137,14 +210,16 @@ def _stress_session(
     trigger_tokens: int,
     keep_last: int,
     reply_tokens: int,
-    llm: str | None,
+    llm: Any,
     session_kwargs: dict[str, Any] | None,
 ) -> VoiceSession:
-    """A small trigger, text replies and forced handoffs: every mechanism runs often."""
+    """A small trigger, text replies and forced handoffs: every mechanism runs often. Turns are typed,
+    replies are text: no speech model is loaded."""
     from ..engine import EngineConfig
 
     policy = SummaryPolicy(trigger_tokens=trigger_tokens, keep_last=keep_last)
-    engine = EngineConfig(max_reply_tokens=reply_tokens, stt="tiny.en", tts=None, llm=llm)
+    unused = object()  # parts given as objects are used as they are: these are never called
+    engine = EngineConfig(max_reply_tokens=reply_tokens, stt=unused, tts=unused, llm=llm)
     kwargs: dict[str, Any] = {"backend": Backend.offline(engine)} | (session_kwargs or {})
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     return VoiceSession(config, policy=policy, handoff=HandoffPolicy(after_s=None), **kwargs)
@@ -175,10 +250,14 @@ def soak_figures(session: VoiceSession, user_turns: int, bound: int, clock_s: fl
 
 
 def main(
-    minutes: float, handoff_every: float, as_json: bool, defaults: bool = False, realtime: bool = False
-) -> int:
-    run = soak(minutes, handoff_every, progress=sys.stderr.write, defaults=defaults, realtime=realtime)
+    minutes: float, handoff_every: float, as_json: bool, defaults: bool = False, realtime: bool = False,
+    local_model: bool = False, max_wall_s: float | None = None,
+) -> int:  # fmt: skip
+    run = soak(minutes, handoff_every, progress=sys.stderr.write, defaults=defaults, realtime=realtime,
+               local_model=local_model, max_wall_s=max_wall_s)  # fmt: skip
     figures = asyncio.run(run)
+    if figures["stopped"]:
+        print(f"soak stopped early: {figures['stopped']}; the figures so far follow", file=sys.stderr)
     print(json.dumps(figures) if as_json else "\n".join(f"{k}: {v}" for k, v in figures.items()))
     ok = figures["turns_lost"] == 0 and figures["window_bounded"] and figures["silent_failures"] == 0
-    return 0 if ok else 1
+    return 0 if ok and not figures["stopped"] and not figures["replies_timed_out"] else 1

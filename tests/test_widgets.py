@@ -174,6 +174,18 @@ async def test_file_source_adds_tail_silence(tmp_path):
     assert sum(len(c) for c in chunks) == 48_000 + 24_000
 
 
+async def test_wav_source_is_the_same_stream_as_the_file_source(tmp_path):
+    """The README's `wav_source` and the panel's FileSource stream a file one way: with the trailing
+    silence a server VAD needs to hear the last utterance end."""
+    from voicenb import wav_source
+
+    path = tmp_path / "hello.wav"
+    write_wav(path, bytes(48_000), rate=SAMPLE_RATE)
+    plain = b"".join([c async for c in wav_source(path, realtime=False)])
+    panel = b"".join([c async for c in io.FileSource(path, realtime=False).source()])
+    assert plain == panel and len(plain) == 48_000 + int(1.5 * SAMPLE_RATE) * 2
+
+
 def test_local_audio_says_what_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails like a missing package
     with pytest.raises(io.AudioUnavailable, match=r"pip install sounddevice.*browser mic"):

@@ -103,9 +103,15 @@ async def pcm_source(
                 await asyncio.sleep(0)
 
 
-async def wav_source(path: str | Path, *, realtime: bool = True) -> AsyncIterator[bytes]:
-    """A WAV file as a live source."""
-    async for chunk in pcm_source(read_wav(path), realtime=realtime):
+TAIL_SILENCE_S = 1.5  # after a file's last word, so the server's VAD hears the utterance end
+
+
+async def wav_source(
+    path: str | Path, *, realtime: bool = True, tail_silence_s: float = TAIL_SILENCE_S
+) -> AsyncIterator[bytes]:
+    """A WAV file as a live source, then ``tail_silence_s`` of silence (without it the last utterance
+    never ends for a server VAD, so it is never answered)."""
+    async for chunk in pcm_source(read_wav(path) + silence(tail_silence_s), realtime=realtime):
         yield chunk
 
 

@@ -27,14 +27,13 @@ from typing import Any, Protocol, runtime_checkable
 from ..audio import (
     BYTES_PER_SAMPLE,
     SAMPLE_RATE,
+    TAIL_SILENCE_S,
     float_to_pcm,
-    pcm_source,
     pcm_to_float,
-    read_wav,
     resample,
+    wav_source,
     write_wav,
 )
-from ..audio import silence as silence_pcm
 
 
 @dataclass(frozen=True)
@@ -161,16 +160,16 @@ def check_wav(path: str | Path) -> None:
 class FileSource:
     """A WAV file (any rate, mono or stereo, 16-bit) played as a live microphone.
 
-    Trailing silence lets the server's VAD hear the end of the last utterance.
+    The panel's file source: `voicenb.audio.wav_source`, trailing silence included, so the server's VAD
+    hears the end of the last utterance (the panel checks the file first with `check_wav`).
     """
 
     path: str | Path
     realtime: bool = True
-    tail_silence_s: float = 1.5
+    tail_silence_s: float = TAIL_SILENCE_S
 
     def source(self) -> AsyncIterator[bytes]:
-        pcm = read_wav(self.path) + silence_pcm(self.tail_silence_s)
-        return pcm_source(pcm, realtime=self.realtime)
+        return wav_source(self.path, realtime=self.realtime, tail_silence_s=self.tail_silence_s)
 
 
 # --- sounddevice (a local kernel) ---------------------------------------------------------------------

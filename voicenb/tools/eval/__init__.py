@@ -120,15 +120,28 @@ def run(
     if not all_policies:
         report = asyncio.run(evaluate(conv, settings))
         out(json.dumps(report) if as_json else format_report(report))
-        return 0
+        return 1 if report["incomplete"] else 0
     reports = asyncio.run(compare(conv, settings, ratios=ratios))
     plotted = _try_plot(reports, plot or f"compare-{conv.name}.png")
     if not as_json:
         out(compare_table(reports))
         out(f"plot: {plotted}" if plotted else "plot: skipped (pip install 'voicenb[eval]' for matplotlib)")
+        for line in shortfalls(reports):
+            out(line)
     else:
         out(json.dumps({"conversation": conv.name, "plot": plotted, "reports": reports}))
-    return 0
+    return 1 if any(r["incomplete"] for r in reports) else 0
+
+
+def shortfalls(reports: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per run that stopped early or left probes unanswered: which, and why."""
+    lines = [f"{r['policy']}: INCOMPLETE, {r['incomplete']}" for r in reports if r["incomplete"]]
+    for r in reports:
+        missed = [p for p in r["probes"] if p.get("unanswered")]
+        if missed:
+            named = ", ".join(f"{p['id']} ({p['unanswered']})" for p in missed)
+            lines.append(f"{r['policy']}: {len(missed)} probe(s) unanswered, counted as wrong: {named}")
+    return lines
 
 
 def _try_plot(reports: Sequence[dict[str, Any]], path: str) -> str | None:

@@ -7,16 +7,20 @@ next one, and no summary runs meanwhile.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ... import events as ev
 from ...session import VoiceSession
+from ...tokens import count_text_tokens
 from .conversations import Fact
 from .locomo import token_f1
 
 NEVER = 10**9
+PREFILL_TOKENS_PER_S = 25.0  # the 1.5B's prompt rate on two busy cores, about the slowest seen
+CONTEXT_CAP_TOKENS = 8192  # the local model's context: a longer window is cut to it before the reply
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class ProbeResult:
     answer: str
     correct: bool
     f1: float = 0.0  # LoCoMo's token F1 against the first (gold) answer
+    unanswered: str | None = None  # why the bot gave no answer in time (the probe then counts as wrong)
 
 
 def is_correct(answer: str, fact: Fact) -> bool:
@@ -48,20 +53,50 @@ async def ask_probes(
     facts: Sequence[Fact],
     ask: Callable[[str], Awaitable[None]],
     timeout_s: float = 120.0,
+    tokens_per_s: float | None = None,
 ) -> list[ProbeResult]:
-    """``ask(question)`` sends one user turn and asks for a reply (as the replay sends its turns)."""
+    """``ask(question)`` sends one user turn and asks for a reply (as the replay sends its turns). A
+    probe not answered within its time (``probe_timeout_s``) is cancelled and counted as wrong, with
+    the reason; the next one is asked against the same context."""
     session.policy.trigger_tokens = NEVER  # the context must stay as the policy left it
     results = []
     for fact in facts:
         before = set(session.state.log)
+        limit_s = probe_timeout_s(timeout_s, context_tokens(session), tokens_per_s)
         await ask(fact.question)
-        await session.next(ev.UsageUpdated, timeout=timeout_s)
+        missed = None
+        try:
+            await session.next(ev.UsageUpdated, timeout=limit_s)
+        except TimeoutError:
+            missed = f"no answer within {limit_s:.0f} s"
+            await _stop_reply(session, timeout_s)
         added = [i for i in session.state.log.values() if i.id not in before]
         answer = " ".join(i.text for i in added if i.role == "assistant").strip()
-        f1 = token_f1(answer, fact.answers[0]) if fact.answers else 0.0
-        results.append(ProbeResult(fact.id, fact.question, answer, is_correct(answer, fact), round(f1, 4)))
+        f1 = token_f1(answer, fact.answers[0]) if fact.answers and not missed else 0.0
+        correct = missed is None and is_correct(answer, fact)
+        results.append(ProbeResult(fact.id, fact.question, answer, correct, round(f1, 4), missed))
         await session.link.delete_items([i.id for i in added if i.id in session.state.window])
     return results
+
+
+def probe_timeout_s(base_s: float, tokens: int, tokens_per_s: float | None = None) -> float:
+    """A probe's time: the base plus reading its context at the slow rate (an 8k window on two cores
+    needs minutes for its first probe; a short one, seconds)."""
+    return base_s + min(tokens, CONTEXT_CAP_TOKENS) / (tokens_per_s or PREFILL_TOKENS_PER_S)
+
+
+def context_tokens(session: VoiceSession) -> int:
+    """Text tokens the reply model reads for the next probe: the server-side window's words."""
+    return sum(count_text_tokens(i.text) for i in session.state.window_items() if i.text)
+
+
+async def _stop_reply(session: VoiceSession, timeout_s: float) -> None:
+    """Cancel the late reply and wait for its end, so the next probe is not refused as a second one."""
+    if not session.core.response_active:
+        return
+    await session.cancel_response()
+    with contextlib.suppress(TimeoutError):
+        await session.next(ev.UsageUpdated, timeout=timeout_s)
 
 
 def load_reply_model(spec: Any = None) -> Any:

@@ -208,6 +208,7 @@ class Replay:
     wall_s: float = 0.0
     probes: list[ProbeResult] = field(default_factory=list)
     fold_seconds: list[float] = field(default_factory=list)  # each summary, started to finished
+    incomplete: str | None = None  # why the replay stopped before its last turn (its figures so far)
 
 
 async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettings) -> None:
@@ -261,11 +262,18 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
         session.subscribe(folds.on_event)
         minutes: list[float] = []
         spoken = 0.0
+        incomplete = None
         async with session:
-            for user, assistant in pairs(conv.turns):
+            exchanges = pairs(conv.turns)
+            for n, (user, assistant) in enumerate(exchanges, 1):
                 replies.say(assistant)
                 await _send_user_turn(session, user, settings)
-                await asyncio.wait_for(usage.get(), settings.timeout_s)
+                try:
+                    await asyncio.wait_for(usage.get(), settings.timeout_s)
+                except TimeoutError:  # report what the run has, and why it stopped
+                    why = f"no reply within {settings.timeout_s:g} s"
+                    incomplete = f"stopped at turn {n} of {len(exchanges)}: {why}"
+                    break
                 spoken += spoken_seconds(user, settings.wpm) + spoken_seconds(assistant, settings.wpm)
                 minutes.append(spoken / 60)
                 await _settle(session, settings.timeout_s)
@@ -273,11 +281,13 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
                     progress.update()
                     progress.set_postfix_str(f"window {session.window_tokens:,} tok")
             items = [i for i in session.state.window_items() if i.text]
+            ask = settings.probe and not incomplete  # a stalled engine would only time out each probe
             probes = await ask_probes(session, conv.facts, lambda q: _send_user_turn(session, q, settings),
-                                      settings.timeout_s) if settings.probe else []  # fmt: skip
+                                      settings.timeout_s) if ask else []  # fmt: skip
             return Replay(
                 session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,
                 [e.message for e in session.errors], time.monotonic() - started, probes, folds.seconds,
+                incomplete,
             )  # fmt: skip
 
 

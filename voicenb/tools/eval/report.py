@@ -81,6 +81,8 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dic
         "probes": [asdict(p) for p in run.probes],
         "wall_s": round(run.wall_s, 2),
         "fold_seconds": run.fold_seconds,
+        "incomplete": run.incomplete,
+        "probes_unanswered": [p.id for p in run.probes if p.unanswered],
     }
 
 
@@ -108,10 +110,13 @@ def format_report(report: dict[str, Any]) -> str:
         right = f"{correct}/{len(r['probes'])} answered right by the bot"
         f1 = f"; LoCoMo token F1 {r['probe_f1']:.2f}" if r.get("probe_f1") is not None else ""
         lines.append(f"  probe recall    {r['probe_recall']:.2f} ({right}){f1}")
-        lines += [f"    {'✓' if p['correct'] else '✗'} {p['id']}: {p['question']} -> {p['answer'][:80]!r}"
+        lines += [f"    {'✓' if p['correct'] else '✗'} {p['id']}: {p['question']} -> "
+                  + (f"unanswered ({p['unanswered']})" if p.get("unanswered") else repr(p["answer"][:80]))
                   for p in r["probes"]]  # fmt: skip
     if r["errors"]:
         lines.append(f"  errors          {len(r['errors'])}: {r['errors'][0]}")
+    if r.get("incomplete"):
+        lines.insert(1, f"  INCOMPLETE      {r['incomplete']}; the figures below are up to there")
     return "\n".join(lines)
 
 

@@ -5,17 +5,27 @@ handoff, backends) -> `ConversationState` + `TokenLedger` (pure) -> `SummaryPoli
 views (`voicenb.widgets`). Tools that measure it (eval, bench, soak, demo) live in `voicenb.tools`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from . import events
 from .audio import wav_source
 from .events import SessionEvent
+from .live import live_session_config
+from .model_table import DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL
 from .policy import SummaryPolicy
 from .session import Backend, HandoffPolicy, SessionConfig, SessionCore, VoiceSession
 from .state import ConversationState, Item, Transcript
 from .summarisers import OfflineSummariser, OpenAISummariser
 from .tokens import TokenLedger, Usage, count_text_tokens, model_spec
 
+if TYPE_CHECKING:
+    from .widgets import ControlPanel
+
 __all__ = [
+    "DEFAULT_REALTIME_MODEL",
+    "DEFAULT_TEXT_MODEL",
     "Backend",
+    "ControlPanel",
     "ConversationState",
     "HandoffPolicy",
     "Item",
@@ -31,7 +41,17 @@ __all__ = [
     "VoiceSession",
     "count_text_tokens",
     "events",
+    "live_session_config",
     "model_spec",
     "wav_source",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``from voicenb import ControlPanel`` without importing the widget stack for every user."""
+    if name == "ControlPanel":
+        from .widgets import ControlPanel
+
+        return ControlPanel
+    raise AttributeError(f"module 'voicenb' has no attribute {name!r}")

@@ -100,6 +100,11 @@ class Backend:
         return self.kind == "offline"
 
     @property
+    def on_this_machine(self) -> bool:
+        """The offline engine, or a server on loopback (`voicenb serve`, the eval's engine)."""
+        return self.is_offline or is_loopback(urlsplit(self.websocket_base_url or OPENAI_URL).hostname or "")
+
+    @property
     def url(self) -> str:
         """The websocket base URL it connects to; "" for the offline engine until it runs (its port is
         picked when it starts)."""

@@ -94,7 +94,7 @@ class VoiceSession:
         if recall and "recall" not in self.tools:  # search the full log: what the summary dropped
             self.tools.add(recall_tool(lambda: self.core.state))
         config = config or SessionConfig()
-        if not self.backend.is_offline:  # the name may reach OpenAI: say when it stops answering
+        if not self.backend.on_this_machine:  # the name may reach OpenAI: say when it stops answering
             warn_if_deprecated(config.model)
         if len(self.tools):
             config = dataclasses.replace(config, tools=[*config.tools, *self.tools.specs()])

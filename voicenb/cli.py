@@ -52,7 +52,7 @@ def _bench(args: argparse.Namespace) -> int:
 
     figures = run_benchmarks(quick=args.quick, out=(lambda s: None) if args.json else print)
     print(json.dumps(figures))
-    return 0
+    return 1 if "summary_overlap_error" in figures else 0
 
 
 def _eval(args: argparse.Namespace) -> int:

@@ -23,10 +23,15 @@ async def fold(
 ) -> str:
     """Every summariser call goes through here: the policy's language, budget and timeout."""
     pairs = [summariser_line(t) for t in turns]
-    return await asyncio.wait_for(
-        summariser.summarise(pairs, previous, policy.language, policy.summary_budget_tokens),
-        policy.timeout_s,
-    )
+    try:
+        return await asyncio.wait_for(
+            summariser.summarise(pairs, previous, policy.language, policy.summary_budget_tokens),
+            policy.timeout_s,
+        )
+    except TimeoutError as exc:  # wait_for's has no message: the panel showed "TimeoutError: (retry in 2 s)"
+        if str(exc):
+            raise  # the summariser's own, with its reason
+        raise TimeoutError(f"the summariser gave no summary within {policy.timeout_s:g} s") from None
 
 
 class Pruner:
@@ -102,7 +107,7 @@ class Pruner:
             raise
         except Exception as exc:
             delay = self.backoff.failed(core.clock(), core.policy.retry_base_s, core.policy.retry_max_s)
-            core.publish(ev.SummaryFailed(f"{type(exc).__name__}: {exc}", delay))
+            core.publish(ev.SummaryFailed(f"{type(exc).__name__}: {str(exc) or 'no reason given'}", delay))
             return
         self.backoff.succeeded()
         self._report(getattr(self.summariser, "last_fold", None), plan.turns)

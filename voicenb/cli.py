@@ -61,7 +61,7 @@ def _eval(args: argparse.Namespace) -> int:
     settings = EvalSettings(
         policy=args.policy, summariser=args.summariser, trigger_tokens=args.trigger, keep_last=args.keep_last,
         retention_ratio=args.retention_ratio, model=args.model, speech=args.speech, wpm=args.wpm,
-        probe=args.probe, recall=args.recall,
+        probe=args.probe, recall=args.recall, recall_always=args.recall_always,
         target_tokens=args.target,
     )  # fmt: skip
     try:
@@ -165,7 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     evl.add_argument("--plot", default=None, help="PNG path for --compare (default compare-NAME.png)")
     evl.add_argument("--probe", action="store_true", help="at the end, ask the bot each fact's question")
     evl.add_argument("--recall", action="store_true",
-                     help="offer the bot the recall tool (BM25 over the full log), as sessions do")  # fmt: skip
+                     help="offer the bot the recall tool (BM25 over the full log)")  # fmt: skip
+    evl.add_argument("--recall-always", action="store_true",
+                     help="each probe's first response must call recall")  # fmt: skip
     evl.add_argument("--first-turns", type=_positive(int), default=None, metavar="N",
                      help="only each conversation's first N turns, with the facts stated there")  # fmt: skip
     evl.add_argument("--json", action="store_true", help="end with one JSON line of results")

@@ -16,6 +16,9 @@ from ..state import ConversationState, Item
 from .tools import Tool, tool
 
 RECALL_HITS = 3
+# Nothing folded matches: the answer, if any, is in what the model already reads (the summary, the
+# recent turns), so it must not conclude that nothing was said.
+NOTHING_FOUND = "No other earlier turn matches: answer from the conversation and summary you have."
 SNIPPET_CHARS = 300  # a snippet is the turn, cut: the model prefills every returned word
 # When to use it, said where the model reads it exactly when the tool is offered: its description.
 RECALL_DESCRIPTION = (
@@ -84,7 +87,7 @@ def recall_tool(state: ConversationState | Callable[[], ConversationState]) -> T
         current = state() if callable(state) else state
         hits = search(current, query)
         if not hits:
-            return "Nothing earlier in the conversation matches; say you do not know."
+            return NOTHING_FOUND
         return "\n".join(s.line() for s in hits)
 
     return tool(recall, description=RECALL_DESCRIPTION, timeout_s=5.0)

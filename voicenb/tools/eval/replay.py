@@ -83,6 +83,7 @@ class EvalSettings:
     target_tokens: int | None = None
     truncation_at: int | None = None
     recall: bool = False  # offer the recall tool (sessions have it by default; off: comparable baselines)
+    recall_always: bool = False  # each probe's first response must call recall (what it adds when used)
 
     def __post_init__(self) -> None:
         if self.policy not in POLICIES:
@@ -229,6 +230,18 @@ async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettin
     await session.send_item(item, respond=True)
 
 
+async def _send_probe(session: VoiceSession, question: str, settings: EvalSettings) -> None:
+    """A probe question as a user turn; with ``recall_always`` its response must call recall first."""
+    if not settings.recall_always or settings.speech:
+        await _send_user_turn(session, question, settings)
+        return
+    audio = base64.b64encode(silence(spoken_seconds(question, settings.wpm))).decode()
+    content = [{"type": "input_audio", "audio": audio, "transcript": question}]
+    await session.send_item({"type": "message", "role": "user", "content": content})
+    forced = {"tool_choice": {"type": "function", "name": "recall"}}
+    await session.link.send({"type": "response.create", "response": forced})
+
+
 def pairs(turns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """(user text, assistant reply) per exchange; a trailing user turn gets an empty reply."""
     pairs, pending = [], None
@@ -254,7 +267,7 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
     async with OfflineEngine(engine_config(settings, replies)) as engine:
         session = VoiceSession(
             config, policy=policy, summariser=summariser, backend=Backend.remote(engine.url),
-            recall=settings.recall,
+            recall=settings.recall or settings.recall_always,
         )  # fmt: skip
         usage: asyncio.Queue[ev.UsageUpdated] = asyncio.Queue()
         session.subscribe(lambda e: usage.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
@@ -282,7 +295,7 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
                     progress.set_postfix_str(f"window {session.window_tokens:,} tok")
             items = [i for i in session.state.window_items() if i.text]
             ask = settings.probe and not incomplete  # a stalled engine would only time out each probe
-            probes = await ask_probes(session, conv.facts, lambda q: _send_user_turn(session, q, settings),
+            probes = await ask_probes(session, conv.facts, lambda q: _send_probe(session, q, settings),
                                       settings.timeout_s) if ask else []  # fmt: skip
             return Replay(
                 session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,

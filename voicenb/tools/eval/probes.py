@@ -7,6 +7,7 @@ next one, and no summary runs meanwhile.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class ProbeResult:
     correct: bool
     f1: float = 0.0  # LoCoMo's token F1 against the first (gold) answer
     unanswered: str | None = None  # why the bot gave no answer in time (the probe then counts as wrong)
+    calls: tuple[str, ...] = ()  # the tools the bot called to answer (``recall(query='...')``)
 
 
 def is_correct(answer: str, fact: Fact) -> bool:
@@ -66,7 +68,7 @@ async def ask_probes(
         await ask(fact.question)
         missed = None
         try:
-            await session.next(ev.UsageUpdated, timeout=limit_s)
+            await _answered(session, before, limit_s)
         except TimeoutError:
             missed = f"no answer within {limit_s:.0f} s"
             await _stop_reply(session, timeout_s)
@@ -74,9 +76,22 @@ async def ask_probes(
         answer = " ".join(i.text for i in added if i.role == "assistant").strip()
         f1 = token_f1(answer, fact.answers[0]) if fact.answers and not missed else 0.0
         correct = missed is None and is_correct(answer, fact)
-        results.append(ProbeResult(fact.id, fact.question, answer, correct, round(f1, 4), missed))
+        calls = tuple(i.text for i in added if i.kind == "function_call")
+        results.append(ProbeResult(fact.id, fact.question, answer, correct, round(f1, 4), missed, calls))
         await session.link.delete_items([i.id for i in added if i.id in session.state.window])
     return results
+
+
+async def _answered(session: VoiceSession, before: set[str], limit_s: float) -> None:
+    """Until the probe's reply is done: a response that called a tool (recall) is followed by the one
+    that answers from its output."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while True:
+        await session.next(ev.UsageUpdated, timeout=max(0.001, deadline - loop.time()))
+        added = [i for i in session.state.log.values() if i.id not in before]
+        if not added or not added[-1].is_tool:
+            return
 
 
 def probe_timeout_s(base_s: float, tokens: int, tokens_per_s: float | None = None) -> float:

@@ -56,14 +56,6 @@ def legend_html(trigger: int, truncation: int) -> str:
     )
 
 
-def tick_values(x: list[int], most: int = MAX_TICKS) -> list[int]:
-    """At most ``most`` evenly spaced labels among ``x``, the latest always labelled."""
-    if len(x) <= most:
-        return list(x)
-    step = -(-len(x) // most)
-    return x[::-1][::step][::-1]
-
-
 def window_split(u: Usage, spec: ModelSpec | None = None) -> tuple[int, int, int]:
     """(text, audio, cached) tokens of one response's window (`economics.window_breakdown`, the one
     definition every view uses), cached taken out of each modality: disjoint, they add up to its total."""
@@ -147,7 +139,8 @@ class TokenChart:
             x=[], y=[], scales={"x": self.x_scale, "y": self.cost_scale}, colors=[COLORS["cost"]],
             marker="circle", marker_size=16, labels=["cumulative cost"],
         )  # fmt: skip
-        self.x_axis = Axis(scale=self.x_scale, label="response")
+        # On an ordinal axis bqplot labels the whole domain whatever tick_values say; num_ticks thins it.
+        self.x_axis = Axis(scale=self.x_scale, label="response", num_ticks=MAX_TICKS)
         axes = [
             self.x_axis,
             Axis(scale=self.y_scale, side="left", label="tokens in window", tick_format="~s"),
@@ -185,7 +178,6 @@ class TokenChart:
         data = every.tail(MAX_BARS)
         spec, trigger = self.session.ledger.spec, self.session.policy.trigger_tokens
         self.y_scale.max = 1.15 * max([*data.windows, trigger, 100])
-        self.x_axis.tick_values = tick_values(data.x)
         with self.bars.hold_sync():
             self.bars.x = data.x
             self.bars.y = [data.text, data.audio, data.cached]

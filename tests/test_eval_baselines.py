@@ -8,6 +8,7 @@ import pytest
 
 from tests.test_eval import CALL
 from voicenb import cli
+from voicenb.model_table import DEFAULT_REALTIME_MODEL
 from voicenb.tokens import model_spec
 from voicenb.tools.eval import EvalSettings, compare_settings, evaluate, load_conversation, retention_sweep
 from voicenb.tools.eval.replay import session_parts
@@ -29,11 +30,12 @@ def test_baselines_cut_where_the_model_does():
         and EvalSettings(model="gpt-realtime-2").limit == spec.truncation_at == 96_000
     )
     ret, _, _ = session_parts(EvalSettings(policy="retention", retention_ratio=0.3))
-    assert ret.truncation["token_limits"]["post_instructions"] == model_spec("gpt-realtime").truncation_at
+    default_limit = model_spec(DEFAULT_REALTIME_MODEL).truncation_at  # retention cuts at the model's limit
+    assert ret.truncation["token_limits"]["post_instructions"] == default_limit == 96_000
     assert ret.truncation["retention_ratio"] == 0.3
     # summarise defaults to the model's cost-optimal pair
     _, policy, _ = session_parts(EvalSettings(policy="summarise"))
-    assert policy.target_tokens is not None and policy.target_tokens < policy.trigger_tokens < 27_904
+    assert policy.target_tokens is not None and policy.target_tokens < policy.trigger_tokens < 32_000
     with pytest.raises(ValueError, match="unknown realtime model"):
         EvalSettings(model="gpt-nope")
 

@@ -115,13 +115,18 @@ async def replay(
     """Rebuild a recorded session offline: no network, no key. ``speed`` paces events (1.0 = as recorded).
 
     The replayed session only observes: its policy never fires (the recorded summaries and deletions
-    are themselves in the recording), so the result is the recorded conversation, exactly.
+    are themselves in the recording), so the result is the recorded conversation, exactly. Its clock is
+    the recording's: an item's ``at_s`` is when it was recorded, not when it was replayed.
     """
     header, entries = read_recording(path)
     config = SessionConfig(model=header.get("model", DEFAULT_REALTIME_MODEL))
-    session = session or SessionCore(config, SummaryPolicy(trigger_tokens=sys.maxsize))
+    recorded_at = [0.0]  # the recording's time of the entry being replayed
+    session = session or SessionCore(
+        config, SummaryPolicy(trigger_tokens=sys.maxsize), clock=lambda: recorded_at[0]
+    )
     start = time.monotonic()
     for entry in entries:
+        recorded_at[0] = entry.t
         if speed:
             await asyncio.sleep(max(0.0, start + entry.t / speed - time.monotonic()))
         if entry.dir == "server":

@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
-# Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another.
-export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+# Portable llama.cpp build (no -march=native), so a wheel cached on one machine runs on another, and
+# without the multimodal library (mtmd, images and audio in: unused here; ~a tenth of the C++ sources).
+# No registry package ships a libllama that this llama-cpp-python loads on Debian 12: README, "Setup time".
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
 .PHONY: demo test test-fast lint install clean chromium espeak lab strip nbstripout-filter
 

@@ -29,9 +29,9 @@ def default_policy(model: str, backend: Backend) -> SummaryPolicy:
 
 
 def default_summariser(backend: Backend) -> Summariser:
-    """One summariser, online and offline: the table's small text model on OpenAI, the engine's own model offline (its
-    chat endpoint), each falling back to the extractive one when no model answers; extractive
-    elsewhere (a server whose text models we do not know)."""
+    """One summariser, online and offline: the table's small text model on OpenAI, the engine's own
+    model offline (its chat endpoint), each falling back to the extractive one when no model answers;
+    extractive elsewhere (a server whose text models we do not know)."""
     client, model = backend.client_for_text()
     if client is None:
         return OfflineSummariser()

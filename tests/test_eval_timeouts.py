@@ -86,6 +86,6 @@ def test_a_replay_that_cannot_finish_prints_why_and_its_figures(tmp_path, monkey
 
 
 def test_a_probe_over_a_full_window_gets_more_time_than_a_short_one():
-    assert probe_timeout_s(120, 200) < 130
+    assert probe_timeout_s(120, 200) < 150
     assert probe_timeout_s(120, 8000) > 120 + 5 * 60  # an 8k window on two busy cores
     assert probe_timeout_s(120, 30_000) == probe_timeout_s(120, 8192)  # the model reads at most its context

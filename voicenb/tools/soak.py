@@ -41,7 +41,7 @@ from ..tokens import count_text_tokens, model_spec
 WORDS_PER_S = 2.5
 PAUSE_S = 2.0
 REPLY_BASE_S = 60.0  # a reply's time limit: this, plus its window read at the slow rate below
-SLOW_TOKENS_PER_S = 25.0  # the 1.5B's prompt rate on two busy cores
+SLOW_TOKENS_PER_S = 10.0  # the 1.5B's prompt rate on two busy cores (9 tok/s measured at load ~9)
 LATE_IN_A_ROW = 3  # replies in a row that miss their limit: the engine is stuck, stop and report
 _TOPICS = [
     "My customer reference is {n}4{n}7 and I'm calling about the kitchen fitting at {n} Mill Lane.",

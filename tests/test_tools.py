@@ -225,7 +225,8 @@ async def test_tool_choice_none_keeps_the_model_from_calling():
     llm = ToolCallingLLM([BOOKING], chat="I cannot book right now.")
     session, seen, _, _ = await _converse(llm, [book_table], "Book", tool_choice="none")
     assert not any(isinstance(e, ev.ToolCalled) for e in seen)
-    assert "# Tools" not in llm.prompts[-1][0]["content"] and not llm.grammars
+    assert "# Tools" in llm.prompts[0][0]["content"]  # the cached prefix keeps the tools block ...
+    assert "# Tools" not in llm.prompts[-1][0]["content"] and not llm.grammars  # ... a would-be call not
     assert session.state.turns()[-1].text == "I cannot book right now."
 
 

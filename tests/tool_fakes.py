@@ -35,7 +35,7 @@ class ToolCallingLLM:
         grammar: str | None = None,
         prefix: str = "",
     ) -> Iterator[str]:
-        self.prompts.append(messages)
+        self.prompts.append([dict(m) for m in messages])  # as it was then (the engine may rewrite it)
         last = messages[-1]["content"] if messages else ""
         if grammar is not None:
             self.grammars.append(json.loads(grammar))

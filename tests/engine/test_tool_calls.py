@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from typing import Any
 
 import pytest
@@ -145,3 +146,26 @@ async def test_an_openai_agents_realtime_agent_completes_a_call():
         "You are booked, reference BK-4821."
     ]
     assert not [e for e in seen if e.type == "error"]
+
+
+class _SlowToDecide(ToolCallingLLM):
+    """Its first tokens take 3 s whatever happens (an uninterruptible prefill on a busy machine)."""
+
+    def stream(self, messages, max_tokens, stop, *, grammar=None, prefix=""):
+        time.sleep(3)
+        yield "late"
+
+
+async def test_a_response_deciding_whether_to_call_is_cancelled_at_once():
+    llm = _SlowToDecide([CALL])
+    async with _engine(llm) as engine, connect(engine.url) as conn:
+        await conn.session.update(session={"type": "realtime", "output_modalities": ["text"],
+                                           "tools": [BOOK_TABLE]})  # fmt: skip
+        await collect_until(conn, "session.updated")
+        await conn.response.create()
+        await collect_until(conn, "response.created")
+        started = asyncio.get_running_loop().time()
+        await conn.response.cancel()
+        done = (await collect_until(conn, "response.done", timeout=5))[-1]
+        assert done.response.status == "cancelled" and done.response.output == []
+        assert asyncio.get_running_loop().time() - started < 2

@@ -5,9 +5,11 @@ JSON is generated under a grammar built from the tools' schemas (llama.cpp), so 
 schema-valid by construction.
 
 ``auto``: the model's first tokens decide (a ``<tool_call>`` or a ``{`` opens a call, anything else is
-a spoken reply, generated from the same cached prompt); ``required`` and a named function go straight to the
-constrained call; ``none`` leaves the tools out. The events are the API's: a ``function_call`` output
-item, ``response.function_call_arguments.delta`` / ``.done``, then ``response.done`` with the call.
+a spoken reply, generated from the same cached prompt); ``required`` and a named function go straight
+to the constrained call; ``none`` keeps the tools in the prompt (its cached prefix holds) and never
+calls (a reply that would open a call is generated without the tools block instead). The events are
+the API's: a ``function_call`` output item, ``response.function_call_arguments.delta`` / ``.done``,
+then ``response.done`` with the call.
 """
 
 from __future__ import annotations
@@ -45,18 +47,20 @@ class ToolsInPlay:
     """The function tools a response may call and how (``auto``, ``required`` or one tool's name)."""
 
     tools: tuple[dict[str, Any], ...]
-    choice: str  # "auto" | "required" | "function"
+    choice: str  # "auto" | "required" | "function" | "none"
     name: str | None = None  # the one function a named tool_choice forces
 
     @classmethod
     def of(cls, session: dict[str, Any], params: dict[str, Any], llm: Any) -> ToolsInPlay | None:
-        """What the session (or this ``response.create``) allows; None: no tools, ``none``, or a reply
-        model that cannot generate under a grammar (scripted replies)."""
+        """What the session (or this ``response.create``) allows; None: no tools, or a reply model that
+        cannot generate under a grammar."""
         tools = params.get("tools", session.get("tools")) or []
         functions = tuple(t for t in tools if t.get("type", "function") == "function" and t.get("name"))
         choice = params.get("tool_choice", session.get("tool_choice")) or "auto"
-        if not functions or choice == "none" or not _constrains(llm):
+        if not functions or not _constrains(llm):
             return None
+        if choice == "none":  # the tools stay in the prompt (its cached prefix), but no call is made
+            return cls(functions, "none")
         if isinstance(choice, dict):
             name = choice.get("name")
             if choice.get("type") != "function" or not any(t["name"] == name for t in functions):
@@ -157,25 +161,38 @@ def opens_call(opening: str) -> bool:
 
 
 async def respond(run: ResponseRun, tools: ToolsInPlay, messages: list[dict[str, Any]]) -> bool:
-    """Let the model call a function instead of speaking; True when this response is a call."""
+    """Let the model call a function instead of speaking; True when this response is a call (or was
+    cancelled meanwhile: it then ends at once, as every cancelled response does)."""
     llm, stop = run.conn.parts.llm, run._stop_llm
-    if tools.choice == "auto":
-        peek = getattr(llm, "peek", None)  # a model that serves scripted lines too says which it is
-        if peek is not None:
-            opening = await asyncio.to_thread(peek, messages, PEEK_TOKENS, stop)
-        else:
-            opening = await asyncio.to_thread(_generate, llm, messages, PEEK_TOKENS, stop)
+    if tools.choice in ("auto", "none"):
+        opening = await _opening(run, llm, messages)
+        if run.cancel_reason:
+            return True
         if not opens_call(opening):
             return False
-    if run.cancel_reason:
-        return False
+        if tools.choice == "none":  # it would call, and may not: the reply reads no tools block
+            messages[0] = {**messages[0], "content": messages[0]["content"].split(f"\n\n{TOOLS_HEADER}")[0]}
+            return False
     schema = json.dumps(tools.call_schema())
-    text = await asyncio.to_thread(_generate, llm, messages, MAX_CALL_TOKENS, stop, schema, CALL_OPEN + "\n")
-    call = parse_call(text)
-    if call is None or run.cancel_reason:
+    work = asyncio.to_thread(_generate, llm, messages, MAX_CALL_TOKENS, stop, schema, CALL_OPEN + "\n")
+    text = await run._until_cancelled(work)
+    if run.cancel_reason:
+        return True
+    call = parse_call(text or "")
+    if call is None:
         return False  # a cut-off call: answer in words instead
     await emit_call(run, *call)
     return True
+
+
+async def _opening(run: ResponseRun, llm: Any, messages: list[dict[str, Any]]) -> str:
+    """The reply's first tokens (from the prompt the reply then reuses, cached)."""
+    peek = getattr(llm, "peek", None)  # a model that serves scripted lines too says which it is
+    if peek is not None:
+        work = asyncio.to_thread(peek, messages, PEEK_TOKENS, run._stop_llm)
+    else:
+        work = asyncio.to_thread(_generate, llm, messages, PEEK_TOKENS, run._stop_llm)
+    return await run._until_cancelled(work) or ""
 
 
 def _generate(

@@ -21,6 +21,8 @@ from .tools import Tool, ToolArgumentsError, ToolBox, error_output, output_text
 log = logging.getLogger("voicenb.session")
 
 MAX_ROUNDS = 4  # tool rounds in a row without a user turn; then the model must answer in words
+# After a round of only these the model answers: the local 1.5B recalled again and again, never answering
+ANSWER_AFTER = frozenset({"recall"})
 
 
 class ToolRunner:
@@ -74,7 +76,7 @@ class ToolRunner:
             if self.core.response_active:
                 return  # the user spoke meanwhile: that response reads the outputs
             response: dict[str, Any] = {}
-            if self.rounds >= MAX_ROUNDS:
+            if self.rounds >= MAX_ROUNDS or all(c.name in ANSWER_AFTER for c in calls):
                 response["tool_choice"] = "none"  # a model calling tools in a loop must now speak
             elif self.core.config.tool_choice != "auto":
                 response["tool_choice"] = "auto"  # "required" or a named tool forced the call, not the answer

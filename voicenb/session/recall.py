@@ -18,6 +18,7 @@ from .tools import Tool, tool
 RECALL_HITS = 3
 # Nothing folded matches: the answer, if any, is in what the model already reads (the summary, the
 # recent turns), so it must not conclude that nothing was said.
+ANSWER_FROM_THEM = "Answer the user's question from these lines now."
 NOTHING_FOUND = "No other earlier turn matches: answer from the conversation and summary you have."
 SNIPPET_CHARS = 300  # a snippet is the turn, cut: the model prefills every returned word
 # When to use it, said where the model reads it exactly when the tool is offered: its description.
@@ -88,7 +89,7 @@ def recall_tool(state: ConversationState | Callable[[], ConversationState]) -> T
         hits = search(current, query)
         if not hits:
             return NOTHING_FOUND
-        return "\n".join(s.line() for s in hits)
+        return "\n".join(s.line() for s in hits) + "\n" + ANSWER_FROM_THEM
 
     return tool(recall, description=RECALL_DESCRIPTION, timeout_s=5.0)
 

@@ -58,6 +58,22 @@ async def test_trigger_box_cannot_pass_the_servers_truncation_point(make_session
     await panel.close()
 
 
+async def test_an_offline_session_stops_at_the_engines_own_truncation_point():
+    """The offline engine truncates where its config says (a 32k model's point), not where the default
+    model's 128k window would: the panel's limit and chart line say the engine's figure."""
+    from voicenb.engine.config import EngineConfig
+
+    s = VoiceSession.offline()
+    engine_limit = EngineConfig().truncation_at
+    assert s.truncation_at == engine_limit < s.ledger.spec.truncation_at  # 28,224 < 96,000
+    panel = ControlPanel(s)
+    assert panel.trigger_box.max == engine_limit and f"{engine_limit:,}" in panel.controls.limits.value
+    assert "the offline engine truncates" in panel.controls.limits.value
+    panel.chart.update()
+    assert list(panel.chart.truncation.y) == [engine_limit] * 2
+    await panel.close()
+
+
 async def test_trigger_below_the_window_that_cannot_fold_says_why(peer, make_session):
     async with make_session(policy=SummaryPolicy(trigger_tokens=10**6, keep_last=20)) as s:
         panel = ControlPanel(s)

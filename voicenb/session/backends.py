@@ -100,6 +100,16 @@ class Backend:
         return self.kind == "offline"
 
     @property
+    def truncation_at(self) -> int | None:
+        """Where the offline engine drops old turns itself (its `EngineConfig.truncation_at`, a 32k model's
+        point whatever the session's model is called); None elsewhere: the model's own point applies."""
+        if not self.is_offline:
+            return None
+        from ..engine.config import EngineConfig
+
+        return (self.engine_config or EngineConfig()).truncation_at
+
+    @property
     def on_this_machine(self) -> bool:
         """The offline engine, or a server on loopback (`voicenb serve`, the eval's engine)."""
         return self.is_offline or is_loopback(urlsplit(self.websocket_base_url or OPENAI_URL).hostname or "")

@@ -310,6 +310,17 @@ class VoiceSession:
     dropped_audio_s = Forwarded[float]("_handoff.gap.dropped_s")
 
     @property
+    def truncation_at(self) -> int:
+        """Where the server drops old turns itself: the offline engine's own point on the offline
+        backend, else the model's (``ledger.spec``, whose prices the costs use either way)."""
+        return self.backend.truncation_at or self.core.ledger.spec.truncation_at
+
+    @property
+    def truncates(self) -> str:
+        """Who truncates at `truncation_at`, for the panel: the model's name or "the offline engine"."""
+        return "the offline engine" if self.backend.truncation_at else self.core.ledger.spec.name
+
+    @property
     def errors(self) -> list[ev.Error]:
         return list(self.core.errors)
 

@@ -176,12 +176,12 @@ class TokenChart:
         """Push the ledger's current series to the figure (throttled callers use ``throttle.request()``)."""
         every = ChartData.from_ledger(self.session.ledger)
         data = every.tail(MAX_BARS)
-        spec, trigger = self.session.ledger.spec, self.session.policy.trigger_tokens
+        limit, trigger = self.session.truncation_at, self.session.policy.trigger_tokens
         self.y_scale.max = 1.15 * max([*data.windows, trigger, 100])
         with self.bars.hold_sync():
             self.bars.x = data.x
             self.bars.y = [data.text, data.audio, data.cached]
-        for line, y in ((self.trigger, trigger), (self.truncation, spec.truncation_at)):
+        for line, y in ((self.trigger, trigger), (self.truncation, limit)):
             line.y = [y, y]
         shown = [(x, y) for x, y in self.summary_marks if data.x and x >= data.x[0]]
         with self.summaries.hold_sync():
@@ -189,7 +189,7 @@ class TokenChart:
             self.summaries.y = [y for _, y in shown]
         with self.cost.hold_sync():
             self.cost.x, self.cost.y = data.x, data.cost
-        legend = legend_html(trigger, spec.truncation_at)
+        legend = legend_html(trigger, limit)
         if self.legend.value != legend:
             self.legend.value = legend
         window = self.window.figures

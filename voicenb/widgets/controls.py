@@ -48,8 +48,9 @@ def why_no_fold(session: VoiceSession) -> str:
 class PolicyControls:
     """Widgets for ``trigger_tokens`` and ``keep_last``; `show` puts a policy's values in them."""
 
-    def __init__(self, policy: SummaryPolicy, spec: ModelSpec) -> None:
-        top = spec.truncation_at  # past it the server drops old turns itself: a higher trigger never fires
+    def __init__(self, policy: SummaryPolicy, spec: ModelSpec, top: int | None = None, who: str = "") -> None:
+        # past the server's truncation point it drops old turns itself: a higher trigger never fires
+        top, who = top or spec.truncation_at, who or spec.name
         trigger = self._clamp(policy.trigger_tokens, top)
         self.trigger_slider = w.FloatLogSlider(
             value=trigger, base=10, min=math.log10(MIN_TRIGGER), max=math.log10(top), step=0.01,
@@ -60,8 +61,8 @@ class PolicyControls:
             value=trigger, min=MIN_TRIGGER, max=top, step=100, layout=w.Layout(width="96px")
         )
         self.limits = w.HTML(
-            f'<span class="vnb-dim" title="{spec.name}: the server drops old turns itself past this">'
-            f"tokens · {spec.name} truncates at {spec.truncation_at:,} of {spec.context_window:,}</span>"
+            f'<span class="vnb-dim" title="{who}: the server drops old turns itself past this">'
+            f"tokens · {who} truncates at {top:,}</span>"
         )
         self.keep_slider = w.IntSlider(
             value=policy.keep_last, min=0, max=20, description="keep last turns", continuous_update=False,
@@ -115,7 +116,9 @@ class PolicyBinding:
         self.refresh_chart, self.refresh_status = refresh_chart, refresh_status
         self.say = say  # a note for the status line
         self.window = window or (lambda: session.window_tokens)  # the window the panel shows
-        self.controls = PolicyControls(session.policy, session.ledger.spec)
+        self.controls = PolicyControls(
+            session.policy, session.ledger.spec, session.truncation_at, session.truncates
+        )
         self.closed = False
         c = self.controls
         # These run on whatever thread delivered the widget message: hop, and do nothing else there.

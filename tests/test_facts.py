@@ -54,8 +54,16 @@ def test_a_word_of_another_language_is_not_a_fact():
     assert read("Llegó el lunes", "es") == [("lunes", "date")] and read("the lunes", "en") == []
 
 
+def test_colours_and_materials_are_facts_in_their_own_language_only():
+    assert read("Manteles crema, con flores rosa.", "es") == [("crema", "colour"), ("rosa", "colour")]
+    assert read("Wir wollen Fliesen aus Marmor.", "de") == [("fliesen", "material"), ("marmor", "material")]
+    assert read("A walnut worktop and brass handles.") == [("walnut", "material"), ("brass", "material")]
+    assert read("Then Rosa brings the pin for the crema.") == [("rosa", "name")]  # es/fr words: none
+
+
 def test_the_word_lists_are_keyed_by_language_with_no_union():
-    for table in (lexicon.MONTHS, lexicon.WEEKDAYS, lexicon.FUNCTION_WORDS, lexicon.RELATIVE_DAYS):
+    for table in (lexicon.MONTHS, lexicon.WEEKDAYS, lexicon.FUNCTION_WORDS, lexicon.RELATIVE_DAYS,
+                  lexicon.COLOURS, lexicon.MATERIALS):  # fmt: skip
         assert set(table) == set(lexicon.LANGUAGES)
     assert "may" in lexicon.MONTHS["en"] and "may" not in lexicon.MONTHS["es"]
 

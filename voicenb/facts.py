@@ -17,10 +17,12 @@ from text_to_num import alpha2digit
 
 from .lexicon import (
     CAPITALISED_NOUNS,
+    COLOURS,
     COMMON_WORD_MONTHS,
     CURRENCY,
     FUNCTION_WORDS,
     LANGUAGES,
+    MATERIALS,
     MONTHS,
     MULTIPLIERS,
     NAME_CUES,
@@ -90,8 +92,9 @@ def _relative_day(words: list[str], i: int, lang: str) -> bool:
 
 
 def spans(text: str, language: str, turn: int = 0, names: frozenset[str] = frozenset()) -> list[Span]:
-    """Every number, amount, time, date, code and name ``text`` states, in order. ``names``: words
-    known as names, which count at a sentence start too (elsewhere any capitalised word does)."""
+    """Every number, amount, time, date, code, name, colour and material ``text`` states, in order.
+    ``names``: words known as names, which count at a sentence start too (elsewhere any capitalised
+    word does)."""
     lang = known(language) or "en"
     calendar = set(MONTHS[lang]) | set(WEEKDAYS[lang])
     starters = set(FUNCTION_WORDS[lang]) | calendar  # capitalised at a sentence start, not names
@@ -107,6 +110,8 @@ def spans(text: str, language: str, turn: int = 0, names: frozenset[str] = froze
                 value = _value(w, after, kind, lang)
             elif _is_month(w, r, near_digit, lang) or w in WEEKDAYS[lang] or _relative_day(words, i, lang):
                 kind = "date"
+            elif w in COLOURS[lang] or w in MATERIALS[lang]:
+                kind = "colour" if w in COLOURS[lang] else "material"
             elif (
                 r[:1].isupper() and r.isalpha() and w not in (starters if i == 0 else calendar) and len(w) > 1
             ):

@@ -34,6 +34,32 @@ WEEKDAYS = {  # Monday first
     "it": _w("lunedì martedì mercoledì giovedì venerdì sabato domenica"),
     "pt": _w("segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo"),
 }
+# What a thing looks like and is made of: plain facts a summary must keep ("manteles de color crema").
+# English leaves out its verbs ("iron out", "pin it"): a word is a material only in its own language.
+COLOURS = {
+    "en": _w("red orange yellow green blue purple violet pink brown black white grey gray beige navy teal "
+             "graphite silver gold cream ivory"),
+    "es": _w("rojo roja naranja amarillo amarilla verde azul morado morada rosa marrón negro negra blanco "
+             "blanca gris crema plateado dorado"),
+    "fr": _w("rouge jaune vert verte bleu bleue rose noir noire blanc blanche gris grise argenté doré crème"),
+    "de": _w("rot gelb grün blau lila braun schwarz weiß weiss grau silber golden"),
+    "it": _w("rosso rossa arancione giallo gialla blu azzurro azzurra viola marrone nero nera bianco bianca "
+             "grigio grigia argento oro"),
+    "pt": _w("vermelho vermelha laranja amarelo amarela roxo roxa castanho marrom preto preta branco branca "
+             "cinzento cinzenta cinza prateado dourado"),
+}  # fmt: skip
+MATERIALS = {
+    "en": _w("oak pine walnut wood wooden marble granite quartz slate brass chrome copper steel glass "
+             "concrete laminate tile tiles leather linen cotton wool silk velvet bamboo ceramic porcelain"),
+    "es": _w("madera roble mármol granito acero hierro cristal vidrio cuero lino algodón lana seda cerámica"),
+    "fr": _w("chêne noyer bois marbre granit ardoise laiton cuivre acier fer verre béton carrelage cuir "
+             "coton laine soie velours bambou céramique porcelaine"),
+    "de": _w("eiche kiefer nussbaum holz marmor quarz schiefer messing kupfer stahl eisen glas beton fliesen "
+             "leder leinen baumwolle wolle seide samt bambus keramik porzellan"),
+    "it": _w("legno rovere noce marmo acciaio ferro vetro cuoio pelle cotone seta velluto ottone rame "
+             "ceramica"),
+    "pt": _w("madeira carvalho mármore aço vidro couro linho algodão lã latão cobre cerâmica"),
+}  # fmt: skip
 # Days said relative to the day they are said on: stored as dates against the turn's own day.
 RELATIVE_DAYS = {
     "en": {"yesterday": -1, "today": 0, "tonight": 0, "tomorrow": 1},

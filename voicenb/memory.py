@@ -23,7 +23,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .facts import Span, anchor_dates, format_date, known_names, session_date, spans, values_in
+from .facts import SENTENCE, Span, anchor_dates, format_date, known_names, session_date, spans, values_in
 from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
@@ -229,6 +229,18 @@ class FactMemory:
                     missing[span.value] = span
         return list(missing.values())
 
+    def keep_unplaced(self, missing: Sequence[Span], turns: Sequence[Turn], language: str) -> None:
+        """Values the user stated that no operation placed stay, as short notes in their own words (the
+        words around the value in its sentence): a small model under a schema writes fewer facts than
+        were said, and a stated number, date or name must not vanish silently. A later fold can update
+        or delete a note like any entry, and the budget evicts the least recently used first (then it
+        is reported)."""
+        first_turn = self.turns_seen - len(turns)  # `apply` has already counted this fold's turns
+        for span in missing:
+            note = clause_of(span, turns, language)
+            if note and all(e.value != note for e in self.entries):  # two values, one sentence: one note
+                self.entries.append(Entry("", note, first_turn + span.turn, used=self.folds))
+
     def text_of_all(self) -> str:
         return (
             "\n".join(f"{e.subject} {e.value} {' '.join(e.replaced)}" for e in [*self.entries, *self.history])
@@ -282,6 +294,24 @@ class FactMemory:
 
 
 _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "de", "y", "le", "der", "die"}
+
+
+NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
+
+
+def clause_of(span: Span, turns: Sequence[Turn], language: str) -> str:
+    """The words around ``span``'s value in the sentence of its turn that states it: the sentence when
+    it is short, else ten words before the value and six after."""
+    text = turns[span.turn][1]
+    sentence = next((s for s in SENTENCE.split(text) if span.value in values_in(s, language)), "")
+    words = sentence.split()
+    if len(words) <= NOTE_WORDS_BEFORE + NOTE_WORDS_AFTER:
+        return " ".join(words)
+    end = next(
+        (i for i in range(len(words)) if span.value in values_in(" ".join(words[: i + 1]), language)),
+        len(words) - 1,
+    )
+    return " ".join(words[max(0, end - NOTE_WORDS_BEFORE) : end + 1 + NOTE_WORDS_AFTER])
 
 
 def _source_turn(value: str, turns: Sequence[Turn], language: str) -> int:

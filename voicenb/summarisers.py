@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from . import extractive
 from .facts import SENTENCE, Span, language_of, values_in
-from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, parse_update
+from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, clause_of, parse_update
 from .model_table import DEFAULT_TEXT_MODEL, reasons, warn_if_deprecated
+from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
 log = logging.getLogger("voicenb")
@@ -173,7 +174,8 @@ class OpenAISummariser:
             second, _ = await self._ask(messages, budget)
             applied += memory.apply(second, turns, lang, self.today(), first_fold=False)
             missing = memory.unplaced(turns, lang)
-        return FoldResult(applied, [], missing)
+        memory.keep_unplaced(missing, turns, lang)  # what the model still left out stays, as notes
+        return FoldResult(applied, [], memory.unplaced(turns, lang))
 
 
 def _sentence_of(span: Span, turns: Sequence[Turn], language: str) -> str:
@@ -216,6 +218,9 @@ class OfflineSummariser:
         lang = language_of(language, " ".join(t for _, t in turns))
         text = extractive.summarise(turns, previous, budget_tokens, lang)
         memory = FactMemory.from_text(text)
-        memory.turns_seen = len(turns)
-        self.last_fold = FoldResult(unplaced=memory.unplaced(turns, lang))
+        for span in memory.unplaced(turns, lang):  # a value no kept sentence holds: its clause, if it fits
+            line = f"- {clause_of(span, turns, lang)}"
+            if line not in text and count_text_tokens(f"{text}\n{line}") <= budget_tokens:
+                text = f"{text}\n{line}" if text else line
+        self.last_fold = FoldResult(unplaced=FactMemory.from_text(text).unplaced(turns, lang))
         return text

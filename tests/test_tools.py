@@ -357,6 +357,19 @@ def test_recall_finds_folded_turns_verbatim_with_when_they_were_said():
     assert search(state, "xylophone") == []
 
 
+def test_recall_is_on_by_default_where_the_model_uses_it_and_off_offline():
+    from voicenb.session import VoiceSession as Session
+
+    online = Session.openai(api_key="sk-test")
+    remote = Session.connect_to("ws://127.0.0.1:9/v1")
+    offline = Session.offline()
+    assert "recall" in online.tools and "recall" in remote.tools and "recall" not in offline.tools
+    assert (
+        "recall" in Session.offline(recall=True).tools
+        and "recall" not in Session.openai(api_key="sk-test", recall=False).tools
+    )
+
+
 async def test_recall_is_on_by_default_and_off_with_one_flag():
     llm = ToolCallingLLM([])
     async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:

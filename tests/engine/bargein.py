@@ -171,14 +171,16 @@ def of_type(type_: str) -> Callable[[dict[str, Any]], bool]:
 
 
 @contextlib.asynccontextmanager
-async def agents_session(url: str, token: str, **settings: Any) -> AsyncIterator[tuple[Any, ServerEvents]]:
+async def agents_session(
+    url: str, token: str, instructions: str = "Answer in a few words.", **settings: Any
+) -> AsyncIterator[tuple[Any, ServerEvents]]:
     """An openai-agents RealtimeSession on the engine (its own defaults: semantic VAD, interruptions on),
     and the raw server events it receives."""
     os.environ.setdefault("OPENAI_AGENTS_DISABLE_TRACING", "1")  # nothing leaves the machine
     from agents.realtime import RealtimeAgent, RealtimeRunner
     from agents.realtime.model_events import RealtimeModelRawServerEvent
 
-    agent = RealtimeAgent(name="assistant", instructions="Answer in a few words.")
+    agent = RealtimeAgent(name="assistant", instructions=instructions)
     runner = RealtimeRunner(agent)
     model_config: Any = {
         "url": f"{url}/realtime?model=gpt-realtime", "api_key": token,

@@ -102,3 +102,17 @@ def test_a_reply_cut_off_keeps_its_complete_operations_and_garbage_fails():
     assert parse_update(cut).ops == [Operation(op="add", subject="a", value='b "q"')]
     with pytest.raises(ValueError, match="not valid JSON"):
         parse_update("- budget: £25,000")
+
+
+def test_values_the_model_left_out_stay_as_one_note_per_sentence():
+
+    said = "We said two thousand, but my wife April says we can go to two thousand four hundred pounds."
+    turns = [("user", said), ("assistant", "Noted."), ("user", "Text it to 07700 900461, please.")]
+    memory = FactMemory()
+    memory.apply(MemoryUpdate(ops=[], gist=""), turns, "en", date(2026, 5, 1))
+    memory.keep_unplaced(memory.unplaced(turns, "en"), turns, "en")
+    assert [(e.subject, e.value, e.turn) for e in memory.entries] == [
+        ("", said, 0),  # three values, one sentence: one note, in the user's words
+        ("", "Text it to 07700 900461, please.", 2),
+    ]
+    assert memory.unplaced(turns, "en") == []  # held now; a later fold may update or delete them

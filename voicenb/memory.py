@@ -236,10 +236,9 @@ class FactMemory:
         or delete a note like any entry, and the budget evicts the least recently used first (then it
         is reported)."""
         first_turn = self.turns_seen - len(turns)  # `apply` has already counted this fold's turns
-        for span in missing:
-            note = clause_of(span, turns, language)
-            if note and all(e.value != note for e in self.entries):  # two values, one sentence: one note
-                self.entries.append(Entry("", note, first_turn + span.turn, used=self.folds))
+        for turn, note in notes_for(missing, turns, language):
+            if all(note != e.value for e in self.entries):
+                self.entries.append(Entry("", note, first_turn + turn, used=self.folds))
 
     def text_of_all(self) -> str:
         return (
@@ -299,19 +298,28 @@ _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "d
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
 
 
-def clause_of(span: Span, turns: Sequence[Turn], language: str) -> str:
-    """The words around ``span``'s value in the sentence of its turn that states it: the sentence when
-    it is short, else ten words before the value and six after."""
-    text = turns[span.turn][1]
-    sentence = next((s for s in SENTENCE.split(text) if span.value in values_in(s, language)), "")
-    words = sentence.split()
-    if len(words) <= NOTE_WORDS_BEFORE + NOTE_WORDS_AFTER:
-        return " ".join(words)
-    end = next(
-        (i for i in range(len(words)) if span.value in values_in(" ".join(words[: i + 1]), language)),
-        len(words) - 1,
-    )
-    return " ".join(words[max(0, end - NOTE_WORDS_BEFORE) : end + 1 + NOTE_WORDS_AFTER])
+def notes_for(missing: Sequence[Span], turns: Sequence[Turn], language: str) -> list[tuple[int, str]]:
+    """(turn, words) for ``missing`` values: per sentence that states them, one note from ten words
+    before its first value to six after its last (the whole sentence when that is short)."""
+    windows: dict[tuple[int, int], tuple[int, int, list[str]]] = {}
+    for span in missing:
+        sentences = SENTENCE.split(turns[span.turn][1])
+        at = next((n for n, s in enumerate(sentences) if span.value in values_in(s, language)), None)
+        if at is None:
+            continue
+        words = sentences[at].split()
+        end = next(
+            (i for i in range(len(words)) if span.value in values_in(" ".join(words[: i + 1]), language)),
+            len(words) - 1,
+        )
+        lo, hi = max(0, end - NOTE_WORDS_BEFORE), end + 1 + NOTE_WORDS_AFTER
+        if (span.turn, at) in windows:
+            lo, hi = min(lo, windows[span.turn, at][0]), max(hi, windows[span.turn, at][1])
+        windows[span.turn, at] = (lo, hi, words)
+    return [
+        (turn, " ".join(words if len(words) <= NOTE_WORDS_BEFORE + NOTE_WORDS_AFTER else words[lo:hi]))
+        for (turn, _), (lo, hi, words) in windows.items()
+    ]
 
 
 def _source_turn(value: str, turns: Sequence[Turn], language: str) -> int:

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from . import extractive
 from .facts import SENTENCE, Span, language_of, values_in
-from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, clause_of, parse_update
+from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, notes_for, parse_update
 from .model_table import DEFAULT_TEXT_MODEL, reasons, warn_if_deprecated
 from .tokens import count_text_tokens
 
@@ -218,8 +218,8 @@ class OfflineSummariser:
         lang = language_of(language, " ".join(t for _, t in turns))
         text = extractive.summarise(turns, previous, budget_tokens, lang)
         memory = FactMemory.from_text(text)
-        for span in memory.unplaced(turns, lang):  # a value no kept sentence holds: its clause, if it fits
-            line = f"- {clause_of(span, turns, lang)}"
+        for _, note in notes_for(memory.unplaced(turns, lang), turns, lang):  # values no sentence holds
+            line = f"- {note}"
             if line not in text and count_text_tokens(f"{text}\n{line}") <= budget_tokens:
                 text = f"{text}\n{line}" if text else line
         self.last_fold = FoldResult(unplaced=FactMemory.from_text(text).unplaced(turns, lang))

@@ -215,17 +215,19 @@ class FactMemory:
     # --- the check: what the user stated that no entry holds ----------------------------------------
 
     def unplaced(self, turns: Sequence[Turn], language: str) -> list[Span]:
-        """Numbers, amounts, dates, times, codes and names the user stated in ``turns`` (the turns of
-        the fold just applied) that no entry holds, current or replaced; one span per value, its turn
-        an index into ``turns``."""
+        """Numbers, amounts, dates, times, codes, names, colours and materials the user stated in
+        ``turns`` (the turns of the fold just applied), and the amounts, dates, times and codes the
+        assistant gave, that no entry holds, current or replaced; one span per value, its turn an
+        index into ``turns``."""
         held = values_in(self.text_of_all(), language)
         names = known_names(" ".join(t for _, t in turns), language)
         missing: dict[str, Span] = {}
         for n, (role, text) in enumerate(turns):
-            if role != "user":
+            if role not in ("user", "assistant"):
                 continue
             for span in spans(text, language, n, names):
-                if span.value not in held and span.value not in missing:
+                given = role == "user" or span.kind in ASSISTANT_GIVES  # a booking, a price, a reference
+                if given and span.value not in held and span.value not in missing:
                     missing[span.value] = span
         return list(missing.values())
 
@@ -295,6 +297,9 @@ class FactMemory:
 _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "de", "y", "le", "der", "die"}
 
 
+# What the assistant says that the caller relies on later: the day and time it booked, the price it
+# quoted, the reference it gave (its other numbers and names are mostly chatter).
+ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
 
 

@@ -36,6 +36,7 @@ from ...apikey import get_api_key
 from ...audio import WPM, silence, spoken_seconds
 from ...engine import EngineConfig, OfflineEngine
 from ...engine.scripted import EstimatedSpeech, ScriptedReplies
+from ...model_table import DEFAULT_REALTIME_MODEL
 from ...policy import SummaryPolicy
 from ...session import Backend, SessionConfig, VoiceSession
 from ...summarisers import OfflineSummariser, OpenAISummariser, Summariser
@@ -74,7 +75,7 @@ class EvalSettings:
     trigger_tokens: int | None = None
     keep_last: int = 4
     retention_ratio: float = 0.5
-    model: str = "gpt-realtime"
+    model: str = DEFAULT_REALTIME_MODEL
     speech: bool = False
     wpm: int = WPM
     timeout_s: float = 120.0
@@ -141,7 +142,7 @@ def session_parts(settings: EvalSettings) -> tuple[SessionConfig, SummaryPolicy,
 
 def make_summariser(name: str) -> Summariser:
     """``local``: the offline engine's model through its chat endpoint (the session's offline default);
-    ``offline``: the extractive fallback alone; ``openai``: gpt-4o-mini (needs a key)."""
+    ``offline``: the extractive fallback alone; ``openai``: the table's small text model (needs a key)."""
     if name == "offline":
         return OfflineSummariser()
     if name == "local":

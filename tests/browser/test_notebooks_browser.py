@@ -75,8 +75,11 @@ def test_01_runs_all_and_shows_its_measurements(lab: Lab, playwright: Any, noteb
         measured = _cell_outputs(page, "audio_tokens = await measure()")
         assert _says_offline_backend(measured) and "audio" in measured and "tok" in measured
         assert "audio tokens per second" in _cell_outputs(page, "audio_per_s =")
-        last = page.locator(".jp-CodeCell").last
-        assert last.locator(".jp-OutputArea img").count() == 1  # the cost plot
+        plot_cell = page.locator(".jp-CodeCell").filter(
+            has=page.locator(".jp-InputArea", has_text="plt.show()")
+        )
+        assert plot_cell.locator(".jp-OutputArea img").count() == 1  # the cost plot
+        assert "the quality ceiling" in _cell_outputs(page, "DEFAULT_REALTIME_MODEL):")  # both models
     finally:
         browser.close()
 

@@ -361,9 +361,11 @@ def test_recall_is_on_by_default_where_the_model_uses_it_and_off_offline():
     from voicenb.session import VoiceSession as Session
 
     online = Session.openai(api_key="sk-test")
-    remote = Session.connect_to("ws://127.0.0.1:9/v1")
+    remote = Session.connect_to("wss://realtime.example.com/v1")
+    local = Session.connect_to("ws://127.0.0.1:9/v1")  # voicenb serve: the same local model
     offline = Session.offline()
-    assert "recall" in online.tools and "recall" in remote.tools and "recall" not in offline.tools
+    assert "recall" in online.tools and "recall" in remote.tools
+    assert "recall" not in offline.tools and "recall" not in local.tools
     assert (
         "recall" in Session.offline(recall=True).tools
         and "recall" not in Session.openai(api_key="sk-test", recall=False).tools
@@ -391,7 +393,7 @@ async def test_the_model_recalls_a_folded_detail_through_the_session():
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     policy = SummaryPolicy(trigger_tokens=100_000, keep_last=0, min_turns=1)
     async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
-        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(),
+        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(), recall=True,
                                websocket_base_url=engine.url, api_key="local")  # fmt: skip
         async with session:
             await session.send_text("My order number is 30518.")  # plain chat: no call queued

@@ -91,8 +91,8 @@ class VoiceSession:
             backend = Backend.offline(engine_config) if engine_config is not None else None
         self.backend = backend or Backend.default(api_key, websocket_base_url)
         self.tools = ToolBox(tools)  # Python callables the model may call (`voicenb.session.tools`)
-        if recall is None:  # on where the model uses it: the local 1.5B never calls it, and the tools
-            recall = not self.backend.is_offline  # block costs every prompt 230 tokens (twice the folds)
+        if recall is None:  # on where the model uses it: a local 1.5B never calls it, and the tools
+            recall = not self.backend.on_this_machine  # block costs every prompt 230 tokens (2x the folds)
         if recall and "recall" not in self.tools:  # search the full log: what the summary dropped
             self.tools.add(recall_tool(lambda: self.core.state))
         config = config or SessionConfig()

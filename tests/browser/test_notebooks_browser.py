@@ -47,9 +47,13 @@ def _page(browser: Any) -> Any:
 
 
 def _cell_outputs(page: Any, containing: str) -> str:
-    """The visible output of the code cell whose source contains ``containing``."""
-    cell = page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=containing))
-    return " ".join(cell.first.locator(".jp-OutputArea").all_inner_texts())
+    """The visible output of the code cell whose source contains ``containing`` (scrolled to first: Lab
+    does not render cells far off screen, as a learner would scroll to read one)."""
+    show_cell(page, containing)
+    cell = page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=containing)).first
+    # Lab renders a cell's outputs after the kernel reports it done: on a cold machine that lags Run All
+    cell.locator(".jp-OutputArea-output").first.wait_for(state="attached", timeout=60_000)
+    return " ".join(cell.locator(".jp-OutputArea").all_inner_texts())
 
 
 def _says_offline_backend(output: str) -> bool:
@@ -75,6 +79,7 @@ def test_01_runs_all_and_shows_its_measurements(lab: Lab, playwright: Any, noteb
         measured = _cell_outputs(page, "audio_tokens = await measure()")
         assert _says_offline_backend(measured) and "audio" in measured and "tok" in measured
         assert "audio tokens per second" in _cell_outputs(page, "audio_per_s =")
+        show_cell(page, "plt.show()")
         plot_cell = page.locator(".jp-CodeCell").filter(
             has=page.locator(".jp-InputArea", has_text="plt.show()")
         )

@@ -99,7 +99,9 @@ class Lab:
     log: Path
 
     def url(self, path: str) -> str:
-        return f"{self.base}/lab/tree/{path}?token={self.token}"
+        # reset: a fresh workspace, so a notebook an earlier test left open is not restored beside it
+        # (Run All would run whichever became current)
+        return f"{self.base}/lab/tree/{path}?reset&token={self.token}"
 
     def _api(self, method: str, path: str) -> Any:
         request = urllib.request.Request(

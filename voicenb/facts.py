@@ -1,6 +1,6 @@
 """The hard facts a turn states, read in its language, pure: numbers and amounts (number words read by
-`text2num`), dates, times, codes and names (`spans`); whether a text already holds one (`held`); and
-days said relative to the turn ("yesterday", "next Friday") as dates (`anchor_dates`).
+`text2num`), dates, times, codes, names, colours and materials (`spans`); what a text already holds
+(`values_in`); and days said relative to the turn ("yesterday", "next Friday") as dates (`anchor_dates`).
 
 One reader for the whole toolkit: the fact memory's check (`voicenb.memory`) and the extractive
 fallback (`voicenb.extractive`) both use it. It only finds candidates for the model to place; it never
@@ -153,11 +153,6 @@ def _value(word: str, after: str, kind: str, lang: str) -> str:
 def known_names(text: str, language: str) -> frozenset[str]:
     """Words written with a capital inside sentences: names, at a sentence start too."""
     return frozenset(s.value for s in spans(text, language) if s.kind == "name")
-
-
-def held(span: Span, values: set[str]) -> bool:
-    """Whether ``values`` (`values_in` of a text) hold the span."""
-    return span.value in values
 
 
 def values_in(text: str, language: str) -> set[str]:

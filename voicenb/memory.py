@@ -303,16 +303,22 @@ ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
 
 
+def sentence_of(span: Span, turns: Sequence[Turn], language: str) -> tuple[int, str] | None:
+    """(index, text) of the first sentence of the span's turn that states its value, or None."""
+    for n, sentence in enumerate(SENTENCE.split(turns[span.turn][1])):
+        if span.value in values_in(sentence, language):
+            return n, sentence
+    return None
+
+
 def notes_for(missing: Sequence[Span], turns: Sequence[Turn], language: str) -> list[tuple[int, str]]:
     """(turn, words) for ``missing`` values: per sentence that states them, one note from ten words
     before its first value to six after its last (the whole sentence when that is short)."""
     windows: dict[tuple[int, int], tuple[int, int, list[str]]] = {}
     for span in missing:
-        sentences = SENTENCE.split(turns[span.turn][1])
-        at = next((n for n, s in enumerate(sentences) if span.value in values_in(s, language)), None)
-        if at is None:
+        if (found := sentence_of(span, turns, language)) is None:
             continue
-        words = sentences[at].split()
+        at, words = found[0], found[1].split()
         end = next(
             (i for i in range(len(words)) if span.value in values_in(" ".join(words[: i + 1]), language)),
             len(words) - 1,

@@ -21,8 +21,16 @@ from datetime import date
 from typing import Any, Protocol
 
 from . import extractive
-from .facts import SENTENCE, Span, language_of, values_in
-from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, notes_for, parse_update
+from .facts import Span, language_of
+from .memory import (
+    RESPONSE_FORMAT,
+    FactMemory,
+    FoldResult,
+    MemoryUpdate,
+    notes_for,
+    parse_update,
+    sentence_of,
+)
 from .model_table import DEFAULT_TEXT_MODEL, reasons, warn_if_deprecated
 from .tokens import count_text_tokens
 
@@ -180,9 +188,8 @@ class OpenAISummariser:
 
 def _sentence_of(span: Span, turns: Sequence[Turn], language: str) -> str:
     """The sentence of the span's turn that states it (its turn when none does), quoted and short."""
-    text = turns[span.turn][1]
-    found = [s for s in SENTENCE.split(text) if span.value in values_in(s, language)]
-    words = (found[0] if found else text).split()
+    found = sentence_of(span, turns, language)
+    words = (found[1] if found else turns[span.turn][1]).split()
     return '"' + " ".join(words[:30]) + (" ..." if len(words) > 30 else "") + '"'
 
 

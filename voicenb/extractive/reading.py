@@ -11,10 +11,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..facts import known_names, spans
+from ..facts import SENTENCE, known_names, spans
 from ..tokens import count_text_tokens
 
-_SENTENCE = re.compile(r"(?<=[.!?…])\s+|\s+(?=[¿¡])")
 _WORD = re.compile(r"[^\W_][\w'’-]*")
 
 
@@ -135,7 +134,7 @@ def clean(sentence: str, language: str = "en") -> str:
 
 
 def sentences(text: str, language: str = "en") -> list[str]:
-    return [s for s in (clean(p, language) for p in _SENTENCE.split(text)) if s]
+    return [s for s in (clean(p, language) for p in SENTENCE.split(text)) if s]
 
 
 def hard_facts(sentence: str, how: Reader) -> dict[str, str]:

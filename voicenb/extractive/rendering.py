@@ -7,7 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .reading import _SENTENCE, PERSONAL, Note, Reader, make_note
+from ..facts import SENTENCE
+from .reading import PERSONAL, Note, Reader, make_note
 
 HEADER = "Summary of the earlier conversation (latest values win):"
 LINE_TOKENS = 3  # "- User:" (each note pays for its own space or newline)
@@ -26,7 +27,7 @@ def parse_summary(summary: str | None, how: Reader) -> list[Note]:
         agreed = body.endswith(AGREED.strip())
         body = body.removesuffix(AGREED.strip()).rstrip()
         generic = role == "assistant" and not agreed and not how.cue(PERSONAL).search(body)
-        for sentence in _SENTENCE.split(body):
+        for sentence in SENTENCE.split(body):
             if sentence.strip():
                 notes.append(make_note(role, sentence.strip(), n - 1_000_000, how))
                 notes[-1].generic, notes[-1].agreed = generic, agreed

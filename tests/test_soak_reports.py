@@ -39,7 +39,7 @@ class StallsFrom(AcknowledgingReplies):
 
 async def test_a_stuck_reply_model_ends_the_soak_with_why_and_the_figures_so_far(monkeypatch):
     monkeypatch.setattr(soak_module, "REPLY_BASE_S", 1.0)  # the limit's base alone: a short test
-    monkeypatch.setattr(soak_module, "SLOW_TOKENS_PER_S", 1e9)
+    monkeypatch.setattr(soak_module, "PREFILL_TOKENS_PER_S", 1e9)
     figures = await soak(30, 10, llm=StallsFrom(3))
     assert figures["stopped"] == "3 replies in a row timed out, at turn 5"
     assert figures["replies_timed_out"] == [f"turn {n} (no reply within 1 s)" for n in (3, 4, 5)]

@@ -37,11 +37,12 @@ from ..session import Backend, HandoffPolicy, SessionConfig, VoiceSession
 from ..session.defaults import OFFLINE_MODEL
 from ..summarisers import OfflineSummariser
 from ..tokens import count_text_tokens, model_spec
+from .eval.probes import PREFILL_TOKENS_PER_S
+from .eval.replay import FoldClock
 
 WORDS_PER_S = 2.5
 PAUSE_S = 2.0
 REPLY_BASE_S = 60.0  # a reply's time limit: this, plus its window read at the slow rate below
-SLOW_TOKENS_PER_S = 10.0  # the 1.5B's prompt rate on two busy cores (9 tok/s measured at load ~9)
 LATE_IN_A_ROW = 3  # replies in a row that miss their limit: the engine is stuck, stop and report
 _TOPICS = [
     "My customer reference is {n}4{n}7 and I'm calling about the kitchen fitting at {n} Mill Lane.",
@@ -91,7 +92,8 @@ async def soak(
     session = _default_session() if defaults else _stress_session(*stress)
     trigger_tokens = session.policy.trigger_tokens
     session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)
-    summary_s = _summary_timer(session, loop.time)
+    folds = FoldClock(loop.time)
+    session.subscribe(folds.on_event)
     clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
     silent, late, in_a_row, stopped = 0, [], 0, None
     started = loop.time()
@@ -115,7 +117,7 @@ async def soak(
                 sent = loop.time()
                 await session.send_text(line)
                 user_turns += 1
-                limit_s = REPLY_BASE_S + session.window_tokens / SLOW_TOKENS_PER_S
+                limit_s = REPLY_BASE_S + session.window_tokens / PREFILL_TOKENS_PER_S
                 if not await _reply_within(session, replies, limit_s):
                     late.append(f"turn {user_turns} (no reply within {limit_s:.0f} s)")
                     in_a_row += 1
@@ -155,9 +157,9 @@ async def soak(
             "replies_timed_out": late[:10],
             "wall_s": round(loop.time() - started, 1),
             "silent_failures": silent,
-            "summary_s_max": round(max(summary_s["finished"], default=0.0), 1),
-            "summaries_failed": len(summary_s["failed"]),
-            "summary_failures": sorted(set(summary_s["reasons"]))[:3],
+            "summary_s_max": round(max((s for ok, s, _ in folds.records if ok), default=0.0), 1),
+            "summaries_failed": sum(1 for ok, _, _ in folds.records if not ok),
+            "summary_failures": sorted({why for ok, _, why in folds.records if not ok})[:3],
         }
     )
 
@@ -186,24 +188,6 @@ def _summariser_name(session: VoiceSession) -> str:
     if isinstance(summariser, OfflineSummariser):
         return "the extractive OfflineSummariser"
     return f"{type(summariser).__name__} (the local model behind the engine's chat endpoint)"
-
-
-def _summary_timer(session: VoiceSession, now: Callable[[], float]) -> dict[str, list[Any]]:
-    """Seconds each summary took, start to end, by outcome, and why failed ones failed."""
-    took: dict[str, list[Any]] = {"finished": [], "failed": [], "reasons": []}
-    started: list[float] = []
-
-    def on_event(event: ev.SessionEvent) -> None:
-        if isinstance(event, ev.SummaryStarted):
-            started[:] = [now()]
-        elif isinstance(event, ev.SummaryFinished | ev.SummaryFailed) and started:
-            outcome = "finished" if isinstance(event, ev.SummaryFinished) else "failed"
-            took[outcome].append(now() - started.pop())
-            if isinstance(event, ev.SummaryFailed):
-                took["reasons"].append(event.error[:120])
-
-    session.subscribe(on_event)
-    return took
 
 
 def _stress_session(

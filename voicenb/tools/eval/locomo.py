@@ -117,9 +117,11 @@ def _date_variants(answer: str) -> list[str]:
 # its Porter stemming, so "dancing" and "dance" count as different tokens) --------------------------
 
 
+_PUNCTUATION = str.maketrans("", "", string.punctuation)
+
+
 def normalise(text: str) -> list[str]:
-    text = text.lower().replace(",", "")
-    text = "".join(c for c in text if c not in set(string.punctuation))
+    text = text.lower().translate(_PUNCTUATION)
     text = re.sub(r"\b(a|an|the|and)\b", " ", text)
     return text.split()
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ... import events as ev
+from ...engine.models import OFFLINE_N_CTX
 from ...session import VoiceSession
 from ...tokens import count_text_tokens
 from .conversations import Fact
@@ -21,7 +22,7 @@ from .locomo import token_f1
 
 NEVER = 10**9
 PREFILL_TOKENS_PER_S = 10.0  # the 1.5B's prompt rate on two busy cores (9 tok/s measured at load ~9)
-CONTEXT_CAP_TOKENS = 8192  # the local model's context: a longer window is cut to it before the reply
+CONTEXT_CAP_TOKENS = OFFLINE_N_CTX  # the local model's context: a longer window is cut to it first
 
 
 @dataclass(frozen=True)

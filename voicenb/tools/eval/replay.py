@@ -27,7 +27,7 @@ import asyncio
 import base64
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,6 +39,7 @@ from ...engine.scripted import EstimatedSpeech, ScriptedReplies
 from ...model_table import DEFAULT_REALTIME_MODEL
 from ...policy import SummaryPolicy
 from ...session import Backend, SessionConfig, VoiceSession
+from ...session.defaults import OFFLINE_SUMMARY_TIMEOUT_S
 from ...summarisers import OfflineSummariser, OpenAISummariser, Summariser
 from ...tokens import TokenLedger, model_spec
 from .conversations import Conversation
@@ -49,7 +50,6 @@ THEORETICAL = "none (theoretical)"  # the report's name for ``none``
 RETENTION_SWEEP = (0.1, 0.3, 0.5, 0.7)
 NEVER = 10**9  # a trigger no window reaches
 REPLAY_MAX_AUDIO_S = 4 * 3600.0  # retained audio a replay's engine accepts (a 60-minute call is 3,600 s)
-LOCAL_SUMMARY_TIMEOUT_S = 180.0  # what an offline session gives the local model (session.defaults)
 DROP_NOTE = "(Earlier turns were removed without a summary.)"
 INSTRUCTIONS = "You are a helpful voice assistant. Answer in one or two short sentences."
 
@@ -114,7 +114,7 @@ class EvalSettings:
             target = None  # an explicit trigger alone: fold everything but keep_last, as always
         return SummaryPolicy(
             trigger_tokens=trigger, target_tokens=target, keep_last=self.keep_last, min_turns=2,
-            timeout_s=LOCAL_SUMMARY_TIMEOUT_S if self.summariser == "local" else SummaryPolicy.timeout_s,
+            timeout_s=OFFLINE_SUMMARY_TIMEOUT_S if self.summariser == "local" else SummaryPolicy.timeout_s,
         )  # fmt: skip
 
 
@@ -306,18 +306,26 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
 
 
 class FoldClock:
-    """Seconds from each SummaryStarted to its SummaryFinished or SummaryFailed."""
+    """Each fold, from its SummaryStarted to its SummaryFinished or SummaryFailed: (finished, seconds,
+    why it failed) in order. The eval's ``fold_seconds`` and soak's summary figures both read it."""
 
-    def __init__(self) -> None:
-        self.seconds: list[float] = []
+    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+        self.now = now
+        self.records: list[tuple[bool, float, str]] = []
         self._started: float | None = None
 
     def on_event(self, event: ev.SessionEvent) -> None:
         if isinstance(event, ev.SummaryStarted):
-            self._started = time.monotonic()
+            self._started = self.now()
         elif isinstance(event, ev.SummaryFinished | ev.SummaryFailed) and self._started is not None:
-            self.seconds.append(round(time.monotonic() - self._started, 1))
+            finished = isinstance(event, ev.SummaryFinished)
+            why = "" if isinstance(event, ev.SummaryFinished) else event.error[:120]
+            self.records.append((finished, self.now() - self._started, why))
             self._started = None
+
+    @property
+    def seconds(self) -> list[float]:
+        return [round(s, 1) for _, s, _ in self.records]
 
 
 async def _settle(session: VoiceSession, timeout_s: float) -> None:

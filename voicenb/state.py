@@ -270,9 +270,11 @@ class ConversationState:
         """An output's tool name, from its call."""
         if kind != "function_call_output":
             return None
-        calls = (i for i in self.log.values() if i.kind == "function_call" and i.call_id == call_id)
-        call = next(calls, None)
+        call = self._by_call("function_call", call_id)
         return call.name if call else None
+
+    def _by_call(self, kind: str, call_id: str | None) -> Item | None:
+        return next((i for i in self.log.values() if i.kind == kind and i.call_id == call_id), None)
 
     def _known(self, item_id: str, what: str) -> Item | None:
         item = self.log.get(item_id)
@@ -294,9 +296,7 @@ class ConversationState:
 
     def tool_output(self, call_id: str | None) -> Item | None:
         """The output item of the call ``call_id`` (None until it arrives)."""
-        return next(
-            (i for i in self.log.values() if i.kind == "function_call_output" and i.call_id == call_id), None
-        )
+        return self._by_call("function_call_output", call_id)
 
     def current_summary(self) -> Item | None:
         return next((i for i in self.window_items() if i.is_summary), None)

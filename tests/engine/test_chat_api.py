@@ -230,5 +230,5 @@ def test_the_local_grammar_writes_the_operations_before_the_gist():
     """A small model that may write the gist first puts its whole summary there (measured on the 1.5B)."""
     from voicenb.engine.llm import _grammar
 
-    root = _grammar(UPDATE_SCHEMA)._grammar.split("root ::=")[1].splitlines()[0]
+    root = _grammar(json.dumps(UPDATE_SCHEMA))._grammar.split("root ::=")[1].splitlines()[0]
     assert root.index("ops-kv") < root.index("gist-kv")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
+import json
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -144,9 +145,24 @@ def _tool_item_api(item: Item) -> dict[str, Any]:
     return {**common, "output": item.output}
 
 
-def _tool_item_text(item: Item) -> str:
-    from .tool_calls import call_message_text, output_message_text  # builds on this module
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"  # Qwen2.5's tool-call format
 
+
+def call_message_text(name: str, arguments: str) -> str:
+    """A function call item as the assistant's text in the prompt."""
+    try:
+        args: Any = json.loads(arguments or "{}")
+    except ValueError:
+        args = arguments
+    return f"{CALL_OPEN}\n{json.dumps({'name': name, 'arguments': args}, ensure_ascii=False)}\n{CALL_CLOSE}"
+
+
+def output_message_text(output: str) -> str:
+    """A function call output item as the user-side text the template gives tool responses."""
+    return f"<tool_response>\n{output}\n</tool_response>"
+
+
+def _tool_item_text(item: Item) -> str:
     if item.type == "function_call":
         return call_message_text(item.name or "", item.arguments)
     return output_message_text(item.output)

@@ -226,7 +226,7 @@ class LlamaCppLLM:
             ctx.prefill(tokens, stop.is_set, REPLY_PREFILL_CHUNK)
             if stop.is_set():
                 return
-            constrained = _grammar(json.loads(grammar)) if grammar else None
+            constrained = _grammar(grammar) if grammar else None
             generated = ctx.generate(tokens, stops, max_tokens, self.repeat_penalty, constrained)
             with contextlib.closing(generated) as chunks:
                 for chunk in chunks:
@@ -264,7 +264,7 @@ class LlamaCppLLM:
         or token with `CompletionAbandoned`, so the model's time goes to the next request. With a
         ``json_schema`` the sampler may only write JSON of that schema (llama.cpp's grammar)."""
         gone = abandoned or threading.Event()
-        grammar = _grammar(json_schema) if json_schema else None
+        grammar = _grammar(json.dumps(json_schema)) if json_schema else None
         with self._background_lock:
             if self._background is None:  # same weights (mmap), its own KV cache
                 self._background = _Context(self.gguf, self.threads, self.n_ctx, PREFILL_CHUNK)
@@ -285,11 +285,11 @@ class LlamaCppLLM:
             return "".join(pieces).strip(), len(tokens), len(pieces)
 
 
-def _grammar(schema: dict) -> Any:
-    """llama.cpp's grammar for a JSON schema (kept per schema: building one parses the schema)."""
+def _grammar(text: str) -> Any:
+    """llama.cpp's grammar for a JSON schema's text (kept per schema: building one parses it; the
+    grammar writes the properties in the text's order)."""
     from llama_cpp import LlamaGrammar
 
-    text = json.dumps(schema)  # in its own order: the grammar writes the properties in this order
     if text not in _GRAMMARS:
         _GRAMMARS[text] = LlamaGrammar.from_json_schema(text, verbose=False)
     return _GRAMMARS[text]

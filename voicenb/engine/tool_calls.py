@@ -21,13 +21,12 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .conversation import Item, new_id
+from .conversation import CALL_CLOSE, CALL_OPEN, Item, new_id
 from .protocol import server_event
 
 if TYPE_CHECKING:
     from .responses import ResponseRun
 
-CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 PEEK_TOKENS = 3  # enough for "<tool_call>" (one token in Qwen2.5) after a stray newline
 MAX_CALL_TOKENS = 256
 
@@ -116,20 +115,6 @@ def _constrains(llm: Any) -> bool:
 
 
 # --- the conversation as the model reads it -------------------------------------------------------
-
-
-def call_message_text(name: str, arguments: str) -> str:
-    """A function call item as the assistant's text in the prompt."""
-    try:
-        args: Any = json.loads(arguments or "{}")
-    except ValueError:
-        args = arguments
-    return f"{CALL_OPEN}\n{json.dumps({'name': name, 'arguments': args}, ensure_ascii=False)}\n{CALL_CLOSE}"
-
-
-def output_message_text(output: str) -> str:
-    """A function call output item as the user-side text the template gives tool responses."""
-    return f"<tool_response>\n{output}\n</tool_response>"
 
 
 # --- one response that calls a function --------------------------------------------------------------

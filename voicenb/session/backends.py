@@ -112,7 +112,7 @@ class Backend:
     @property
     def on_this_machine(self) -> bool:
         """The offline engine, or a server on loopback (`voicenb serve`, the eval's engine)."""
-        return self.is_offline or is_loopback(urlsplit(self.websocket_base_url or OPENAI_URL).hostname or "")
+        return self.is_offline or is_loopback(urlsplit(self.url).hostname or "")
 
     @property
     def url(self) -> str:

@@ -59,9 +59,9 @@ class Pruner:
             return None  # one at a time; the last window figure must postdate our last change
         if not self.backoff.ready(core.clock()):
             return None  # the last summary failed: wait for its retry time
-        if core.policy.should_summarise(core.ledger.window_tokens, core.state):
-            return self._start(core.policy.plan(core.state, core.ledger.window_tokens))
-        return None
+        if core.ledger.window_tokens < core.policy.trigger_tokens:
+            return None
+        return self._start(core.policy.plan(core.state, core.ledger.window_tokens))  # None: too few turns
 
     def summarise_now(self) -> asyncio.Task | None:
         """Summarise now regardless of the trigger. None if there is nothing to fold."""

@@ -16,7 +16,6 @@ import ipywidgets as w
 
 from ..policy import SummaryPolicy
 from ..session import VoiceSession
-from ..tokens import ModelSpec
 from .loop import LoopHop
 
 MIN_TRIGGER = 100  # below this a single spoken sentence is past the trigger
@@ -48,9 +47,8 @@ def why_no_fold(session: VoiceSession) -> str:
 class PolicyControls:
     """Widgets for ``trigger_tokens`` and ``keep_last``; `show` puts a policy's values in them."""
 
-    def __init__(self, policy: SummaryPolicy, spec: ModelSpec, top: int | None = None, who: str = "") -> None:
-        # past the server's truncation point it drops old turns itself: a higher trigger never fires
-        top, who = top or spec.truncation_at, who or spec.name
+    def __init__(self, policy: SummaryPolicy, top: int, who: str) -> None:
+        # ``top``: past the server's truncation point (``who`` truncates) a higher trigger never fires
         trigger = self._clamp(policy.trigger_tokens, top)
         self.trigger_slider = w.FloatLogSlider(
             value=trigger, base=10, min=math.log10(MIN_TRIGGER), max=math.log10(top), step=0.01,
@@ -116,9 +114,7 @@ class PolicyBinding:
         self.refresh_chart, self.refresh_status = refresh_chart, refresh_status
         self.say = say  # a note for the status line
         self.window = window or (lambda: session.window_tokens)  # the window the panel shows
-        self.controls = PolicyControls(
-            session.policy, session.ledger.spec, session.truncation_at, session.truncates
-        )
+        self.controls = PolicyControls(session.policy, session.truncation_at, session.truncates)
         self.closed = False
         c = self.controls
         # These run on whatever thread delivered the widget message: hop, and do nothing else there.

@@ -116,3 +116,13 @@ def test_values_the_model_left_out_stay_as_one_note_per_sentence():
         ("", "Text it to 07700 900461, please.", 2),
     ]
     assert memory.unplaced(turns, "en") == []  # held now; a later fold may update or delete them
+
+
+def test_a_value_the_length_limit_cut_off_is_kept_up_to_its_last_whole_word():
+    runaway = ", ".join(["writing", "hanging out with friends", "painting"] * 30)
+    cut = '{"ops": [{"op": "update", "subject": "hobbies", "value": "' + runaway[:250]
+    (op,) = parse_update(cut).ops
+    assert op.subject == "hobbies" and op.value.startswith("writing, hanging out with friends, painting")
+    assert len(op.value) <= 200 and not op.value.endswith((",", " ")) and runaway.startswith(op.value)
+    with pytest.raises(ValueError, match="not valid JSON"):  # cut inside an escape: nothing to keep
+        parse_update(cut[: cut.index('"value"')] + '"value": "ab\\u00')

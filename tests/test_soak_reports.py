@@ -50,3 +50,26 @@ async def test_a_spent_wall_clock_budget_stops_the_soak_with_its_figures():
     figures = await soak(120, 20, max_wall_s=0.0)
     assert figures["stopped"].startswith("wall-clock budget of 0 s spent, at simulated minute")
     assert figures["turns_lost"] == 0
+
+
+async def test_a_turn_capped_soak_times_every_reply_from_its_send():
+    figures = await soak(120, 20, max_turns=6)
+    assert figures["reply_waits"] == 6 and figures["turns_in_log"] == 12  # each turn and its reply
+    assert 0 < figures["reply_wait_p50_s"] <= figures["reply_wait_p95_s"] <= figures["reply_wait_max_s"]
+    assert figures["reply_waits_over_3s"] == 0  # scripted replies start in milliseconds
+
+
+def test_the_reply_clock_times_the_first_assistant_words_not_the_user_echo():
+    from voicenb import events as ev
+    from voicenb.tools.soak import ReplyClock
+
+    now = iter([10.0, 10.4, 11.0, 20.0, 26.5]).__next__
+    clock = ReplyClock(now)
+    clock.sent()  # 10.0
+    clock.on_event(ev.TranscriptDelta("user", "u1", "hello"))  # the user's own words: not a reply
+    clock.on_event(ev.TranscriptDelta("assistant", "a1", "Hi"))  # 10.4
+    clock.on_event(ev.TranscriptDelta("assistant", "a1", " there"))  # the same reply: no second sample
+    clock.sent()  # 11.0
+    clock.on_event(ev.AudioDelta("a2", b"\0\0"))  # 20.0
+    assert [round(s, 2) for s in clock.samples] == [0.4, 9.0]
+    assert clock.figures()["reply_waits_over_3s"] == 1

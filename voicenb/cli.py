@@ -48,9 +48,14 @@ def _bench(args: argparse.Namespace) -> int:
             print(f"{args.sessions} sessions, {name}: v2v p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s")
         print(json.dumps({"sessions": args.sessions, "local": local, "remote": remote}))
         return 0
-    from .tools.bench import run_benchmarks
+    from .tools.bench import long_session_figures, run_benchmarks
 
-    figures = run_benchmarks(quick=args.quick, out=(lambda s: None) if args.json else print)
+    out = (lambda s: None) if args.json else print
+    if args.long_session is not None:
+        figures = long_session_figures(args.long_session, out)
+        print(json.dumps(figures))
+        return 0 if figures["long_reply_wait_p50_s"] is not None and not figures["long_stopped"] else 1
+    figures = run_benchmarks(quick=args.quick, out=out)
     print(json.dumps(figures))
     return 1 if "summary_overlap_error" in figures else 0
 
@@ -130,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--turns", type=_positive(int), default=3, help="turns per session for --load/--sessions"
     )
+    bench.add_argument("--long-session", type=_positive(int), default=None, metavar="N",
+                       help="only the long-session figure: N typed turns through the default offline "
+                       "session (the full run does 150)")  # fmt: skip
     bench.set_defaults(func=_bench)
 
     evl = sub.add_parser("eval", help="replay a conversation under a context policy")

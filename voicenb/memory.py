@@ -29,6 +29,7 @@ from .tokens import count_text_tokens
 Turn = tuple[str, str]
 GIST_PREFIX = "About: "
 DATE_PREFIX = "Latest session date: "
+VALUE_CHARS = 200  # a value longer than this is cut (a runaway list, not a fact)
 LINE = re.compile(r"^\s*[-•*]\s*(?:([^:\n]{1,60}?):\s+)?(.+?)\s*$")
 
 
@@ -70,7 +71,7 @@ RESPONSE_FORMAT = {
     "json_schema": {"name": "memory_update", "strict": True, "schema": UPDATE_SCHEMA},
 }
 _OP_TEXT = re.compile(r'\{\s*"op"\s*:\s*"(\w+)"\s*,\s*"subject"\s*:\s*"((?:[^"\\]|\\.)*)"\s*,'
-                      r'\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)"\s*\}')  # fmt: skip
+                      r'\s*"value"\s*:\s*"((?:[^"\\]|\\.)*)(?:"\s*\}|$)')  # fmt: skip
 
 
 def parse_update(text: str) -> MemoryUpdate:
@@ -80,16 +81,26 @@ def parse_update(text: str) -> MemoryUpdate:
         return MemoryUpdate.model_validate_json(text)
     except ValidationError:
         ops = [
-            Operation.model_validate(
-                {"op": m.group(1), "subject": _unquote(m.group(2)), "value": _unquote(m.group(3))}
-            )
+            Operation.model_validate({"op": m.group(1), "subject": _unquote(m.group(2)), "value": value})
             for m in _OP_TEXT.finditer(text)
-            if m.group(1) in ("add", "update", "delete", "keep")
+            if m.group(1) in ("add", "update", "delete", "keep") and (value := _value_of(m))
         ]
         gist = re.search(r'"gist"\s*:\s*"((?:[^"\\]|\\.)*)"', text)
         if not ops:
             raise ValueError(f"the model's memory update is not valid JSON: {text[:120]!r}") from None
         return MemoryUpdate(gist=_unquote(gist.group(1)) if gist else "", ops=ops)
+
+
+def _value_of(match: re.Match[str]) -> str:
+    """An operation's value; one the length limit cut off (a small model listing on and on) up to its
+    last whole word, as `FactMemory.apply` would cap it anyway."""
+    raw = match.group(3)
+    if match.group(0).rstrip().endswith("}"):
+        return _unquote(raw)
+    try:
+        return _unquote(raw[:VALUE_CHARS].rsplit(" ", 1)[0]).rstrip(" ,;")
+    except ValueError:  # cut inside an escape
+        return ""
 
 
 def _unquote(text: str) -> str:
@@ -170,7 +181,7 @@ class FactMemory:
         days = self.turn_days(turns, today)
         applied = []
         for op in update.ops:
-            subject, value = op.subject.strip()[:80], op.value.strip()[:200]
+            subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]
             if not subject or (not value and op.op != "delete"):
                 continue
             turn = _source_turn(value or subject, turns, language)

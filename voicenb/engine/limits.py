@@ -1,4 +1,4 @@
-"""Input validation beyond the SDK's types: value ranges OpenAI enforces, JSON depth, PCM framing. Pure.
+"""Input validation beyond the SDK's types: value ranges OpenAI enforces, PCM framing, room left. Pure.
 
 Each check raises ProtocolError (code, message and the offending ``param`` in OpenAI's style), which the
 server turns into an ``error`` event while the connection stays open.
@@ -11,8 +11,6 @@ from typing import Any
 
 from ..audio import SAMPLE_RATE
 from .protocol import ProtocolError
-
-MAX_JSON_DEPTH = 64  # OpenAI's event schemas nest about 8 deep; deeper is an attack, not a request
 
 # (dotted path inside the session, minimum, maximum); None: unbounded on that side. As the real API.
 SESSION_RANGES: list[tuple[str, float | None, float | None]] = [
@@ -27,23 +25,6 @@ SESSION_RANGES: list[tuple[str, float | None, float | None]] = [
 ]
 # Parts of the session the engine reads as objects: null there would break every later turn.
 NOT_NULL_OBJECTS = ("audio", "audio.input", "audio.output")
-
-
-def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
-    """Whether ``value`` (parsed JSON) nests at most ``limit`` containers deep. Iterative: no recursion."""
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return False
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return True
 
 
 def check_pcm16(pcm: bytes, event_id: str | None = None) -> None:

@@ -22,6 +22,8 @@ from openai.types.realtime.response_item_reference import ResponseItemReference
 from .config import DEFAULT_INSTRUCTIONS, MAX_FRAME_BYTES
 from .conversation import new_id
 
+MAX_JSON_DEPTH = 64  # OpenAI's event schemas nest about 8 deep; deeper is an attack, not a request
+
 
 class ProtocolError(Exception):
     """A client event the server rejects with an ``error`` event (the connection stays open)."""
@@ -31,6 +33,23 @@ class ProtocolError(Exception):
     ) -> None:
         super().__init__(message)
         self.code, self.message, self.param, self.event_id = code, message, param, event_id
+
+
+def json_depth_ok(value: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``value`` (parsed JSON) nests at most ``limit`` containers deep. Iterative: no recursion."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return False
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return True
 
 
 def _client_event_models() -> dict[str, type[BaseModel]]:
@@ -47,8 +66,6 @@ def parse_client_event(raw: str | bytes) -> BaseModel:
         raise ProtocolError(
             "message_too_large", f"Message of {len(raw)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit."
         )
-    from .limits import MAX_JSON_DEPTH, json_depth_ok  # limits builds on this module
-
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as e:

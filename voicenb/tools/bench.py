@@ -230,8 +230,11 @@ async def summary_overlap(rounds: int = 10, turns_per_round: int = 30) -> dict[s
 # --- all ---------------------------------------------------------------------------------------
 
 
-def run_benchmarks(quick: bool = False, out: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run (a), (b) and (c); print each figure with ``out``; return them all."""
+def run_benchmarks(
+    quick: bool = False, out: Callable[[str], None] = print, long_turns: int = 150
+) -> dict[str, Any]:
+    """Run (a), (b), (c) and, unless ``quick`` or ``long_turns`` is 0, (d); print each figure with
+    ``out``; return them all."""
     figures: dict[str, Any] = {}
     core = core_throughput(600.0 if quick else 3600.0)
     figures.update(core)
@@ -261,4 +264,27 @@ def run_benchmarks(quick: bool = False, out: Callable[[str], None] = print) -> d
     out(f"turn overlapping a summary: +{ov['summary_overlap_ms']:.1f} ms (median turn "
         f"{ov['turn_latency_ms']:.1f} ms, {ov['turn_latency_during_summary_ms']:.1f} ms during a "
         f"{ov['summary_duration_ms']:.0f} ms summary)")  # fmt: skip
+    if not quick and long_turns:
+        figures.update(long_session_figures(long_turns, out))
+    return figures
+
+
+def long_session_figures(turns: int, out: Callable[[str], None] = print) -> dict[str, Any]:
+    """(d) ``turns`` typed turns through the default offline session (`voicenb.tools.soak.long_session`),
+    as ``long_*`` figures; a run that stops early says why beside what it has."""
+    from .soak import long_session
+
+    run = asyncio.run(long_session(turns))
+    keys = ("reply_wait_p50_s", "reply_wait_p95_s", "reply_wait_max_s", "reply_waits_over_3s", "reply_waits",
+            "summaries", "summary_s", "summaries_failed", "max_window_tokens", "turns_lost", "stopped",
+            "replies_timed_out", "wall_s")  # fmt: skip
+    figures = {f"long_{k}": run.get(k) for k in keys}
+    if figures["long_reply_wait_p50_s"] is None:
+        out(f"long session: no reply came ({run['stopped'] or 'no samples'})")
+        return figures
+    stopped = f"; stopped early: {run['stopped']}" if run["stopped"] else ""
+    out(f"long session ({run['reply_waits']} of {turns} typed turns, default offline policy): reply wait "
+        f"p50 {run['reply_wait_p50_s']:.2f} s, p95 {run['reply_wait_p95_s']:.2f} s, max "
+        f"{run['reply_wait_max_s']:.1f} s ({run['reply_waits_over_3s']} over 3 s); {run['summaries']} "
+        f"folds of {run['summary_s']} s; window max {run['max_window_tokens']:,}{stopped}")  # fmt: skip
     return figures

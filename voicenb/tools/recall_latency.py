@@ -22,7 +22,7 @@ from ..engine.scripted import EstimatedSpeech, ScriptedReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, SessionConfig, VoiceSession
 from ..summarisers import OfflineSummariser
-from .eval.conversations import load_conversation
+from .eval.loading import load_conversation
 from .eval.probes import load_reply_model
 from .eval.replay import pairs
 

@@ -79,10 +79,12 @@ async def soak(
     realtime: bool = False,
     local_model: bool = False,
     max_wall_s: float | None = None,
+    max_turns: int | None = None,
 ) -> dict[str, Any]:
     """Run the simulated conversation; return the figures `voicenb soak --json` prints. With
     ``defaults`` the session is ``VoiceSession.offline()``'s own (default model, trigger, summariser,
-    spoken replies, no forced handoffs): the check that a long default session never fails silently."""
+    spoken replies, no forced handoffs): the check that a long default session never fails silently.
+    ``max_turns`` ends it after that many user turns (`voicenb bench --long-session`)."""
     replies, loop = asyncio.Event(), asyncio.get_running_loop()
     fast = not (defaults or local_model)
     if fast:  # scripted replies and the extractive summariser, unless the caller chose
@@ -94,6 +96,8 @@ async def soak(
     session.subscribe(lambda e: replies.set() if isinstance(e, ev.UsageUpdated) else None)
     folds = FoldClock(loop.time)
     session.subscribe(folds.on_event)
+    waits = ReplyClock(loop.time)
+    session.subscribe(waits.on_event)
     clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
     silent, late, in_a_row, stopped = 0, [], 0, None
     started = loop.time()
@@ -103,7 +107,7 @@ async def soak(
             progress(f"soak: replies from {parts['reply_model']}, summaries by {parts['summariser']}\n")
         try:
             for line in user_lines():
-                if clock_s >= minutes * 60:
+                if clock_s >= minutes * 60 or (max_turns is not None and user_turns >= max_turns):
                     break
                 if max_wall_s is not None and loop.time() - started > max_wall_s:
                     stopped = (
@@ -114,7 +118,7 @@ async def soak(
                 errors_before = len(session.errors)
                 if realtime:
                     await asyncio.sleep(spoken_s(line))  # the caller is speaking
-                sent = loop.time()
+                sent = waits.sent()
                 await session.send_text(line)
                 user_turns += 1
                 limit_s = REPLY_BASE_S + session.window_tokens / PREFILL_TOKENS_PER_S
@@ -160,8 +164,49 @@ async def soak(
             "summary_s_max": round(max((s for ok, s, _ in folds.records if ok), default=0.0), 1),
             "summaries_failed": sum(1 for ok, _, _ in folds.records if not ok),
             "summary_failures": sorted({why for ok, _, why in folds.records if not ok})[:3],
+            "summary_s": folds.seconds,
         }
+        | waits.figures()
     )
+
+
+async def long_session(turns: int, progress: Callable[[str], object] | None = None) -> dict[str, Any]:
+    """`voicenb bench --long-session N`: ``turns`` typed turns, back to back, through
+    ``VoiceSession.offline()`` as a user gets it (default model, trigger and summariser, spoken
+    replies): what each reply waited (p50, p95, max), the folds and the window."""
+    return await soak(float("inf"), float("inf"), defaults=True, max_turns=turns, progress=progress)
+
+
+class ReplyClock:
+    """Per user turn, seconds from sending it to its reply's first words or audio: what a caller waits
+    for. A turn whose reply never starts has no sample (``replies_timed_out`` names it)."""
+
+    def __init__(self, now: Callable[[], float]) -> None:
+        self.now = now
+        self.samples: list[float] = []
+        self._sent: float | None = None
+
+    def sent(self) -> float:
+        self._sent = self.now()
+        return self._sent
+
+    def on_event(self, event: ev.SessionEvent) -> None:
+        replied = isinstance(event, ev.AudioDelta) or (
+            isinstance(event, ev.TranscriptDelta) and event.role == "assistant"
+        )
+        if replied and self._sent is not None:
+            self.samples.append(self.now() - self._sent)
+            self._sent = None
+
+    def figures(self) -> dict[str, Any]:
+        ordered = sorted(self.samples)
+        if not ordered:
+            return {"reply_wait_p50_s": None, "reply_wait_p95_s": None, "reply_wait_max_s": None}
+        at = lambda q: round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)  # noqa: E731
+        return {
+            "reply_wait_p50_s": at(0.5), "reply_wait_p95_s": at(0.95), "reply_wait_max_s": at(1.0),
+            "reply_waits_over_3s": sum(1 for s in ordered if s > 3.0), "reply_waits": len(ordered),
+        }  # fmt: skip
 
 
 async def _reply_within(session: VoiceSession, replies: asyncio.Event, limit_s: float) -> bool:

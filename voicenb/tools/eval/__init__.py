@@ -24,8 +24,8 @@ from .conversations import (
     concat,
     extend_to_minutes,
     extend_with_chatter,
-    load_conversation,
 )
+from .loading import load_conversation
 from .locomo import token_f1
 from .probes import ProbeResult, probe_f1, probe_recall
 from .replay import POLICIES, RETENTION_SWEEP, THEORETICAL, EvalSettings, pairs, replay

@@ -89,3 +89,40 @@ def test_a_probe_over_a_full_window_gets_more_time_than_a_short_one():
     assert probe_timeout_s(120, 200) < 150
     assert probe_timeout_s(120, 8000) > 120 + 5 * 60  # an 8k window on two busy cores
     assert probe_timeout_s(120, 30_000) == probe_timeout_s(120, 8192)  # the model reads at most its context
+
+
+def test_the_next_turn_waits_for_a_fold_slower_than_a_reply_timeout(tmp_path, monkeypatch):
+    """A fold may take up to the policy's own limit; letting turns in behind it made the next fold
+    take them all (on LoCoMo the window grew to 4x the trigger). Each fold here outlasts the eval's
+    reply timeout, and still no turn is sent while one runs."""
+    import asyncio
+
+    from voicenb.summarisers import OfflineSummariser
+
+    folding: list[bool] = []
+
+    class Slow(OfflineSummariser):
+        async def summarise(self, turns, previous, language, budget_tokens):
+            folding.append(True)
+            try:
+                await asyncio.sleep(2.5)  # longer than timeout_s below, well within the policy's limit
+                return await super().summarise(turns, previous, language, budget_tokens)
+            finally:
+                folding.pop()
+
+    sent_while_folding: list[bool] = []
+    send = replay_module._send_user_turn
+
+    async def watched(session, text, settings):
+        sent_while_folding.append(bool(folding))
+        await send(session, text, settings)
+
+    monkeypatch.setattr(replay_module, "make_summariser", lambda name: Slow())
+    monkeypatch.setattr(replay_module, "_send_user_turn", watched)
+    out: list[str] = []
+    settings = EvalSettings(policy="summarise", summariser="offline", trigger_tokens=120, keep_last=2,
+                            timeout_s=2.0)  # fmt: skip
+    assert run([conversation(tmp_path)], settings, out=out.append, as_json=True) == 0
+    report = json.loads(out[0])
+    assert report["summaries"] >= 2 and report["incomplete"] is None
+    assert len(sent_while_folding) == 5 and not any(sent_while_folding)

@@ -290,7 +290,7 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
                     break
                 spoken += spoken_seconds(user, settings.wpm) + spoken_seconds(assistant, settings.wpm)
                 minutes.append(spoken / 60)
-                await _settle(session, settings.timeout_s)
+                await _settle(session, session.policy.timeout_s + SETTLE_MARGIN_S)
                 if progress:
                     progress.update()
                     progress.set_postfix_str(f"window {session.window_tokens:,} tok")
@@ -328,9 +328,14 @@ class FoldClock:
         return [round(s, 1) for _, s, _ in self.records]
 
 
+SETTLE_MARGIN_S = 5.0  # past the summariser's timeout, its failure has surely been handled
+
+
 async def _settle(session: VoiceSession, timeout_s: float) -> None:
     """Let a summary the last response triggered finish before the next turn: runs are then
-    deterministic (live, the next turn would overlap it; `voicenb bench` measures that)."""
+    deterministic (live, the next turn would overlap it; `voicenb bench` measures that). The wait is
+    the fold's own limit: a shorter one let the next turns in behind a slow fold, the next fold took
+    them all and ran longer, and on LoCoMo the window grew to 4x the trigger."""
     deadline = time.monotonic() + timeout_s
     while session.summarising and time.monotonic() < deadline:
         await asyncio.sleep(0.002)

@@ -18,6 +18,7 @@ import asyncio
 import base64
 import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -274,7 +275,7 @@ def long_session_figures(turns: int, out: Callable[[str], None] = print) -> dict
     as ``long_*`` figures; a run that stops early says why beside what it has."""
     from .soak import long_session
 
-    run = asyncio.run(long_session(turns))
+    run = asyncio.run(long_session(turns, progress=sys.stderr.write))
     keys = ("reply_wait_p50_s", "reply_wait_p95_s", "reply_wait_max_s", "reply_waits_over_3s", "reply_waits",
             "summaries", "summary_s", "summaries_failed", "max_window_tokens", "turns_lost", "stopped",
             "replies_timed_out", "wall_s")  # fmt: skip

@@ -143,7 +143,8 @@ async def soak(
                     await session.handoff_now("scheduled")
                     next_handoff_s += handoff_every_min * 60
                 if progress:
-                    progress(f"\r{clock_s / 60:6.1f}/{minutes:g} min  turns {user_turns}  "
+                    of = f"/{max_turns}" if max_turns is not None else ""
+                    progress(f"\r{clock_s / 60:6.1f}/{minutes:g} min  turns {user_turns}{of}  "
                              f"window {session.window_tokens}  summaries {session.summaries}  "
                              f"handoffs {session.handoffs}")  # fmt: skip
         except Exception as e:  # report it with the figures so far, not a bare traceback

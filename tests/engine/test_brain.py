@@ -100,11 +100,14 @@ async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_hea
 
         from voicenb.engine.components import EspeakTTS
 
-        question = EspeakTTS(shutil.which("espeak-ng")).synthesize("¿Cuál es la capital de España?", "es")
+        # a sentence whisper base hears exactly from espeak's robotic voice (a question such as "¿Cuál es
+        # la capital de España?" is heard differently on different CPUs: tests/engine/test_speech.py)
+        request = "Quiero reservar una mesa para cinco personas."
+        question = EspeakTTS(shutil.which("espeak-ng")).synthesize(request, "es")
         async with connect(engine.url) as conn:
             session = {
                 "type": "realtime",
-                "instructions": "Eres un asistente. Responde a la pregunta del usuario en una frase corta.",
+                "instructions": "Eres un asistente. Responde al usuario en una frase corta.",
                 "output_modalities": ["text"],
                 "audio": {"input": {"turn_detection": None}},
             }
@@ -118,9 +121,9 @@ async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_hea
             reply = next(e for e in events if e.type == "response.output_text.done").text
             heard = [i for i in engine.connections[-1].conversation.items if i.role == "user"][-1].text
             assert engine.connections[-1].language == "es"
-            assert "capital" in heard.lower() and "españa" in heard.lower(), heard  # Spanish is heard
+            assert "mesa" in heard.lower() and "cinco" in heard.lower(), heard  # Spanish is heard
             # The reply's wording varies with the model's cache state (reused prefixes change the numerics),
             # so only that it answered: what it knows is the eval's probe recall, not this test.
-            assert reply.strip(), "no reply to the Spanish question"
+            assert reply.strip(), "no reply to the Spanish request"
     finally:
         await engine.stop()

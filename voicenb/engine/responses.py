@@ -18,25 +18,23 @@ import contextlib
 import logging
 import threading
 from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..audio import chunk_pcm, pcm_duration_s
 from ..tokens import audio_tokens, count_text_tokens
 from . import tool_calls
 from .conversation import Item, llm_messages, new_id
+from .host import ResponseHost
 from .protocol import server_event
 from .sentences import SentenceSplitter, speakable
 from .usage import Window, items_to_drop, response_usage, window, zero_usage
-
-if TYPE_CHECKING:
-    from .server import Connection
 
 log = logging.getLogger("voicenb.engine")
 _END = object()
 
 
 class ResponseRun:
-    def __init__(self, conn: Connection, params: dict[str, Any]) -> None:
+    def __init__(self, conn: ResponseHost, params: dict[str, Any]) -> None:
         self.conn, self.params = conn, params
         self.id = new_id("resp")
         session = conn.session
@@ -52,7 +50,7 @@ class ResponseRun:
         self.text = ""
         self.cancel_reason: str | None = None
         self._cancelled = asyncio.Event()
-        self._stop_llm = threading.Event()
+        self.stop_llm = threading.Event()
 
     @property
     def part_key(self) -> str:
@@ -64,7 +62,7 @@ class ResponseRun:
         if self.cancel_reason is None:
             self.cancel_reason = reason
             self._cancelled.set()
-            self._stop_llm.set()
+            self.stop_llm.set()
 
     async def run(self) -> None:
         status, error = "completed", None
@@ -103,7 +101,7 @@ class ResponseRun:
         await conn.send(
             server_event("response.created", response=self._response_body("in_progress", usage=False))
         )
-        await self._until_cancelled(conn.transcripts_ready([i.id for i in context]))
+        await self.until_cancelled(conn.transcripts_ready([i.id for i in context]))
         if self.cancel_reason:
             return
         messages = llm_messages(self.instructions, context)
@@ -158,7 +156,7 @@ class ResponseRun:
         producer = loop.run_in_executor(None, self._produce, messages, queue, loop)
         try:
             while not self.cancel_reason:
-                piece = await self._until_cancelled(queue.get())
+                piece = await self.until_cancelled(queue.get())
                 if piece is _END or piece is None:
                     break
                 if isinstance(piece, Exception):
@@ -168,7 +166,7 @@ class ResponseRun:
                 else:
                     await self._write(piece)
         finally:
-            self._stop_llm.set()
+            self.stop_llm.set()
             if not self.cancel_reason:
                 await producer  # it has put _END: done, or about to be
             # cancelled: the worker stops at its next check (a token, a prefill chunk); not waited for
@@ -182,7 +180,7 @@ class ResponseRun:
             with contextlib.suppress(RuntimeError):  # the loop closed (engine stopped) while we ran
                 loop.call_soon_threadsafe(queue.put_nowait, x)
 
-        stream = self.conn.parts.llm.stream(messages, cfg.max_reply_tokens, self._stop_llm)
+        stream = self.conn.parts.llm.stream(messages, cfg.max_reply_tokens, self.stop_llm)
         try:
             for piece in stream:
                 done = splitter.feed(piece)
@@ -192,7 +190,7 @@ class ResponseRun:
                 else:
                     for sentence in done:
                         put(sentence)
-                if sentences >= cfg.max_reply_sentences or self._stop_llm.is_set():
+                if sentences >= cfg.max_reply_sentences or self.stop_llm.is_set():
                     break
             rest = splitter.flush()
             if rest and self.modality == "audio" and sentences < cfg.max_reply_sentences:
@@ -221,7 +219,7 @@ class ResponseRun:
         text = speakable(sentence)
         if not text:
             return
-        pcm = await self._until_cancelled(self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text))
+        pcm = await self.until_cancelled(self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text))
         if self.cancel_reason or pcm is None:
             return
         delta = (" " if self.text else "") + sentence
@@ -302,7 +300,7 @@ class ResponseRun:
             "usage": None, "metadata": self.params.get("metadata"),
         }  # fmt: skip
 
-    async def _until_cancelled(self, awaitable: Awaitable[Any]) -> Any:
+    async def until_cancelled(self, awaitable: Awaitable[Any]) -> Any:
         """Await ``awaitable`` unless the response is cancelled first (then None)."""
         task = asyncio.ensure_future(awaitable)
         waiter = asyncio.ensure_future(self._cancelled.wait())

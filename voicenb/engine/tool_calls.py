@@ -19,13 +19,11 @@ import inspect
 import json
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .conversation import CALL_CLOSE, CALL_OPEN, Item, new_id
+from .host import CallingRun
 from .protocol import server_event
-
-if TYPE_CHECKING:
-    from .responses import ResponseRun
 
 PEEK_TOKENS = 3  # enough for "<tool_call>" (one token in Qwen2.5) after a stray newline
 MAX_CALL_TOKENS = 256
@@ -145,10 +143,10 @@ def opens_call(opening: str) -> bool:
     return opening.lstrip().startswith((CALL_OPEN, "{"))
 
 
-async def respond(run: ResponseRun, tools: ToolsInPlay, messages: list[dict[str, Any]]) -> bool:
+async def respond(run: CallingRun, tools: ToolsInPlay, messages: list[dict[str, Any]]) -> bool:
     """Let the model call a function instead of speaking; True when this response is a call (or was
     cancelled meanwhile: it then ends at once, as every cancelled response does)."""
-    llm, stop = run.conn.parts.llm, run._stop_llm
+    llm, stop = run.conn.parts.llm, run.stop_llm
     if tools.choice in ("auto", "none"):
         opening = await _opening(run, llm, messages)
         if run.cancel_reason:
@@ -160,7 +158,7 @@ async def respond(run: ResponseRun, tools: ToolsInPlay, messages: list[dict[str,
             return False
     schema = json.dumps(tools.call_schema())
     work = asyncio.to_thread(_generate, llm, messages, MAX_CALL_TOKENS, stop, schema, CALL_OPEN + "\n")
-    text = await run._until_cancelled(work)
+    text = await run.until_cancelled(work)
     if run.cancel_reason:
         return True
     call = parse_call(text or "")
@@ -170,14 +168,14 @@ async def respond(run: ResponseRun, tools: ToolsInPlay, messages: list[dict[str,
     return True
 
 
-async def _opening(run: ResponseRun, llm: Any, messages: list[dict[str, Any]]) -> str:
+async def _opening(run: CallingRun, llm: Any, messages: list[dict[str, Any]]) -> str:
     """The reply's first tokens (from the prompt the reply then reuses, cached)."""
     peek = getattr(llm, "peek", None)  # a model that serves scripted lines too says which it is
     if peek is not None:
-        work = asyncio.to_thread(peek, messages, PEEK_TOKENS, run._stop_llm)
+        work = asyncio.to_thread(peek, messages, PEEK_TOKENS, run.stop_llm)
     else:
-        work = asyncio.to_thread(_generate, llm, messages, PEEK_TOKENS, run._stop_llm)
-    return await run._until_cancelled(work) or ""
+        work = asyncio.to_thread(_generate, llm, messages, PEEK_TOKENS, run.stop_llm)
+    return await run.until_cancelled(work) or ""
 
 
 def _generate(
@@ -191,7 +189,7 @@ def _generate(
     return "".join(llm.stream(messages, max_tokens, stop, grammar=grammar, prefix=prefix))
 
 
-async def emit_call(run: ResponseRun, name: str, arguments: str) -> None:
+async def emit_call(run: CallingRun, name: str, arguments: str) -> None:
     """The function call as the API streams one: output item, argument deltas, done."""
     conn = run.conn
     item = Item(new_id("item"), "assistant", [], "in_progress", type="function_call",

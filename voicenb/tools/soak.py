@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import events as ev
+from ..engine.bench import percentiles
 from ..engine.scripted import AcknowledgingReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, HandoffPolicy, SessionConfig, VoiceSession
@@ -200,13 +201,13 @@ class ReplyClock:
             self._sent = None
 
     def figures(self) -> dict[str, Any]:
-        ordered = sorted(self.samples)
-        if not ordered:
+        if not self.samples:
             return {"reply_wait_p50_s": None, "reply_wait_p95_s": None, "reply_wait_max_s": None}
-        at = lambda q: round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 2)  # noqa: E731
+        p = percentiles(self.samples)
         return {
-            "reply_wait_p50_s": at(0.5), "reply_wait_p95_s": at(0.95), "reply_wait_max_s": at(1.0),
-            "reply_waits_over_3s": sum(1 for s in ordered if s > 3.0), "reply_waits": len(ordered),
+            "reply_wait_p50_s": round(p["p50_s"], 2), "reply_wait_p95_s": round(p["p95_s"], 2),
+            "reply_wait_max_s": round(max(self.samples), 2),
+            "reply_waits_over_3s": sum(1 for s in self.samples if s > 3.0), "reply_waits": len(self.samples),
         }  # fmt: skip
 
 

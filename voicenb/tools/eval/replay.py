@@ -319,7 +319,7 @@ class FoldClock:
             self._started = self.now()
         elif isinstance(event, ev.SummaryFinished | ev.SummaryFailed) and self._started is not None:
             finished = isinstance(event, ev.SummaryFinished)
-            why = "" if isinstance(event, ev.SummaryFinished) else event.error[:120]
+            why = "" if finished else event.error[:120]
             self.records.append((finished, self.now() - self._started, why))
             self._started = None
 

@@ -97,11 +97,11 @@ def test_the_next_turn_waits_for_a_fold_slower_than_a_reply_timeout(tmp_path, mo
     reply timeout, and still no turn is sent while one runs."""
     import asyncio
 
-    from voicenb.summarisers import OfflineSummariser
+    from voicenb.summarisers import ExtractiveSummariser
 
     folding: list[bool] = []
 
-    class Slow(OfflineSummariser):
+    class Slow(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             folding.append(True)
             try:

@@ -6,7 +6,7 @@ from collections import Counter
 
 from voicenb import extractive
 from voicenb.extractive.choosing import _value
-from voicenb.summarisers import OfflineSummariser
+from voicenb.summarisers import ExtractiveSummariser
 from voicenb.tokens import count_text_tokens
 
 DINNER = [
@@ -21,7 +21,7 @@ DINNER = [
 
 
 def summarise(turns, previous=None, budget=2000):
-    return OfflineSummariser().summarise_sync(turns, previous, budget)
+    return ExtractiveSummariser().summarise_sync(turns, previous, budget)
 
 
 def test_keeps_facts_drops_fillers_thanks_and_questions():

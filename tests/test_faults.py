@@ -18,7 +18,7 @@ from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
 from voicenb.session import SessionConfig, VoiceSession
 from voicenb.state import Transcript
-from voicenb.summarisers import OfflineSummariser
+from voicenb.summarisers import ExtractiveSummariser
 
 require_offline_models()
 
@@ -134,7 +134,7 @@ async def test_failed_and_very_late_transcriptions_are_never_lost(engine, proxy)
 async def test_summariser_failing_then_timing_out_deletes_nothing(engine, proxy):
     calls = []
 
-    class Unreliable(OfflineSummariser):
+    class Unreliable(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             calls.append(len(turns))
             if len(calls) == 1:
@@ -164,7 +164,7 @@ async def test_summariser_failing_then_timing_out_deletes_nothing(engine, proxy)
 async def test_summary_racing_a_new_turn_and_a_barge_in(engine, proxy):
     release = asyncio.Event()
 
-    class Slow(OfflineSummariser):
+    class Slow(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             await release.wait()
             return await super().summarise(turns, previous, language, budget_tokens)

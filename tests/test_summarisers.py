@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import FakeChat
-from voicenb.summarisers import OfflineSummariser, OpenAISummariser
+from voicenb.summarisers import ExtractiveSummariser, OpenAISummariser
 from voicenb.tokens import count_text_tokens
 
 TURNS = [
@@ -20,7 +20,7 @@ TURNS = [
 
 
 def test_offline_summary_keeps_names_numbers_dates():
-    text = OfflineSummariser().summarise_sync(TURNS, None)
+    text = ExtractiveSummariser().summarise_sync(TURNS, None)
     for fact in ("30518", "Sethi", "14th of March", "Thursday"):
         assert fact in text
     assert "Um," not in text and "confirm the name" not in text  # filler and questions dropped
@@ -28,15 +28,15 @@ def test_offline_summary_keeps_names_numbers_dates():
 
 
 def test_offline_summary_rolls_previous_summary_in():
-    first = OfflineSummariser().summarise_sync(TURNS[:3], None)
-    second = OfflineSummariser().summarise_sync([("user", "Actually, change it to Friday.")], first)
+    first = ExtractiveSummariser().summarise_sync(TURNS[:3], None)
+    second = ExtractiveSummariser().summarise_sync([("user", "Actually, change it to Friday.")], first)
     assert "30518" in second and "Friday" in second
     assert second.index("Sethi") < second.index("Friday")  # the correction comes last
 
 
 def test_offline_summary_respects_its_budget():
     many = [("user", f"Reference number {n} belongs to Ms Example{n}.") for n in range(200)]
-    text = OfflineSummariser().summarise_sync(many, None, budget_tokens=120)
+    text = ExtractiveSummariser().summarise_sync(many, None, budget_tokens=120)
     assert count_text_tokens(text) <= 120
     assert "199" in text  # the latest lines are kept
 
@@ -139,7 +139,7 @@ async def test_values_no_entry_holds_are_asked_about_once_more_and_the_rest_kept
 async def test_a_model_that_fails_falls_back_to_the_extractive_summary():
     server = FakeChat(lambda body: "not json at all")
     try:
-        summariser = OpenAISummariser(server.client(), model="local", fallback=OfflineSummariser())
+        summariser = OpenAISummariser(server.client(), model="local", fallback=ExtractiveSummariser())
         text = await summariser.summarise(TURNS, None, "en", 300)
     finally:
         server.close()

@@ -309,11 +309,11 @@ def test_calls_are_tool_items_not_turns():
 async def test_a_booking_reference_survives_five_folds_of_the_extractive_summary():
     from voicenb.policy import SummaryPolicy
     from voicenb.session.pruning import fold
-    from voicenb.summarisers import OfflineSummariser
+    from voicenb.summarisers import ExtractiveSummariser
 
     state = _conversation(['{"reference": "BK-4821", "status": "confirmed"}'])
     policy = SummaryPolicy(trigger_tokens=1_500, keep_last=0, min_turns=1)
-    summariser = OfflineSummariser()
+    summariser = ExtractiveSummariser()
     plan = policy.plan(state)
     assert plan is not None
     summary = await fold(summariser, policy, plan.turns, None)
@@ -384,7 +384,7 @@ async def test_recall_is_on_by_default_and_off_with_one_flag():
 
 async def test_the_model_recalls_a_folded_detail_through_the_session():
     from voicenb.policy import SummaryPolicy
-    from voicenb.summarisers import OfflineSummariser
+    from voicenb.summarisers import ExtractiveSummariser
 
     call = {"name": "recall", "arguments": {"query": "order number"}}
     llm = ToolCallingLLM(
@@ -393,7 +393,7 @@ async def test_the_model_recalls_a_folded_detail_through_the_session():
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     policy = SummaryPolicy(trigger_tokens=100_000, keep_last=0, min_turns=1)
     async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
-        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(), recall=True,
+        session = VoiceSession(config, policy=policy, summariser=ExtractiveSummariser(), recall=True,
                                websocket_base_url=engine.url, api_key="local")  # fmt: skip
         async with session:
             await session.send_text("My order number is 30518.")  # plain chat: no call queued
@@ -413,13 +413,13 @@ async def test_the_model_recalls_a_folded_detail_through_the_session():
 
 async def test_a_handoff_folds_what_a_tool_returned_into_the_new_sessions_summary():
     from voicenb.policy import SummaryPolicy
-    from voicenb.summarisers import OfflineSummariser
+    from voicenb.summarisers import ExtractiveSummariser
 
     llm = ToolCallingLLM([BOOKING], reply=lambda out: "Booked.", chat="Sure.")
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     policy = SummaryPolicy(trigger_tokens=100_000, keep_last=2, min_turns=1)
     async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
-        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(), tools=[book_table],
+        session = VoiceSession(config, policy=policy, summariser=ExtractiveSummariser(), tools=[book_table],
                                websocket_base_url=engine.url, api_key="local", recall=False)  # fmt: skip
         async with session:
             for n, text in enumerate(["Book for Ana at 7, four of us", "Thanks", "Parking?"], 1):

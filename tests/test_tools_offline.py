@@ -12,7 +12,7 @@ from tests.engine.fakes import ToneTTS
 from voicenb import events as ev
 from voicenb.policy import SummaryPolicy
 from voicenb.session import SessionConfig, VoiceSession
-from voicenb.summarisers import OfflineSummariser
+from voicenb.summarisers import ExtractiveSummariser
 
 pytestmark = pytest.mark.offline
 
@@ -60,7 +60,7 @@ async def test_the_local_model_books_a_table_and_the_reference_survives_five_fol
     policy = SummaryPolicy(trigger_tokens=100_000, keep_last=2, min_turns=1)  # folds by hand below
     async with OfflineEngine(config) as engine:
         session = VoiceSession(
-            session_config, policy=policy, summariser=OfflineSummariser(), tools=[book_table],
+            session_config, policy=policy, summariser=ExtractiveSummariser(), tools=[book_table],
             websocket_base_url=engine.url, api_key="local",
         )  # fmt: skip
         seen: list[ev.SessionEvent] = []

@@ -15,7 +15,7 @@ from .model_table import DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL
 from .policy import SummaryPolicy
 from .session import Backend, HandoffPolicy, SessionConfig, SessionCore, VoiceSession
 from .state import ConversationState, Item, Transcript
-from .summarisers import OfflineSummariser, OpenAISummariser
+from .summarisers import ExtractiveSummariser, OpenAISummariser
 from .tokens import TokenLedger, Usage, count_text_tokens, model_spec
 
 if TYPE_CHECKING:
@@ -27,9 +27,9 @@ __all__ = [
     "Backend",
     "ControlPanel",
     "ConversationState",
+    "ExtractiveSummariser",
     "HandoffPolicy",
     "Item",
-    "OfflineSummariser",
     "OpenAISummariser",
     "SessionConfig",
     "SessionCore",

@@ -6,7 +6,9 @@ A summariser is any object with ``async summarise(turns, previous, language) -> 
 * `OpenAISummariser` -- a text model keeps a fact memory (`voicenb.memory`): a cheap OpenAI model
   (`voicenb.model_table.DEFAULT_TEXT_MODEL`) through the SDK, or the offline engine's own model behind
   its chat endpoint; the model proposes operations in JSON, code applies them;
-* `OfflineSummariser` -- extractive, no model: keeps the sentences that carry facts.
+* `ExtractiveSummariser` -- no model: keeps the sentences that carry facts (it was called
+  ``OfflineSummariser``, although the offline session summarises with `OpenAISummariser` on the
+  engine's own model; the old name still works).
 
 Each sets ``last_fold`` (`voicenb.memory.FoldResult`): what the fold applied, evicted and could not place.
 """
@@ -196,7 +198,7 @@ def _sentence_of(span: Span, turns: Sequence[Turn], language: str) -> str:
 # --- offline, extractive -----------------------------------------------------------------------
 
 
-class OfflineSummariser:
+class ExtractiveSummariser:
     """Extractive (`voicenb.extractive`): keeps the sentences that carry names, numbers, codes, dates,
     times, places, decisions, preferences and corrections, in conversation order.
 
@@ -231,3 +233,6 @@ class OfflineSummariser:
                 text = f"{text}\n{line}" if text else line
         self.last_fold = FoldResult(unplaced=FactMemory.from_text(text).unplaced(turns, lang))
         return text
+
+
+OfflineSummariser = ExtractiveSummariser  # the old name (notebooks written before the rename)

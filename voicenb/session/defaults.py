@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..policy import SummaryPolicy
-from ..summarisers import OfflineSummariser, OpenAISummariser, Summariser
+from ..summarisers import ExtractiveSummariser, OpenAISummariser, Summariser
 from ..tokens import model_spec
 from .backends import Backend
 
@@ -34,5 +34,5 @@ def default_summariser(backend: Backend) -> Summariser:
     extractive elsewhere (a server whose text models we do not know)."""
     client, model = backend.client_for_text()
     if client is None:
-        return OfflineSummariser()
-    return OpenAISummariser(client, model, fallback=OfflineSummariser())
+        return ExtractiveSummariser()
+    return OpenAISummariser(client, model, fallback=ExtractiveSummariser())

@@ -21,7 +21,7 @@ from .. import events as ev
 from ..engine.scripted import EstimatedSpeech, ScriptedReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, SessionConfig, VoiceSession
-from ..summarisers import OfflineSummariser
+from ..summarisers import ExtractiveSummariser
 from .eval.loading import load_conversation
 from .eval.probes import load_reply_model
 from .eval.replay import pairs
@@ -38,7 +38,7 @@ async def measure(path: str, questions: int = 6) -> dict[str, Any]:
     config = SessionConfig(instructions=INSTRUCTIONS, output_modalities=["text"], turn_detection=False)
     policy = SummaryPolicy(trigger_tokens=10**9, keep_last=2, min_turns=1)
     async with OfflineEngine(engine_config) as engine:
-        session = VoiceSession(config, policy=policy, summariser=OfflineSummariser(),
+        session = VoiceSession(config, policy=policy, summariser=ExtractiveSummariser(),
                                backend=Backend.remote(engine.url))  # fmt: skip
         async with session:
             for user, assistant in pairs(conv.turns):

@@ -36,7 +36,7 @@ from ..engine.scripted import AcknowledgingReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, HandoffPolicy, SessionConfig, VoiceSession
 from ..session.defaults import OFFLINE_MODEL
-from ..summarisers import OfflineSummariser
+from ..summarisers import ExtractiveSummariser
 from ..tokens import count_text_tokens, model_spec
 from .eval.probes import PREFILL_TOKENS_PER_S
 from .eval.replay import FoldClock
@@ -90,7 +90,7 @@ async def soak(
     fast = not (defaults or local_model)
     if fast:  # scripted replies and the extractive summariser, unless the caller chose
         llm = llm or AcknowledgingReplies(reply_tokens)
-        session_kwargs = {"summariser": OfflineSummariser(), **(session_kwargs or {})}
+        session_kwargs = {"summariser": ExtractiveSummariser(), **(session_kwargs or {})}
     stress = (trigger_tokens, keep_last, reply_tokens, llm, session_kwargs)
     session = _default_session() if defaults else _stress_session(*stress)
     trigger_tokens = session.policy.trigger_tokens
@@ -232,8 +232,8 @@ def _model_name(llm: Any) -> str:
 
 def _summariser_name(session: VoiceSession) -> str:
     summariser = session.summariser
-    if isinstance(summariser, OfflineSummariser):
-        return "the extractive OfflineSummariser"
+    if isinstance(summariser, ExtractiveSummariser):
+        return "the extractive ExtractiveSummariser"
     return f"{type(summariser).__name__} (the local model behind the engine's chat endpoint)"
 
 

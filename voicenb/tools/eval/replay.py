@@ -40,7 +40,7 @@ from ...model_table import DEFAULT_REALTIME_MODEL
 from ...policy import SummaryPolicy
 from ...session import Backend, SessionConfig, VoiceSession
 from ...session.defaults import OFFLINE_SUMMARY_TIMEOUT_S
-from ...summarisers import OfflineSummariser, OpenAISummariser, Summariser
+from ...summarisers import ExtractiveSummariser, OpenAISummariser, Summariser
 from ...tokens import TokenLedger, model_spec
 from .conversations import Conversation
 from .probes import ProbeResult, ask_probes, load_reply_model
@@ -144,13 +144,13 @@ def make_summariser(name: str) -> Summariser:
     """``local``: the offline engine's model through its chat endpoint (the session's offline default);
     ``offline``: the extractive fallback alone; ``openai``: the table's small text model (needs a key)."""
     if name == "offline":
-        return OfflineSummariser()
+        return ExtractiveSummariser()
     if name == "local":
         return LocalModelSummariser()
     if name == "openai":
         if not get_api_key():
             raise ValueError("--summariser openai needs OPENAI_API_KEY (or use --summariser local)")
-        return OpenAISummariser(fallback=OfflineSummariser())
+        return OpenAISummariser(fallback=ExtractiveSummariser())
     raise ValueError(f"unknown summariser {name!r} (local | offline | openai)")
 
 
@@ -178,7 +178,7 @@ class LocalModelSummariser:
             api = ChatAPI(await asyncio.to_thread(load_reply_model, self._model), "127.0.0.1", token)
             await api.start()
             client = AsyncOpenAI(base_url=api.base_url, api_key=token, max_retries=0)
-            self._inner = OpenAISummariser(client, "local", fallback=OfflineSummariser())
+            self._inner = OpenAISummariser(client, "local", fallback=ExtractiveSummariser())
         return await self._inner.summarise(turns, previous, language, budget_tokens)
 
 

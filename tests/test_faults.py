@@ -143,7 +143,8 @@ async def test_summariser_failing_then_timing_out_deletes_nothing(engine, proxy)
                 await asyncio.sleep(30)  # hangs: the policy's timeout must end it
             return await super().summarise(turns, previous, language, budget_tokens)
 
-    policy = SummaryPolicy(trigger_tokens=1, keep_last=2, timeout_s=0.5, retry_base_s=0.1)
+    # here the failed folds alone (no hold: `hold_window` has its own tests)
+    policy = SummaryPolicy(trigger_tokens=1, keep_last=2, timeout_s=0.5, retry_base_s=0.1, hold_window=False)
     failures = []
     s = make_session(proxy, policy=policy, summariser=Unreliable())
     s.subscribe(lambda e: failures.append(e.error) if isinstance(e, ev.SummaryFailed) else None)

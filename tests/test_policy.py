@@ -59,3 +59,31 @@ def test_rolling_summary_folds_previous_summary():
                      "content": [{"type": "input_text", "text": "old"}]}, "root")  # fmt: skip
     plan = SummaryPolicy(trigger_tokens=1, keep_last=4).plan(s)
     assert plan.previous_summary.id == "sum_a" and plan.item_ids == ["sum_a", "i0", "i1"]
+
+
+def _tokens(s, *ids):
+    from voicenb.economics import item_tokens
+
+    return sum(sum(item_tokens(s.log[i])) for i in ids)
+
+
+def test_a_window_past_the_trigger_and_its_latest_exchange_drops_what_a_fold_would_take():
+    s = conversation("cccccccc")
+    policy = SummaryPolicy(trigger_tokens=100, keep_last=2)
+    exchange = _tokens(s, "i6", "i7")
+    assert policy.overdue(s, 100 + exchange) == []  # one exchange may overshoot: that is a fold's job
+    assert [i.id for i in policy.overdue(s, 101 + exchange)] == ["i0", "i1", "i2", "i3", "i4", "i5"]
+    policy.hold_window = False
+    assert policy.overdue(s, 100_000) == []
+
+
+def test_turns_owed_by_a_hold_fold_first_about_a_trigger_at_a_time():
+    s = conversation("cccccccccc")
+    owed = [s.log[f"i{n}"] for n in range(6)]
+    for item in owed:
+        s.on_item_deleted(item.id, by="client")
+    each = _tokens(s, "i0", "i1")
+    plan = SummaryPolicy(trigger_tokens=each, keep_last=2).plan(s, owed=owed)
+    assert plan.item_ids == ["i0", "i1"]  # the oldest owed, a trigger's worth; the window waits
+    plan = SummaryPolicy(trigger_tokens=100 * each, keep_last=2).plan(s, owed=owed)
+    assert plan.item_ids == ["i0", "i1", "i2", "i3", "i4", "i5", "i6", "i7"]  # all owed, then the window

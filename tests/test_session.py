@@ -125,7 +125,7 @@ async def test_turns_arriving_during_a_summary_are_kept(peer, make_session):
             await release.wait()
             return await super().summarise(turns, previous, language, budget_tokens)
 
-    policy = SummaryPolicy(trigger_tokens=100, keep_last=2)
+    policy = SummaryPolicy(trigger_tokens=100, keep_last=2, hold_window=False)  # here: no hold
     async with make_session(policy=policy, summariser=SlowSummariser()) as s:
         await peer.connected()
         await converse(peer, 3)
@@ -190,7 +190,7 @@ async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session
             return await super().summarise(turns, previous, language, budget_tokens)
 
     rec = Recorder()
-    policy = SummaryPolicy(trigger_tokens=100, keep_last=2, retry_base_s=0.2)
+    policy = SummaryPolicy(trigger_tokens=100, keep_last=2, retry_base_s=0.2, hold_window=False)
     async with make_session(policy=policy, summariser=Flaky()) as s:
         s.subscribe(rec)
         await peer.connected()
@@ -203,14 +203,49 @@ async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session
     failed = rec.of(ev.SummaryFailed)[0]
     assert "timed out" in failed.error and failed.retry_in_s == 0.2
     # the retry state was the session's: the policy (shareable between sessions) is as it was made
-    assert policy == SummaryPolicy(trigger_tokens=100, keep_last=2, retry_base_s=0.2)
+    assert policy == SummaryPolicy(trigger_tokens=100, keep_last=2, retry_base_s=0.2, hold_window=False)
     assert s.state.window == [i.id for i in peer.items] and len(s.state.turns()) == 8
+
+
+async def test_folds_that_fall_behind_hold_the_window_and_fold_its_turns_later(peer, make_session):
+    down, folded = True, []
+
+    class Down(ExtractiveSummariser):
+        async def summarise(self, turns, previous, language, budget_tokens):
+            if down:
+                raise RuntimeError("summary model unreachable")
+            folded.extend(text for _, text in turns)
+            return await super().summarise(turns, previous, language, budget_tokens)
+
+    rec = Recorder()
+    # exchanges of ~120 tokens: a fold that catches up takes a trigger's worth, more than one adds
+    policy = SummaryPolicy(trigger_tokens=400, keep_last=2, retry_base_s=0.01, retry_max_s=0.01)
+    async with make_session(policy=policy, summariser=Down()) as s:
+        s.subscribe(rec)
+        await peer.connected()
+        for k in range(8):
+            await converse(peer, 1, start=k)
+            await wait_until(lambda: not s.summarising)
+        dropped = {i for e in rec.of(ev.TurnsDropped) for i in e.item_ids}
+        assert dropped and not s.summaries and set(s.pruner.owed) == dropped
+        assert not dropped & {i.id for i in peer.items}  # they left the server's window...
+        assert len(s.state.turns()) == 16  # ...and not the log
+        exchange = max(e.window_tokens for e in rec.of(ev.UsageUpdated)[:1])  # one exchange, alone
+        assert max(e.window_tokens for e in rec.of(ev.UsageUpdated)) <= policy.trigger_tokens + 2 * exchange
+        down = False
+        for k in range(8, 14):  # each fold takes about a trigger's worth of what it owes
+            await converse(peer, 1, start=k)
+            await wait_until(lambda: not s.summarising)
+            if not s.pruner.owed:
+                break
+    texts = {i.id: i.text for i in s.state.turns()}
+    assert {texts[i] for i in dropped} <= set(folded) and not s.pruner.owed  # the memory caught up
 
 
 async def test_rejected_summary_insert_deletes_nothing(peer, make_session):
     peer.reject_root_inserts = True
     rec = Recorder()
-    async with make_session(policy=SummaryPolicy(trigger_tokens=100, keep_last=2)) as s:
+    async with make_session(policy=SummaryPolicy(trigger_tokens=100, keep_last=2, hold_window=False)) as s:
         s.subscribe(rec)
         await peer.connected()
         await converse(peer, 3)

@@ -606,3 +606,10 @@ def test_a_second_summary_before_the_next_response_starts_from_the_first_estimat
     figures = tracker.figures
     assert figures.estimated and figures.audio == 800
     assert figures.text == 200 - deleted_text + count_text_tokens("short")
+
+
+def test_the_status_line_says_when_turns_left_the_window_before_a_summary_held_them():
+    from voicenb.widgets.status import event_words
+
+    note, error = event_words(ev.TurnsDropped(("i1", "i2", "i3"), 5_400))
+    assert error is None and "3 items left the window at 5,400 tokens" in note and "next summary" in note

@@ -103,6 +103,16 @@ class SummaryEntriesEvicted:
 
 
 @dataclass(frozen=True)
+class TurnsDropped:
+    """Folds fell behind (they failed, or the dialogue outran them): to hold the window within the
+    trigger plus one exchange, these items left it before any summary held them. The full log keeps
+    them and the next summary folds them (`SummaryPolicy.hold_window`)."""
+
+    item_ids: tuple[str, ...]
+    window_tokens: int  # the window that overflowed
+
+
+@dataclass(frozen=True)
 class SummaryFailed:
     error: str
     retry_in_s: float
@@ -183,7 +193,7 @@ class Error:
 SessionEvent = (
     Connected | Closed | ItemAdded | SpeechStarted | TranscriptDelta | TranscriptDone | TranscriptFailed
     | AudioDelta | UsageUpdated | SummaryStarted | SummaryFinished | SummaryFactsDropped | SummaryFailed
-    | SummaryEntriesEvicted
+    | SummaryEntriesEvicted | TurnsDropped
     | ItemDeleted
     | ItemTruncated | HandoffStarted | HandoffFinished | HandoffFailed | ToolCalled | ToolReturned
     | ToolFailed | Error

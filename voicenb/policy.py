@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,6 +72,10 @@ class SummaryPolicy:
     * ``timeout_s``: a summariser taking longer has failed; nothing is deleted and it retries later.
     * ``retry_base_s`` / ``retry_max_s``: after a failure the next try waits ``retry_base_s``, doubling
       per failure in a row up to ``retry_max_s`` (the waiting itself is the session's, not the policy's).
+    * ``hold_window``: when folds fall behind (they fail, or the dialogue outruns them) and the window
+      passes the trigger plus its latest exchange, the turns a fold would take leave the window at
+      once (`overdue`); the full log keeps them and the next summary folds them. False: nothing
+      leaves the window without a summary, and the server truncates at its own point.
 
     ``SummaryPolicy.for_model(name)`` takes the trigger and target from the cost model, capped by the
     quality ceiling (`voicenb.economics.bounded_pair`); ``bounds`` keeps why, and `describe` says it.
@@ -85,6 +90,7 @@ class SummaryPolicy:
     retry_base_s: float = 2.0
     retry_max_s: float = 60.0
     target_tokens: int | None = None
+    hold_window: bool = True
     summary_floor_tokens: int = SUMMARY_FLOOR_TOKENS
     bounds: TriggerBounds | None = None  # what chose the trigger (None: set by hand)
 
@@ -116,7 +122,9 @@ class SummaryPolicy:
     def should_summarise(self, window_tokens: int, state: ConversationState) -> bool:
         return window_tokens >= self.trigger_tokens and self.plan(state, window_tokens) is not None
 
-    def plan(self, state: ConversationState, window_tokens: int | None = None) -> SummaryPlan | None:
+    def plan(
+        self, state: ConversationState, window_tokens: int | None = None, owed: Sequence[Item] = ()
+    ) -> SummaryPlan | None:
         """The oldest window turns that may be folded, or None if too few.
 
         Selection walks the window oldest-first, stops at the first turn whose transcript is still
@@ -126,13 +134,29 @@ class SummaryPolicy:
         arrived (or comes after the kept turns) stops the selection like a pending turn.
         With a ``target_tokens`` and the current ``window_tokens`` it stops once the window, less the
         folded turns and the old summary, plus a new summary of full budget, is down to the target.
+        ``owed`` (turns that left the window unsummarised, oldest first) come first, at most about
+        ``trigger_tokens`` of them per fold, so a fold that catches up takes no longer than usual.
         """
-        candidates = self._candidates(state)
-        previous = state.current_summary()
-        remaining = self._after_fold_tokens(window_tokens, previous)
+        behind = _head(owed, self.trigger_tokens, self.min_turns)
+        chosen = behind + (self._select(state, window_tokens) if len(behind) == len(owed) else [])
+        if sum(1 for i in chosen if i.is_turn) < max(1, self.min_turns):
+            return None
+        return SummaryPlan(chosen, state.current_summary())
+
+    def overdue(self, state: ConversationState, window_tokens: int) -> list[Item]:
+        """The items to drop from the window now because folds fell behind: what a fold would take,
+        once the window is past the trigger plus its latest exchange (one exchange may overshoot a
+        trigger any time; two mean the fold that should have run did not). [] while within that, or
+        with ``hold_window`` off."""
+        if not self.hold_window or window_tokens <= self.trigger_tokens + _latest_exchange_tokens(state):
+            return []
+        return self._select(state, window_tokens)
+
+    def _select(self, state: ConversationState, window_tokens: int | None) -> list[Item]:
+        remaining = self._after_fold_tokens(window_tokens, state.current_summary())
         chosen: list[Item] = []
         turns = 0
-        for unit in _fold_units(state, candidates):
+        for unit in _fold_units(state, self._candidates(state)):
             if remaining is not None and remaining <= (self.target_tokens or 0) and turns >= self.min_turns:
                 break
             if unit is None or unit[0].status is Transcript.PENDING:
@@ -142,9 +166,7 @@ class SummaryPolicy:
                 turns += sum(1 for i in unit if i.is_turn)
                 if remaining is not None:
                     remaining -= sum(sum(item_tokens(i)) for i in unit)
-        if turns < max(1, self.min_turns):
-            return None
-        return SummaryPlan(chosen, previous)
+        return chosen
 
     def _candidates(self, state: ConversationState) -> list[Item]:
         """Window turns and tool items before the last ``keep_last`` turns."""
@@ -163,12 +185,30 @@ class SummaryPolicy:
         old_summary = sum(item_tokens(previous)) if previous else 0
         return window_tokens - old_summary + self.summary_budget_tokens
 
-    def plan_now(self, state: ConversationState) -> SummaryPlan | None:
+    def plan_now(self, state: ConversationState, owed: Sequence[Item] = ()) -> SummaryPlan | None:
         """A manual "summarise now": same selection, but one turn is enough."""
         return SummaryPolicy(
             self.trigger_tokens, self.keep_last, 1, self.language, self.summary_share,
             summary_floor_tokens=self.summary_floor_tokens,
-        ).plan(state)  # fmt: skip
+        ).plan(state, owed=owed)  # fmt: skip
+
+
+def _head(items: Sequence[Item], tokens: int, min_turns: int) -> list[Item]:
+    """The oldest ``items`` up to about ``tokens``, and at least ``min_turns`` turns."""
+    read = turns = 0
+    for n, item in enumerate(items):
+        if read >= tokens and turns >= min_turns:
+            return list(items[:n])
+        read += sum(item_tokens(item))
+        turns += item.is_turn
+    return list(items)
+
+
+def _latest_exchange_tokens(state: ConversationState) -> int:
+    """Tokens of the window from its last user turn on: the user's words, the reply, any tool calls."""
+    items = state.window_items()
+    users = [n for n, i in enumerate(items) if i.is_turn and i.role == "user"]
+    return sum(sum(item_tokens(i)) for i in items[users[-1] if users else len(items) :])
 
 
 def _fold_units(state: ConversationState, candidates: list[Item]) -> list[list[Item] | None]:

@@ -1,7 +1,9 @@
 """Summarise-and-prune: fold old turns into a summary at the root, then delete exactly those items.
 
 It runs in the background after a completed response whose window reached the trigger; the dialogue
-never waits for it. Nothing is deleted unless the summary item is confirmed by the server.
+never waits for it. A fold deletes nothing unless its summary item is confirmed by the server. When
+folds fall behind, the policy's `overdue` turns leave the window anyway (the full log keeps them) and
+are owed to the next fold, so the window stays bounded while the memory catches up.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ class Pruner:
         self.core, self.link, self.summariser = core, link, summariser
         self.summaries = 0
         self.backoff = Backoff()  # this session's retry state after failed summaries
+        self.owed: dict[str, Item] = {}  # out of the window, in no summary yet: the next fold takes them
         self._task: asyncio.Task | None = None
+        self._holding: asyncio.Task | None = None
         core.subscribe(self._on_event)
 
     @property
     def running(self) -> bool:
+        """A fold is running."""
         return self._task is not None and not self._task.done()
+
+    @property
+    def busy(self) -> bool:
+        """A fold is running, or overdue turns are leaving the window."""
+        return self.running or (self._holding is not None and not self._holding.done())
 
     def _on_event(self, event: ev.SessionEvent) -> None:
         if isinstance(event, ev.UsageUpdated):
@@ -55,25 +65,46 @@ class Pruner:
     def maybe_summarise(self) -> asyncio.Task | None:
         """Apply the policy now (it runs after every response; call it after changing the policy live)."""
         core = self.core
-        if self.running or not core.window_fresh or not self.link.is_open:
-            return None  # one at a time; the last window figure must postdate our last change
-        if not self.backoff.ready(core.clock()):
-            return None  # the last summary failed: wait for its retry time
-        if core.ledger.window_tokens < core.policy.trigger_tokens:
+        if not core.window_fresh or not self.link.is_open:
+            return None  # the last window figure must postdate our last change
+        if self.busy and not self.running:
+            return None  # a hold is deleting: the window figure is about to change
+        overdue = core.policy.overdue(core.state, core.ledger.window_tokens)
+        if overdue:
+            self._holding = asyncio.create_task(self._hold(overdue), name="voicenb-hold-window")
+            return self._holding
+        return self._fold_when_due(core.ledger.window_tokens)
+
+    def _fold_when_due(self, window_tokens: int | None) -> asyncio.Task | None:
+        core = self.core
+        if self.running or not self.backoff.ready(core.clock()):
+            return None  # one at a time; after a failure, wait for its retry time
+        if window_tokens is not None and window_tokens < core.policy.trigger_tokens and not self.owed:
             return None
-        return self._start(core.policy.plan(core.state, core.ledger.window_tokens))  # None: too few turns
+        return self._start(core.policy.plan(core.state, window_tokens, list(self.owed.values())))
 
     def summarise_now(self) -> asyncio.Task | None:
         """Summarise now regardless of the trigger. None if there is nothing to fold."""
         if self.running:
             return self._task
-        return self._start(self.core.policy.plan_now(self.core.state))
+        return self._start(self.core.policy.plan_now(self.core.state, list(self.owed.values())))
+
+    async def _hold(self, items: Sequence[Item]) -> None:
+        """Folds fell behind: ``items`` leave the window now and are owed to the next fold."""
+        core = self.core
+        window = core.ledger.window_tokens
+        dropped = await self.link.delete_items([i.id for i in items if i.id in core.state.window])
+        self.owed |= {i.id: i for i in items if i.id in dropped}
+        core.window_fresh = False
+        core.publish(ev.TurnsDropped(tuple(dropped), window))
+        self._fold_when_due(None)  # a fold not already running folds them now
 
     async def cancel(self) -> None:
-        task, self._task = self._task, None
-        if task is not None and not task.done() and task is not asyncio.current_task():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        tasks, self._task, self._holding = [self._task, self._holding], None, None
+        for task in tasks:
+            if task is not None and not task.done() and task is not asyncio.current_task():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     def _start(self, plan: SummaryPlan | None) -> asyncio.Task | None:
         if plan is None:
@@ -112,6 +143,8 @@ class Pruner:
         self.backoff.succeeded()
         self._report(getattr(self.summariser, "last_fold", None), plan.turns)
         deleted = await self.link.delete_items([i for i in ids if i in core.state.window])
+        for item_id in ids:
+            self.owed.pop(item_id, None)
         self.summaries += 1
         core.window_fresh = False
         core.publish(ev.SummaryFinished(summary_id, text, tuple(deleted)))

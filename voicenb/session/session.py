@@ -307,7 +307,7 @@ class VoiceSession:
     url = Forwarded[str]("backend.url")
     summariser = Forwarded[Summariser]("pruner.summariser")
     summaries = Forwarded[int]("pruner.summaries")
-    summarising = Forwarded[bool]("pruner.running")
+    summarising = Forwarded[bool]("pruner.busy")
     handoffs = Forwarded[int]("_handoff.count")
     dropped_audio_s = Forwarded[float]("_handoff.gap.dropped_s")
 

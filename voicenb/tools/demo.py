@@ -52,6 +52,8 @@ def _printer(out: Callable[[str], None], ledger: TokenLedger) -> Callable[[ev.Se
             case ev.SummaryFinished(text=text, deleted_ids=deleted):
                 out(f"  summary: inserted at root, {len(deleted)} items deleted:")
                 out("\n".join(f"           {line}" for line in text.splitlines()))
+            case ev.TurnsDropped(item_ids=ids, window_tokens=window):
+                out(f"  summary: behind at {window:,} tokens: {len(ids)} items left the window for the next")
             case ev.SummaryFailed(error=error, retry_in_s=delay):
                 out(f"  summary: FAILED ({error}); retry in {delay:.0f}s")
             case ev.Error(message=message, code=code):

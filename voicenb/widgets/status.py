@@ -56,6 +56,12 @@ def event_words(event: ev.SessionEvent) -> tuple[str | None, str | None]:
         return None, event.message
     if isinstance(event, ev.HandoffFailed):
         return None, f"handoff failed after {event.attempts} attempts: {event.error}"
+    if isinstance(event, ev.TurnsDropped):
+        return (
+            f"summaries fell behind: {len(event.item_ids)} items left the window at "
+            f"{event.window_tokens:,} tokens (the full log keeps them; the next summary folds them)",
+            None,
+        )
     if isinstance(event, ev.SummaryFailed):
         return None, f"{SUMMARY_FAILED}: {event.error} (retry in {event.retry_in_s:.0f} s)"
     return None, None

@@ -211,6 +211,7 @@ class Replay:
     probes: list[ProbeResult] = field(default_factory=list)
     fold_seconds: list[float] = field(default_factory=list)  # each summary, started to finished
     incomplete: str | None = None  # why the replay stopped before its last turn (its figures so far)
+    dropped: int = 0  # items the policy held out of the window while folds fell behind (TurnsDropped)
 
 
 async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettings) -> None:
@@ -274,6 +275,8 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
         session.subscribe(lambda e: usage.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
         folds = FoldClock()
         session.subscribe(folds.on_event)
+        dropped: list[str] = []
+        session.subscribe(lambda e: dropped.extend(e.item_ids) if isinstance(e, ev.TurnsDropped) else None)
         minutes: list[float] = []
         spoken = 0.0
         incomplete = None
@@ -301,7 +304,7 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
             return Replay(
                 session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,
                 [e.message for e in session.errors], time.monotonic() - started, probes, folds.seconds,
-                incomplete,
+                incomplete, len(dropped),
             )  # fmt: skip
 
 

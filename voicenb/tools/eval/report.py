@@ -81,6 +81,7 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dic
         "probes": [asdict(p) for p in run.probes],
         "wall_s": round(run.wall_s, 2),
         "fold_seconds": run.fold_seconds,
+        "items_dropped": run.dropped,
         "incomplete": run.incomplete,
         "probes_unanswered": [p.id for p in run.probes if p.unanswered],
     }
@@ -96,7 +97,10 @@ def format_report(report: dict[str, Any]) -> str:
         + (f"  lost: {', '.join(r['facts_lost'])}" if r["facts_lost"] else ""),
         f"  superseded      flagged as current: {', '.join(r['superseded_flagged']) or 'none'}"
         f"; still mentioned: {', '.join(r['superseded_mentioned']) or 'none'}",
-        f"  responses       {r['responses']}, summaries {r['summaries']}",
+        f"  responses       {r['responses']}, summaries {r['summaries']}"
+        + (
+            f", {r['items_dropped']} items held out while folds fell behind" if r.get("items_dropped") else ""
+        ),
         f"  window tokens   max {r['max_window_tokens']:,}, mean {r['mean_window_tokens']:,}, "
         f"final {r['final_window_tokens']:,}",
         f"  input tokens    {r['input_tokens']:,} (text {r['input_text_tokens']:,}, audio "

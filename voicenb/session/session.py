@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import Any, Generic, TypeVar, overload
+from typing import Any, TypeVar
 
 from websockets.exceptions import ConnectionClosed
 
@@ -38,31 +37,6 @@ from .tools import Tool, ToolBox
 log = logging.getLogger("voicenb.session")
 NEXT_TIMEOUT_S = 60.0  # `next()` gives up after this by default: a reply takes seconds, not minutes
 E = TypeVar("E")
-T = TypeVar("T")
-
-
-class Forwarded(Generic[T]):
-    """A facade attribute that is an attribute of one of its parts: ``ledger =
-    Forwarded[TokenLedger]("core.ledger")`` reads ``self.core.ledger``; read-only unless ``settable``."""
-
-    def __init__(self, path: str, doc: str = "", *, settable: bool = False) -> None:
-        self.path, self.settable = path.split("."), settable
-        self.__doc__ = doc or f"``{path}``"
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Forwarded[T]: ...
-    @overload
-    def __get__(self, obj: object, owner: type | None = None) -> T: ...
-    def __get__(self, obj: object | None, owner: type | None = None) -> Forwarded[T] | T:
-        return self if obj is None else functools.reduce(getattr, self.path, obj)
-
-    def __set__(self, obj: object, value: T) -> None:
-        if not self.settable:
-            raise AttributeError(f"{type(obj).__name__}.{self.name} is read-only")
-        setattr(functools.reduce(getattr, self.path[:-1], obj), self.path[-1], value)
 
 
 class VoiceSession:
@@ -296,20 +270,63 @@ class VoiceSession:
 
     # --- views: attributes of the parts, and what they add up to -----------------------------------------
 
-    config = Forwarded[SessionConfig]("core.config")
-    policy = Forwarded[SummaryPolicy](
-        "core.policy", "The live summary policy (replace it or set its fields).", settable=True
-    )
-    state = Forwarded[ConversationState]("core.state")
-    ledger = Forwarded[TokenLedger]("core.ledger")
-    window_tokens = Forwarded[int]("core.ledger.window_tokens")
-    is_offline = Forwarded[bool]("backend.is_offline", "Talking to the offline engine on this machine.")
-    url = Forwarded[str]("backend.url")
-    summariser = Forwarded[Summariser]("pruner.summariser")
-    summaries = Forwarded[int]("pruner.summaries")
-    summarising = Forwarded[bool]("pruner.busy")
-    handoffs = Forwarded[int]("_handoff.count")
-    dropped_audio_s = Forwarded[float]("_handoff.gap.dropped_s")
+    @property
+    def policy(self) -> SummaryPolicy:
+        """The live summary policy (replace it or set its fields)."""
+        return self.core.policy
+
+    @policy.setter
+    def policy(self, policy: SummaryPolicy) -> None:
+        self.core.policy = policy
+
+    @property
+    def config(self) -> SessionConfig:
+        return self.core.config
+
+    @property
+    def state(self) -> ConversationState:
+        return self.core.state
+
+    @property
+    def ledger(self) -> TokenLedger:
+        return self.core.ledger
+
+    @property
+    def window_tokens(self) -> int:
+        """The window the last response billed (or the estimate after our own change)."""
+        return self.core.ledger.window_tokens
+
+    @property
+    def is_offline(self) -> bool:
+        """Talking to the offline engine on this machine."""
+        return self.backend.is_offline
+
+    @property
+    def url(self) -> str:
+        return self.backend.url
+
+    @property
+    def summariser(self) -> Summariser:
+        return self.pruner.summariser
+
+    @property
+    def summaries(self) -> int:
+        """Summaries folded in so far."""
+        return self.pruner.summaries
+
+    @property
+    def summarising(self) -> bool:
+        """A fold is running, or overdue turns are leaving the window."""
+        return self.pruner.busy
+
+    @property
+    def handoffs(self) -> int:
+        return self._handoff.count
+
+    @property
+    def dropped_audio_s(self) -> float:
+        """Seconds of microphone audio a handoff could not carry over."""
+        return self._handoff.gap.dropped_s
 
     @property
     def truncation_at(self) -> int:

@@ -82,15 +82,44 @@ async def test_hop_reports_failures_instead_of_losing_them():
     assert {name for name, _ in errors} == {"sync", "async"}
 
 
-async def test_throttle_merges_bursts_and_keeps_the_last_state():
+class ManualLoop:
+    """The two loop methods `Throttle` uses, on a clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now, self.timers = 0.0, []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, fn):
+        timer = types.SimpleNamespace(at=self.now + delay, fn=fn, cancelled=False)
+        timer.cancel = lambda: setattr(timer, "cancelled", True)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        for timer in [t for t in self.timers if t.at <= self.now and not t.cancelled]:
+            self.timers.remove(timer)
+            timer.fn()
+
+
+def test_throttle_merges_bursts_and_keeps_the_last_state():
     seen: list[int] = []
     state = {"n": 0}
-    throttle = Throttle(lambda: seen.append(state["n"]), 0.1, asyncio.get_running_loop())
-    for n in range(1, 51):  # 50 requests within a few ms
+    loop = ManualLoop()
+    throttle = Throttle(lambda: seen.append(state["n"]), 0.1, loop)  # type: ignore[arg-type]
+    for n in range(1, 51):  # 50 requests at one instant
         state["n"] = n
         throttle.request()
-    await asyncio.sleep(0.25)
-    assert seen == [1, 50]  # one at once, one trailing call with the newest state
+    assert seen == [1]  # the first at once
+    loop.advance(0.05)
+    assert seen == [1]
+    loop.advance(0.05)
+    assert seen == [1, 50]  # one trailing call, with the newest state
+    loop.advance(1.0)
+    throttle.request()  # a quiet interval later: at once again
+    assert seen == [1, 50, 50] and not [t for t in loop.timers if not t.cancelled]
 
 
 # --- BrowserAudio: binary messages in and out --------------------------------------------------------
@@ -306,8 +335,9 @@ async def test_chart_updates_at_most_twice_a_second(peer, make_session):
         before = panel.chart.throttle.calls
         for _ in range(30):
             s.core.publish(ev.UsageUpdated(s.ledger.add("r", "completed", Usage(input_tokens=10)), 10))
-        await asyncio.sleep(0.6)
-        assert panel.chart.throttle.calls - before == 2  # 30 events: one update now, one trailing
+        throttle = panel.chart.throttle
+        await wait_until(lambda: throttle.calls - before == 2)
+        assert throttle._pending is None  # 30 events: one update now, one trailing, and no more due
         assert len(panel.chart.bars.x) == 30  # and it shows all of them
 
 

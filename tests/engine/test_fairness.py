@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from tests.conftest import wait_until
 from voicenb.engine.fairness import FairScheduler, QueueFullError
 
 
@@ -33,8 +34,8 @@ async def test_a_newcomer_runs_before_the_flooders_backlog():
     flood = [asyncio.create_task(scheduler.run("a", gate.job, f"a{n}")) for n in range(5)]
     await wait_started(gate, 1)
     other = asyncio.create_task(scheduler.run("b", gate.job, "b0"))
-    await asyncio.sleep(0.01)
-    assert scheduler.pending("a") == 4 and scheduler.pending("b") == 1
+    await wait_until(lambda: scheduler.pending("b") == 1)
+    assert scheduler.pending("a") == 4
     gate.release.set()
     assert await other == "b0"
     await asyncio.gather(*flood)
@@ -56,13 +57,12 @@ async def test_per_owner_bound_and_cancelled_jobs_leave_the_queue():
     running = asyncio.create_task(scheduler.run("a", gate.job, "a0"))
     await wait_started(gate, 1)
     waiting = [asyncio.create_task(scheduler.run("a", gate.job, f"a{n}")) for n in (1, 2)]
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: scheduler.pending("a") == 2)
     with pytest.raises(QueueFullError, match="limit 2"):
         await scheduler.run("a", gate.job, "a3")
     other = asyncio.create_task(scheduler.run("b", gate.job, "b0"))  # another owner is not limited
     waiting[0].cancel()
-    await asyncio.sleep(0.01)
-    assert scheduler.pending("a") == 1
+    await wait_until(lambda: scheduler.pending("a") == 1)
     gate.release.set()
     await asyncio.gather(running, waiting[1], other, return_exceptions=True)
     assert gate.started == ["a0", "b0", "a2"]  # a1 was withdrawn before it ran
@@ -74,7 +74,7 @@ async def test_forget_drops_an_owners_waiting_jobs():
     running = asyncio.create_task(scheduler.run("a", gate.job, "a0"))
     await wait_started(gate, 1)
     queued = asyncio.create_task(scheduler.run("a", gate.job, "a1"))
-    await asyncio.sleep(0.01)
+    await wait_until(lambda: scheduler.pending("a") == 1)
     scheduler.forget("a")
     gate.release.set()
     assert await running == "a0"

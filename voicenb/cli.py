@@ -48,9 +48,13 @@ def _bench(args: argparse.Namespace) -> int:
             print(f"{args.sessions} sessions, {name}: v2v p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s")
         print(json.dumps({"sessions": args.sessions, "local": local, "remote": remote}))
         return 0
-    from .tools.bench import long_session_figures, run_benchmarks
+    from .tools.bench import fold_pace, long_session_figures, run_benchmarks
 
     out = (lambda s: None) if args.json else print
+    if args.folds:
+        figures = asyncio.run(fold_pace(out=out))
+        print(json.dumps(figures))
+        return 1 if "fold_error" in figures else 0
     if args.long_session is not None:
         figures = long_session_figures(args.long_session, out)
         print(json.dumps(figures))
@@ -134,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sessions", type=int, default=0, metavar="N", help=sessions_help)
     bench.add_argument(
         "--turns", type=_positive(int), default=3, help="turns per session for --load/--sessions"
+    )
+    bench.add_argument(
+        "--folds",
+        action="store_true",
+        help="only the fold-pace figure: the default offline summariser folding 1k-4k tokens",
     )
     bench.add_argument("--long-session", type=_positive(int), default=None, metavar="N",
                        help="only the long-session figure: N typed turns through the default offline "

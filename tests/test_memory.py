@@ -118,6 +118,20 @@ def test_values_the_model_left_out_stay_as_one_note_per_sentence():
     assert memory.unplaced(turns, "en") == []  # held now; a later fold may update or delete them
 
 
+def test_a_session_stamp_and_a_greeting_make_no_note_but_what_follows_does():
+    turns = [
+        ("user", "[7:31 pm on 21 January, 2022] Hey Joanna! My sister Priya moved to Leeds on 3 May."),
+        ("assistant", "Wow, Nate!"),
+        ("user", "Thanks, Joanna."),
+    ]
+    memory = FactMemory()
+    memory.apply(MemoryUpdate(ops=[], gist=""), turns, "en", date(2026, 5, 1))
+    missing = {s.value for s in memory.unplaced(turns, "en")}
+    assert not {"7:31pm", "21", "2022"} & missing  # the stamp is when it was said, not what
+    memory.keep_unplaced(memory.unplaced(turns, "en"), turns, "en")
+    assert [e.value for e in memory.entries] == ["My sister Priya moved to Leeds on 3 May."]
+
+
 def test_a_value_the_length_limit_cut_off_is_kept_up_to_its_last_whole_word():
     runaway = ", ".join(["writing", "hanging out with friends", "painting"] * 30)
     cut = '{"ops": [{"op": "update", "subject": "hobbies", "value": "' + runaway[:250]
@@ -126,3 +140,16 @@ def test_a_value_the_length_limit_cut_off_is_kept_up_to_its_last_whole_word():
     assert len(op.value) <= 200 and not op.value.endswith((",", " ")) and runaway.startswith(op.value)
     with pytest.raises(ValueError, match="not valid JSON"):  # cut inside an escape: nothing to keep
         parse_update(cut[: cut.index('"value"')] + '"value": "ab\\u00')
+
+
+def test_a_stamp_inside_a_turn_dates_it_and_a_note_keeps_its_relative_day_as_a_date():
+    # one speaker's last words of a session and first of the next make one turn
+    said = "Bye for now! [2:01 pm on 23 January, 2022] Hey! I printed my first screenplay last Friday."
+    turns = [("user", said)]
+    memory = FactMemory()
+    memory.apply(MemoryUpdate(ops=[], gist=""), turns, "en", date(2026, 5, 1))
+    assert memory.day == date(2022, 1, 23)
+    memory.keep_unplaced(memory.unplaced(turns, "en"), turns, "en")
+    assert [e.value for e in memory.entries] == [
+        "I printed my first screenplay last Friday (21 January 2022)."
+    ]

@@ -38,7 +38,7 @@ WORD = re.compile(r"[£$€]?[\w'’]+(?:[-.,:/][\w]+)*[%€]?", re.UNICODE)
 NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 TIME = re.compile(r"(\d{1,2})(?:[:.h](\d\d))?(am|pm|h)?$")
 ORDINAL = re.compile(r"(\d+)(?:st|nd|rd|th|º|ª|er|e|o|a)$")
-STAMP = re.compile(r"^\s*\[(?:[^\]]*?\bon\s+)?(\d{1,2} \w+,? \d{4}|\d{4}-\d\d-\d\d)\]")
+STAMP = re.compile(r"\[(?:[^\]]*?\bon\s+)?(\d{1,2} \w+,? \d{4}|\d{4}-\d\d-\d\d)\]\s*")
 
 
 @dataclass(frozen=True)
@@ -165,10 +165,13 @@ def values_in(text: str, language: str) -> set[str]:
 
 
 def session_date(text: str) -> date | None:
-    """The date a turn opens with, as in "[1:56 pm on 8 May, 2023] ..." (LoCoMo's session stamps)."""
-    match = STAMP.match(text)
-    if not match:
+    """The latest session date stamped in a turn, as in "[1:56 pm on 8 May, 2023] ..." (LoCoMo's
+    session stamps; one speaker's last words of a session and first of the next make one turn, so a
+    stamp can sit mid-turn)."""
+    found = list(STAMP.finditer(text))
+    if not found:
         return None
+    match = found[-1]
     for fmt in ("%d %B, %Y", "%d %B %Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(match.group(1), fmt).date()

@@ -23,7 +23,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .facts import SENTENCE, Span, anchor_dates, format_date, known_names, session_date, spans, values_in
+from .facts import (
+    SENTENCE,
+    STAMP,
+    WORD,
+    Span,
+    anchor_dates,
+    format_date,
+    known_names,
+    session_date,
+    spans,
+    values_in,
+)
 from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
@@ -141,6 +152,7 @@ class FactMemory:
     turns_seen: int = 0  # turns folded so far (entries' turn numbers count from the first fold)
     folds: int = 0
     history: list[Entry] = field(default_factory=list)  # deleted or evicted, for the full log
+    fold_days: list[date] = field(default_factory=list, repr=False)  # each turn's day, of the last fold
 
     def copy(self) -> FactMemory:
         return copy.deepcopy(self)
@@ -178,7 +190,7 @@ class FactMemory:
         ``first_fold`` False: a second pass over the same turns (the check), not a new fold."""
         if first_fold:
             self.folds += 1
-        days = self.turn_days(turns, today)
+        days = self.fold_days = self.turn_days(turns, today)
         applied = []
         for op in update.ops:
             subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]
@@ -236,7 +248,7 @@ class FactMemory:
         for n, (role, text) in enumerate(turns):
             if role not in ("user", "assistant"):
                 continue
-            for span in spans(text, language, n, names):
+            for span in spans(_unstamped(text), language, n, names):  # a session's stamp is its clock
                 given = role == "user" or span.kind in ASSISTANT_GIVES  # a booking, a price, a reference
                 if given and span.value not in held and span.value not in missing:
                     missing[span.value] = span
@@ -250,6 +262,8 @@ class FactMemory:
         is reported)."""
         first_turn = self.turns_seen - len(turns)  # `apply` has already counted this fold's turns
         for turn, note in notes_for(missing, turns, language):
+            if len(self.fold_days) == len(turns):  # "last Friday" in a note means that Friday later too
+                note = anchor_dates(note, self.fold_days[turn], language)
             if all(note != e.value for e in self.entries):
                 self.entries.append(Entry("", note, first_turn + turn, used=self.folds))
 
@@ -314,9 +328,24 @@ ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
 
 
+def _unstamped(text: str) -> str:
+    """A turn without its session stamps ("[1:56 pm on 8 May, 2023] ..."): a stamp is when the turn
+    was said (`FactMemory.turn_days` reads it), not something said in it."""
+    return STAMP.sub("", text)
+
+
+def _only_addresses(sentence: str, span: Span, language: str) -> bool:
+    """A name in a sentence that says nothing else about it ("Hey Nate!", "Wow, Joanna!"): someone
+    spoken to, not a fact to keep."""
+    if span.kind != "name":
+        return False
+    names = {s.value for s in spans(sentence, language) if s.kind == "name"}
+    return sum(1 for w in WORD.findall(sentence) if w.lower() not in names) <= 1
+
+
 def sentence_of(span: Span, turns: Sequence[Turn], language: str) -> tuple[int, str] | None:
     """(index, text) of the first sentence of the span's turn that states its value, or None."""
-    for n, sentence in enumerate(SENTENCE.split(turns[span.turn][1])):
+    for n, sentence in enumerate(SENTENCE.split(_unstamped(turns[span.turn][1]))):
         if span.value in values_in(sentence, language):
             return n, sentence
     return None
@@ -327,7 +356,7 @@ def notes_for(missing: Sequence[Span], turns: Sequence[Turn], language: str) -> 
     before its first value to six after its last (the whole sentence when that is short)."""
     windows: dict[tuple[int, int], tuple[int, int, list[str]]] = {}
     for span in missing:
-        if (found := sentence_of(span, turns, language)) is None:
+        if (found := sentence_of(span, turns, language)) is None or _only_addresses(found[1], span, language):
             continue
         at, words = found[0], found[1].split()
         end = next(

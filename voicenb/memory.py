@@ -26,7 +26,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from .facts import (
     SENTENCE,
     STAMP,
-    WORD,
     Span,
     anchor_dates,
     format_date,
@@ -334,15 +333,6 @@ def _unstamped(text: str) -> str:
     return STAMP.sub("", text)
 
 
-def _only_addresses(sentence: str, span: Span, language: str) -> bool:
-    """A name in a sentence that says nothing else about it ("Hey Nate!", "Wow, Joanna!"): someone
-    spoken to, not a fact to keep."""
-    if span.kind != "name":
-        return False
-    names = {s.value for s in spans(sentence, language) if s.kind == "name"}
-    return sum(1 for w in WORD.findall(sentence) if w.lower() not in names) <= 1
-
-
 def sentence_of(span: Span, turns: Sequence[Turn], language: str) -> tuple[int, str] | None:
     """(index, text) of the first sentence of the span's turn that states its value, or None."""
     for n, sentence in enumerate(SENTENCE.split(_unstamped(turns[span.turn][1]))):
@@ -356,7 +346,7 @@ def notes_for(missing: Sequence[Span], turns: Sequence[Turn], language: str) -> 
     before its first value to six after its last (the whole sentence when that is short)."""
     windows: dict[tuple[int, int], tuple[int, int, list[str]]] = {}
     for span in missing:
-        if (found := sentence_of(span, turns, language)) is None or _only_addresses(found[1], span, language):
+        if (found := sentence_of(span, turns, language)) is None:
             continue
         at, words = found[0], found[1].split()
         end = next(

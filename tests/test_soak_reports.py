@@ -55,7 +55,7 @@ async def test_a_spent_wall_clock_budget_stops_the_soak_with_its_figures():
 async def test_a_turn_capped_soak_times_every_reply_from_its_send():
     figures = await soak(120, 20, max_turns=6)
     assert figures["reply_waits"] == 6 and figures["turns_in_log"] == 12  # each turn and its reply
-    assert 0 < figures["reply_wait_p50_s"] <= figures["reply_wait_p95_s"] <= figures["reply_wait_max_s"]
+    assert 0 <= figures["reply_wait_p50_s"] <= figures["reply_wait_p95_s"] <= figures["reply_wait_max_s"]
     assert figures["reply_waits_over_3s"] == 0  # scripted replies start in milliseconds
 
 

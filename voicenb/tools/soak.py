@@ -99,8 +99,6 @@ async def soak(
     session.subscribe(folds.on_event)
     waits = ReplyClock(loop.time)
     session.subscribe(waits.on_event)
-    dropped: list[str] = []  # held out of the window while folds fell behind (`SummaryPolicy.hold_window`)
-    session.subscribe(lambda e: dropped.extend(e.item_ids) if isinstance(e, ev.TurnsDropped) else None)
     clock_s, next_handoff_s, user_turns, biggest_exchange = 0.0, handoff_every_min * 60, 0, 0
     silent, late, in_a_row, stopped = 0, [], 0, None
     started = loop.time()
@@ -169,7 +167,7 @@ async def soak(
             "summaries_failed": sum(1 for ok, _, _ in folds.records if not ok),
             "summary_failures": sorted({why for ok, _, why in folds.records if not ok})[:3],
             "summary_s": folds.seconds,
-            "items_dropped": len(dropped),
+            "items_dropped": folds.dropped,
         }
         | waits.figures()
     )

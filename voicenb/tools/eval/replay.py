@@ -275,8 +275,6 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
         session.subscribe(lambda e: usage.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
         folds = FoldClock()
         session.subscribe(folds.on_event)
-        dropped: list[str] = []
-        session.subscribe(lambda e: dropped.extend(e.item_ids) if isinstance(e, ev.TurnsDropped) else None)
         minutes: list[float] = []
         spoken = 0.0
         incomplete = None
@@ -304,21 +302,26 @@ async def replay(conv: Conversation, settings: EvalSettings, progress: Any = Non
             return Replay(
                 session.ledger, [i.text for i in items], [i.role for i in items], session.summaries, minutes,
                 [e.message for e in session.errors], time.monotonic() - started, probes, folds.seconds,
-                incomplete, len(dropped),
+                incomplete, folds.dropped,
             )  # fmt: skip
 
 
 class FoldClock:
     """Each fold, from its SummaryStarted to its SummaryFinished or SummaryFailed: (finished, seconds,
-    why it failed) in order. The eval's ``fold_seconds`` and soak's summary figures both read it."""
+    why it failed) in order, and how many items left the window unsummarised because folds fell
+    behind (TurnsDropped, `SummaryPolicy.hold_window`). The eval's ``fold_seconds`` and
+    ``items_dropped`` and soak's summary figures all read it."""
 
     def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
         self.now = now
         self.records: list[tuple[bool, float, str]] = []
+        self.dropped = 0
         self._started: float | None = None
 
     def on_event(self, event: ev.SessionEvent) -> None:
-        if isinstance(event, ev.SummaryStarted):
+        if isinstance(event, ev.TurnsDropped):
+            self.dropped += len(event.item_ids)
+        elif isinstance(event, ev.SummaryStarted):
             self._started = self.now()
         elif isinstance(event, ev.SummaryFinished | ev.SummaryFailed) and self._started is not None:
             finished = isinstance(event, ev.SummaryFinished)

@@ -56,6 +56,23 @@ def test_relative_days_are_stored_as_dates_of_the_turns_own_session():
     assert FactMemory.from_text(text).day == DAY  # a handed-off summary keeps the session's day
 
 
+def test_the_second_question_dates_the_folds_turns_by_their_own_session_not_the_latest():
+    """A fold spanning two sessions: "yesterday" in the earlier one is that session's day before, also
+    when the note comes from the fold's second question (it once re-dated the turns from the latest
+    stamp the first pass had just read)."""
+    memory = FactMemory(day=date(2025, 3, 10))  # an earlier fold read the 10 March session's stamp
+    turns = [("user", "We bought a digital piano yesterday, a Yamaha."), ("assistant", "Lovely."),
+             ("user", "[9:05 am on 24 March, 2025] Morning! Elsie has the dentist tomorrow.")]  # fmt: skip
+    memory.apply(ops(("add", "dentist", "tomorrow")), turns, "en", date(2030, 1, 1))
+    memory.apply(ops(("keep", "dentist", "tomorrow")), turns, "en", date(2030, 1, 1), first_fold=False)
+    memory.keep_unplaced(memory.unplaced(turns, "en"), turns, "en")
+    values = [e.value for e in memory.entries]
+    assert values[0] == "tomorrow (25 March 2025)"
+    assert any("yesterday (9 March 2025)" in v for v in values), values
+    assert "Morning!" not in values  # the word after a stamp is no name (it opens the sentence)
+    assert memory.day == date(2025, 3, 24)
+
+
 def test_without_a_session_date_the_turns_own_clock_anchors():
     memory = FactMemory()
     memory.apply(ops(("add", "plumber", "tomorrow")), [("user", "The plumber comes tomorrow.")], "en", DAY)

@@ -151,8 +151,9 @@ def _value(word: str, after: str, kind: str, lang: str) -> str:
 
 
 def known_names(text: str, language: str) -> frozenset[str]:
-    """Words written with a capital inside sentences: names, at a sentence start too."""
-    return frozenset(s.value for s in spans(text, language) if s.kind == "name")
+    """Words written with a capital inside sentences: names, at a sentence start too. A session stamp
+    is not a sentence: the word after "[1:56 pm on 8 May, 2023]" opens one ("Morning!" is no name)."""
+    return frozenset(s.value for s in spans(STAMP.sub("", text), language) if s.kind == "name")
 
 
 def values_in(text: str, language: str) -> set[str]:

@@ -187,9 +187,11 @@ class FactMemory:
     ) -> list[Operation]:
         """Carry out ``update`` for the folded ``turns``; returns the operations that changed something.
         ``first_fold`` False: a second pass over the same turns (the check), not a new fold."""
+        if first_fold or len(self.fold_days) != len(turns):  # a second pass keeps the first's days
+            self.fold_days = self.turn_days(turns, today)
         if first_fold:
             self.folds += 1
-        days = self.fold_days = self.turn_days(turns, today)
+        days = self.fold_days
         applied = []
         for op in update.ops:
             subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]

@@ -119,13 +119,15 @@ def _session(engine: OfflineEngine, registered: list, recall: bool = False, **co
     return VoiceSession(cfg, tools=registered, websocket_base_url=engine.url, api_key="local", recall=recall)
 
 
-async def _converse(llm: ToolCallingLLM, registered: list, text: str, **config: object):
+async def _converse(
+    llm: ToolCallingLLM, registered: list, text: str, use: str | None = None, **config: object
+):  # fmt: skip
     async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
         session = _session(engine, registered, **config)
         seen: list[ev.SessionEvent] = []
         session.subscribe(seen.append)
         async with session:
-            await session.send_text(text)
+            await session.send_text(text, tool=use)
             await wait_until(lambda: any(isinstance(e, ev.TranscriptDone) for e in seen), timeout=10)
             await session.wait_idle(quiet_s=0.3, timeout_s=10)
             connected = session.connected
@@ -242,6 +244,21 @@ async def test_a_named_tool_choice_constrains_to_that_function():
     assert llm.grammars[0]["properties"]["name"] == {"const": "cancel"}  # only that function's schema
     assert next(e for e in seen if isinstance(e, ev.ToolReturned)).output == "cancelled"
     assert session.state.turns()[-1].text == "It is cancelled."
+
+
+async def test_one_reply_can_be_asked_to_call_a_named_tool_and_the_next_answers_freely():
+    def cancel(reference: str) -> str:
+        """Cancel a booking."""
+        return "cancelled"
+
+    call = {"name": "cancel", "arguments": {"reference": "BK-1"}}
+    llm = ToolCallingLLM([call], reply=lambda out: f"It is {out}.")
+    session, _, _, _ = await _converse(llm, [book_table, cancel], "Cancel BK-1", use="cancel")
+    assert llm.grammars[0]["properties"]["name"] == {"const": "cancel"}  # that reply had to call it
+    assert len(llm.grammars) == 1  # the answer after the result was not forced to call again
+    assert session.state.turns()[-1].text == "It is cancelled."
+    with pytest.raises(ValueError, match=r"no tool named .refund.*book_table, cancel"):
+        await session.send_text("Refund me", tool="refund")
 
 
 # --- calls in the state, the pruning policy and the summary ---------------------------------------------

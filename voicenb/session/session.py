@@ -215,17 +215,25 @@ class VoiceSession:
         """Barge-in from the client side: stop the response being generated."""
         await self.link.send({"type": "response.cancel"})
 
-    async def send_text(self, text: str, *, respond: bool = True) -> None:
-        """Add a typed user turn (and ask for a reply)."""
+    async def send_text(self, text: str, *, respond: bool = True, tool: str | None = None) -> None:
+        """Add a typed user turn (and ask for a reply). ``tool``: the reply must first call the tool of
+        that name (``"recall"``: look back into the log), then it answers from the result."""
         item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-        await self.send_item(item, respond=respond)
+        await self.send_item(item, respond=respond, tool=tool)
 
-    async def send_item(self, item: dict[str, Any], *, respond: bool = False) -> None:
-        """Append any conversation item (API shape), optionally asking for a reply. During a handoff
-        (or a drop it will heal) the item is kept and sent to the new session."""
-        events = [{"type": "conversation.item.create", "item": item}]
+    async def send_item(
+        self, item: dict[str, Any], *, respond: bool = False, tool: str | None = None
+    ) -> None:
+        """Append any conversation item (API shape), optionally asking for a reply (that first calls
+        ``tool``, as `send_text`). During a handoff (or a drop it will heal) the item is kept and sent to
+        the new session."""
+        if tool is not None and tool not in self.tools:
+            names = ", ".join(t.name for t in self.tools) or "none"
+            raise ValueError(f"no tool named {tool!r}: this session's tools are {names}")
+        events: list[dict[str, Any]] = [{"type": "conversation.item.create", "item": item}]
         if respond:
-            events.append({"type": "response.create"})
+            forced = {"tool_choice": {"type": "function", "name": tool}} if tool else None
+            events.append({"type": "response.create", **({"response": forced} if forced else {})})
         for event in events:
             await self._send_event(event)
 

@@ -239,9 +239,9 @@ async def _send_probe(session: VoiceSession, question: str, settings: EvalSettin
         return
     audio = base64.b64encode(silence(spoken_seconds(question, settings.wpm))).decode()
     content = [{"type": "input_audio", "audio": audio, "transcript": question}]
-    await session.send_item({"type": "message", "role": "user", "content": content})
-    forced = {"tool_choice": {"type": "function", "name": "recall"}}
-    await session.link.send({"type": "response.create", "response": forced})
+    await session.send_item(
+        {"type": "message", "role": "user", "content": content}, respond=True, tool="recall"
+    )
 
 
 def pairs(turns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -77,6 +77,38 @@ async def test_a_function_call_streams_as_the_api_streams_it():
         }
 
 
+class SilentAfterResults(ToolCallingLLM):
+    """Qwen2.5 1.5B after some tool outputs: ends its turn at once, unless asked plainly to answer."""
+
+    def stream(self, messages, max_tokens, stop, *, grammar=None, prefix=""):
+        last = messages[-1]["content"]
+        self.prompts.append(last)
+        if last.endswith("</tool_response>"):
+            return iter([])
+        return iter(["Your table is booked."] if "answer the user" in last else [])
+
+
+@pytest.mark.parametrize("modality", ["audio", "text"])
+async def test_a_model_silent_after_a_tool_result_is_asked_once_more_to_answer(modality):
+    llm = SilentAfterResults([])
+    async with _engine(llm) as engine, connect(engine.url) as conn:
+        await conn.session.update(session={"type": "realtime", "output_modalities": [modality]})
+        for item in [
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Book"}]},
+            {"type": "function_call", "call_id": "c1", "name": "book_table", "arguments": "{}"},
+            {"type": "function_call_output", "call_id": "c1", "output": '{"reference": "BK-1"}'},
+        ]:
+            await conn.conversation.item.create(item=item)
+        await conn.response.create()
+        done = (await collect_until(conn, "response.done"))[-1].response
+        part = done.output[0].content[0]
+        assert done.status == "completed"
+        assert (part.transcript if modality == "audio" else part.text) == "Your table is booked."
+        # asked once more: the same prompt, the output followed by a plain request to answer from it
+        output = '<tool_response>\n{"reference": "BK-1"}\n</tool_response>'
+        assert llm.prompts == [output, output + "\n\nNow answer the user in words, from this result."]
+
+
 async def test_tool_choice_required_forces_a_call_and_bad_items_are_errors():
     llm = ToolCallingLLM([CALL], chat="I would rather talk.")
     async with _engine(llm) as engine, connect(engine.url) as conn:

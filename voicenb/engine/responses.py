@@ -114,6 +114,10 @@ class ResponseRun:
             return
         await self._open_item()
         await self._stream(messages)
+        if not self.text and not self.cancel_reason and tool_calls.answers_a_tool(messages):
+            # a small model may end its turn at once after a tool's result: ask once more, plainly
+            self.stop_llm = threading.Event()
+            await self._stream(tool_calls.asked_to_answer(messages))
 
     def _context_items(self) -> list[Item]:
         given = self.params.get("input")

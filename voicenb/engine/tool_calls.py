@@ -143,6 +143,21 @@ def opens_call(opening: str) -> bool:
     return opening.lstrip().startswith((CALL_OPEN, "{"))
 
 
+ANSWER_FROM_RESULT = "Now answer the user in words, from this result."
+
+
+def answers_a_tool(messages: list[dict[str, Any]]) -> bool:
+    """The reply comes right after a tool's output (the prompt ends with its ``<tool_response>``)."""
+    return bool(messages) and str(messages[-1].get("content", "")).rstrip().endswith("</tool_response>")
+
+
+def asked_to_answer(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The prompt again, the tool's output followed by a plain request to answer from it: Qwen2.5 1.5B
+    sometimes ends its turn at once after a ``<tool_response>`` it has nothing to call after."""
+    last = messages[-1]
+    return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{ANSWER_FROM_RESULT}"}]
+
+
 async def respond(run: CallingRun, tools: ToolsInPlay, messages: list[dict[str, Any]]) -> bool:
     """Let the model call a function instead of speaking; True when this response is a call (or was
     cancelled meanwhile: it then ends at once, as every cancelled response does)."""

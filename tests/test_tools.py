@@ -246,19 +246,57 @@ async def test_a_named_tool_choice_constrains_to_that_function():
     assert session.state.turns()[-1].text == "It is cancelled."
 
 
-async def test_one_reply_can_be_asked_to_call_a_named_tool_and_the_next_answers_freely():
+async def test_one_reply_can_be_asked_to_call_a_named_tool_and_the_next_answers_from_it():
     def cancel(reference: str) -> str:
         """Cancel a booking."""
         return "cancelled"
 
     call = {"name": "cancel", "arguments": {"reference": "BK-1"}}
-    llm = ToolCallingLLM([call], reply=lambda out: f"It is {out}.")
-    session, _, _, _ = await _converse(llm, [book_table, cancel], "Cancel BK-1", use="cancel")
-    assert llm.grammars[0]["properties"]["name"] == {"const": "cancel"}  # that reply had to call it
-    assert len(llm.grammars) == 1  # the answer after the result was not forced to call again
-    assert session.state.turns()[-1].text == "It is cancelled."
-    with pytest.raises(ValueError, match=r"no tool named .refund.*book_table, cancel"):
-        await session.send_text("Refund me", tool="refund")
+    llm = ToolCallingLLM([call, BOOKING], reply=lambda out: f"It is {out}.")
+    engine = OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS()))
+    async with engine, _session(engine, [book_table, cancel]) as session:
+        sent: list[dict] = []
+        send = session.tool_runner.send
+        session.tool_runner.send = lambda event: (sent.append(event), send(event))[1]
+        assert await session.ask("Cancel BK-1", tool="cancel") == "It is cancelled."
+        assert llm.grammars[0]["properties"]["name"] == {"const": "cancel"}  # that reply had to call it
+        assert sent[-1] == {"type": "response.create", "response": {"tool_choice": "none"}}
+        await session.ask("Book for Ana")  # the model's own call: its answer may call again
+        assert sent[-1] == {"type": "response.create", "response": {}}
+        with pytest.raises(ValueError, match=r"no tool named .refund.*book_table, cancel"):
+            await session.send_text("Refund me", tool="refund")
+
+
+async def test_ask_says_why_when_the_reply_fails_instead_of_waiting():
+    llm = ToolCallingLLM([], chat="")  # a model that says nothing: the engine fails the response
+    engine = OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS()))
+    async with engine, _session(engine, []) as session:
+        why = "the reply to 'Hello' failed: the reply model produced no text"
+        with pytest.raises(RuntimeError, match=why):
+            await session.ask("Hello", timeout=30)
+    assert [t.text for t in session.state.turns() if t.role == "user"] == ["Hello"]  # still in the log
+
+
+async def test_ask_returns_the_answer_after_the_tool_round_not_the_call():
+    release = threading.Event()
+
+    def book(name: str, time: str, people: int) -> dict:
+        """Book a table."""
+        release.wait(5)  # a lookup that takes a while: ask() must wait for the answer after it
+        return {"reference": "BK-7"}
+
+    call = {"name": "book", "arguments": {"name": "Ana", "time": "19:00", "people": 4}}
+    llm = ToolCallingLLM([call], reply=lambda out: f"Booked: {json.loads(out)['reference']}.")
+    engine = OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS()))
+    async with engine, _session(engine, [book]) as session:
+        asyncio.get_running_loop().call_later(0.3, release.set)
+        assert await session.ask("Table for Ana at 7, four of us") == "Booked: BK-7."
+        assert await session.ask("Thanks!") == llm.chat  # no call this time: the reply itself
+        release.clear()
+        llm.calls = [call]
+        with pytest.raises(TimeoutError, match="no answer to 'Book again"):
+            await session.ask("Book again", timeout=0.5)
+        release.set()
 
 
 # --- calls in the state, the pruning policy and the summary ---------------------------------------------

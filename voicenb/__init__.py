@@ -14,6 +14,7 @@ from .live import live_session_config
 from .model_table import DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL
 from .policy import SummaryPolicy
 from .session import Backend, HandoffPolicy, SessionConfig, SessionCore, VoiceSession
+from .session.tools import tool
 from .state import ConversationState, Item, Transcript
 from .summarisers import ExtractiveSummariser, OpenAISummariser
 from .tokens import TokenLedger, Usage, count_text_tokens, model_spec
@@ -43,6 +44,7 @@ __all__ = [
     "events",
     "live_session_config",
     "model_spec",
+    "tool",
     "wav_source",
 ]
 __version__ = "0.1.0"

@@ -38,6 +38,7 @@ class ToolRunner:
         self._pending: dict[str, list[ev.ToolCalled]] = {}  # response id -> its calls
         self._tasks: set[asyncio.Task] = set()
         self.rounds = 0  # tool rounds since the last user turn
+        self.answer_next = False  # a reply was asked to call a named tool: the one after it answers
         core.subscribe(self._on_event)
 
     @property
@@ -76,7 +77,8 @@ class ToolRunner:
             if self.core.response_active:
                 return  # the user spoke meanwhile: that response reads the outputs
             response: dict[str, Any] = {}
-            if self.rounds >= MAX_ROUNDS or all(c.name in ANSWER_AFTER for c in calls):
+            forced, self.answer_next = self.answer_next, False
+            if forced or self.rounds >= MAX_ROUNDS or all(c.name in ANSWER_AFTER for c in calls):
                 response["tool_choice"] = "none"  # a model calling tools in a loop must now speak
             elif self.core.config.tool_choice != "auto":
                 response["tool_choice"] = "auto"  # "required" or a named tool forced the call, not the answer

@@ -35,6 +35,7 @@ from .recall import recall_tool
 from .tools import Tool, ToolBox
 
 log = logging.getLogger("voicenb.session")
+ASK_TIMEOUT_S = 180.0  # `ask()`: a reply, its tool calls and the answer after them, on a slow machine
 NEXT_TIMEOUT_S = 60.0  # `next()` gives up after this by default: a reply takes seconds, not minutes
 E = TypeVar("E")
 
@@ -217,9 +218,36 @@ class VoiceSession:
 
     async def send_text(self, text: str, *, respond: bool = True, tool: str | None = None) -> None:
         """Add a typed user turn (and ask for a reply). ``tool``: the reply must first call the tool of
-        that name (``"recall"``: look back into the log), then it answers from the result."""
+        that name (``"recall"``: look back into the log); the reply after it answers from the result
+        (it calls nothing more)."""
         item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
         await self.send_item(item, respond=respond, tool=tool)
+
+    async def ask(self, text: str, *, tool: str | None = None, timeout: float = ASK_TIMEOUT_S) -> str:
+        """Say ``text`` as a typed turn and return the bot's answer once it is complete, after any tool
+        calls it made on the way (``tool`` as `send_text`). Raises `RuntimeError` with the server's
+        reason when the reply fails, `TimeoutError` after ``timeout`` s."""
+        before = len(self.state.turns())
+        done: asyncio.Queue[ev.UsageUpdated] = asyncio.Queue()
+        unsubscribe = self.subscribe(lambda e: done.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
+        try:
+            async with asyncio.timeout(timeout):
+                await self.send_text(text, tool=tool)
+                while True:
+                    record = (await done.get()).record
+                    await asyncio.sleep(0)  # a call this response asked for starts in this tick
+                    if self.core.response_active or self.tool_runner.running:
+                        continue
+                    if record.status == "failed":
+                        why = self.errors[-1].message if self.errors else "no reason given"
+                        raise RuntimeError(f"the reply to {text[:40]!r} failed: {why}")
+                    said = [t.text for t in self.state.turns()[before:] if t.role == "assistant" and t.text]
+                    if said:
+                        return said[-1]
+        except TimeoutError:
+            raise TimeoutError(f"no answer to {text[:40]!r} within {timeout:g} s") from None
+        finally:
+            unsubscribe()
 
     async def send_item(
         self, item: dict[str, Any], *, respond: bool = False, tool: str | None = None
@@ -233,6 +261,7 @@ class VoiceSession:
         events: list[dict[str, Any]] = [{"type": "conversation.item.create", "item": item}]
         if respond:
             forced = {"tool_choice": {"type": "function", "name": tool}} if tool else None
+            self.tool_runner.answer_next = bool(tool)
             events.append({"type": "response.create", **({"response": forced} if forced else {})})
         for event in events:
             await self._send_event(event)

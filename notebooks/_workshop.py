@@ -332,3 +332,17 @@ def check_sweep(triggers: Sequence[int], sweep: dict[str, list[Report]], at_best
     assert all(auto[i]["cost_usd"] > summarise[i]["cost_usd"] for i in cutting if triggers[i] >= 1000)
     assert summarise[0]["cost_usd"] > at_best["cost_usd"], "pruning often busts the cache often"
     assert at_best["fact_survival"] >= 0.9
+
+
+# --- 04: tools and recall ------------------------------------------------------------------------------
+
+
+def check_tools(session: Any, bookings: Sequence[dict[str, Any]]) -> None:
+    """What notebook 04 promises (the test suite runs it)."""
+    assert bookings and bookings[0]["people"] == 4, f"the model booked the table: {bookings}"
+    calls = [i for i in session.state.log.values() if i.kind == "function_call"]
+    outputs = [i for i in session.state.log.values() if i.kind == "function_call_output"]
+    assert len(calls) >= 2 and len(outputs) >= 2, "the booking and the recall are in the full log"
+    found = session.state.tool_output(calls[-1].call_id)
+    assert found is not None and "Maya" in found.text, "recall returned the folded turn"
+    assert session.summaries >= 1, "the booking was folded into the summary"

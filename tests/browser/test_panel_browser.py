@@ -127,22 +127,6 @@ def _converse(page, lab: Lab, root: Path, default_shot: Path) -> None:
     panel.screenshot(path=str(screenshot))
 
     _assert_callbacks_hopped_to_the_loop(root)
-    _reopened_tab_leaves_the_mic_off(page, panel)
-
-
-def _reopened_tab_leaves_the_mic_off(page, panel) -> None:
-    """A learner closes the notebook tab and opens it again: the kernel still captures, and the mic
-    must wait for a click (it came back on by itself, and the question was sent twice)."""
-    page.evaluate("() => window.jupyterapp.commands.execute('application:close')")
-    panel.wait_for(state="detached", timeout=30_000)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:open', { path: 'panel.ipynb' })")
-    audio = page.locator(".voicenb-panel .voicenb-audio")
-    audio.wait_for(timeout=60_000)
-    page.wait_for_function(
-        "() => (document.querySelector('.voicenb-audio .vnb-mic') || {}).textContent?.includes('press Stop')",
-        timeout=30_000,
-    )
-    assert audio.get_attribute("data-mic-state") != "live"
 
 
 def _assert_callbacks_hopped_to_the_loop(root: Path) -> None:

@@ -47,8 +47,7 @@ class VoicenbCapture extends AudioWorkletProcessor {
 registerProcessor("voicenb-capture", VoicenbCapture);
 `;
 
-const LEAD_S = 0.05;
-const REOPENED = "press Stop, then Start, to use the microphone in this tab"; // scheduling lead after an underrun, so the first buffer is not clipped
+const LEAD_S = 0.05; // scheduling lead after an underrun, so the first buffer is not clipped
 
 function createEngine(model) {
   const st = {
@@ -180,9 +179,7 @@ function createEngine(model) {
     else if (msg.type === "reset") stop();
   });
   model.on("change:capturing", () => (model.get("capturing") ? startMic() : stopMic()));
-  // The mic starts only on a click (Start): a notebook tab reopened while the kernel still captures
-  // builds a fresh engine here, and must not turn the microphone on by itself.
-  if (model.get("capturing")) setMic("idle", REOPENED);
+  if (model.get("capturing")) startMic();
 
   st.resume = () => context().then(refresh);
   st.dispose = () => { stopMic(); stop(); if (st.ctx) st.ctx.close(); };

@@ -27,20 +27,6 @@ def test_an_update_replaces_the_entry_and_keeps_what_it_replaced():
     assert memory.entries[0].replaced == ["£32,000"] and memory.entries[0].turn == 1
 
 
-def test_the_value_said_later_wins_whatever_order_the_model_writes_the_operations_in():
-    turns = [("user", "We bought a Yamaha with weighted keys."), ("assistant", "Which model?"),
-             ("user", "The P-145.")]  # fmt: skip
-    memory = FactMemory()
-    memory.apply(ops(("add", "piano model", "P-145"), ("update", "piano model", "Yamaha")), turns, "en", DAY)
-    assert [e.line() for e in memory.entries] == ["- piano model: P-145"]
-    assert memory.entries[0].replaced == ["Yamaha"]  # kept in the history, not lost
-    memory.apply(ops(("update", "piano model", "Yamaha")), turns, "en", DAY, first_fold=False)
-    assert memory.entries[0].value == "P-145"  # the second question counts the same turns the same
-    later = [("user", "Sorry, it's the P-225, not the P-145.")]
-    memory.apply(ops(("update", "piano model", "P-225")), later, "en", DAY)
-    assert [e.line() for e in memory.entries] == ["- piano model: P-225"]  # a real correction still wins
-
-
 def test_an_add_for_a_subject_it_holds_is_an_update_and_delete_removes():
     memory = FactMemory()
     memory.apply(

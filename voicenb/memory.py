@@ -192,7 +192,6 @@ class FactMemory:
         if first_fold:
             self.folds += 1
         days = self.fold_days
-        first_turn = self.turns_seen if first_fold else self.turns_seen - len(turns)  # counted already
         applied = []
         for op in update.ops:
             subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]
@@ -200,7 +199,7 @@ class FactMemory:
                 continue
             turn = _source_turn(value or subject, turns, language)
             value = anchor_dates(value, days[turn], language) if value else value
-            if self._apply_one(op.op, subject, value, first_turn + turn):
+            if self._apply_one(op.op, subject, value, self.turns_seen + turn):
                 applied.append(Operation(op=op.op, subject=subject, value=value))
         if update.gist.strip():
             self.gist = update.gist.strip()[:200]
@@ -225,10 +224,6 @@ class FactMemory:
             return True
         entry.used = self.folds
         if key(entry.value) == key(value):
-            return False
-        if turn < entry.turn:  # the value said later wins, whatever order the model wrote them in
-            if value not in entry.replaced:
-                entry.replaced.append(value)
             return False
         entry.replaced.append(entry.value)  # add or update of a subject we hold: the new value wins
         entry.value, entry.turn = value, turn

@@ -153,7 +153,13 @@ def _value(word: str, after: str, kind: str, lang: str) -> str:
 def known_names(text: str, language: str) -> frozenset[str]:
     """Words written with a capital inside sentences: names, at a sentence start too. A session stamp
     is not a sentence: the word after "[1:56 pm on 8 May, 2023]" opens one ("Morning!" is no name)."""
-    return frozenset(s.value for s in spans(STAMP.sub("", text), language) if s.kind == "name")
+    return frozenset(s.value for s in spans(unstamped(text), language) if s.kind == "name")
+
+
+def unstamped(text: str) -> str:
+    """A turn without its session stamps ("[1:56 pm on 8 May, 2023] ..."): a stamp is when the turn
+    was said (`session_date` reads it), not something said in it."""
+    return STAMP.sub("", text)
 
 
 def values_in(text: str, language: str) -> set[str]:

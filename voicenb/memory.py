@@ -25,13 +25,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .facts import (
     SENTENCE,
-    STAMP,
     Span,
     anchor_dates,
     format_date,
     known_names,
     session_date,
     spans,
+    unstamped,
     values_in,
 )
 from .tokens import count_text_tokens
@@ -249,7 +249,7 @@ class FactMemory:
         for n, (role, text) in enumerate(turns):
             if role not in ("user", "assistant"):
                 continue
-            for span in spans(_unstamped(text), language, n, names):  # a session's stamp is its clock
+            for span in spans(unstamped(text), language, n, names):  # a session's stamp is its clock
                 given = role == "user" or span.kind in ASSISTANT_GIVES  # a booking, a price, a reference
                 if given and span.value not in held and span.value not in missing:
                     missing[span.value] = span
@@ -329,15 +329,9 @@ ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
 
 
-def _unstamped(text: str) -> str:
-    """A turn without its session stamps ("[1:56 pm on 8 May, 2023] ..."): a stamp is when the turn
-    was said (`FactMemory.turn_days` reads it), not something said in it."""
-    return STAMP.sub("", text)
-
-
 def sentence_of(span: Span, turns: Sequence[Turn], language: str) -> tuple[int, str] | None:
     """(index, text) of the first sentence of the span's turn that states its value, or None."""
-    for n, sentence in enumerate(SENTENCE.split(_unstamped(turns[span.turn][1]))):
+    for n, sentence in enumerate(SENTENCE.split(unstamped(turns[span.turn][1]))):
         if span.value in values_in(sentence, language):
             return n, sentence
     return None

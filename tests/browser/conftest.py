@@ -11,7 +11,8 @@ import pytest
 
 from tests.browser.lab import Lab, requirements, running_lab
 
-# Two user turns, with room between them for the assistant's spoken reply (no barge-in).
+# Two user turns, with room between them for the assistant's spoken reply (no barge-in): a reply runs to a
+# sentence end, up to about 90 tokens, which a loaded 2-core machine may take 15 s to generate and speak.
 UTTERANCES = [
     "Hello there. I would like to book a table for two people tonight, please.",
     "My name is Alice, and we would love a table by the window.",
@@ -51,6 +52,6 @@ def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("mic") / "mic.wav"
     write_wav(
         path,
-        silence(1.0) + synthesise(UTTERANCES[0]) + silence(12.0) + synthesise(UTTERANCES[1]) + silence(4.0),
+        silence(1.0) + synthesise(UTTERANCES[0]) + silence(20.0) + synthesise(UTTERANCES[1]) + silence(4.0),
     )
     return path

@@ -7,7 +7,7 @@ import pytest
 
 from voicenb.engine.conversation import Conversation, ConversationError, Item, cut_words, llm_messages
 from voicenb.engine.protocol import ProtocolError, merge_session, parse_client_event, server_event
-from voicenb.engine.sentences import SentenceSplitter, speakable
+from voicenb.engine.sentences import SentenceSplitter, ends_sentence, reply_budget, reply_chunks, speakable
 from voicenb.engine.usage import cached_prefix, items_to_drop, response_usage, window
 from voicenb.engine.vad import SpeechPaused, SpeechStarted, SpeechStopped, TurnDetector
 from voicenb.tokens import count_text_tokens
@@ -120,6 +120,40 @@ def test_sentence_splitter_streams_sentences_and_cuts_run_ons():
     run_on = SentenceSplitter(clause_words=4)
     assert run_on.feed("a lemon, a lemon, a lemon, ") == ["a lemon, a lemon, a lemon,"]
     assert speakable("**Bold** _text_") == "Bold text"
+
+
+def _words(text: str) -> list[str]:
+    return [w if n == 0 else " " + w for n, w in enumerate(text.split(" "))]
+
+
+def test_a_reply_stops_at_whole_sentences_not_at_clause_cuts():
+    text = "Well, the first thing to know about this house, which Gran built, is its age. It is old. More."
+    spoken = list(reply_chunks(_words(text), tokens=100, sentences=2, spoken=True))
+    assert spoken[-1] == "It is old." and "More." not in spoken
+    assert any(not ends_sentence(c) for c in spoken)  # clause cuts stream early but do not count
+    written = "".join(reply_chunks(_words(text), tokens=100, sentences=2, spoken=False))
+    assert written.endswith("It is old.")
+
+
+def test_past_its_token_count_a_reply_finishes_the_sentence_under_way():
+    text = "One two three four, five six seven eight. Nine ten."
+    assert list(reply_chunks(_words(text), tokens=3, sentences=5, spoken=True)) == [
+        "One two three four,",
+        "five six seven eight.",
+    ]
+
+
+def test_a_reply_cut_by_the_models_cap_keeps_its_tail_only_when_nothing_else_was_said():
+    tokens = 4
+    cap = reply_budget(tokens)
+    cut = " ".join(["word"] * cap)  # what a model capped mid-sentence streams: no sentence end at all
+
+    def spoken(text: str, limit: int | None = None) -> list[str]:
+        return list(reply_chunks(_words(text)[:limit], tokens=tokens, sentences=5, spoken=True))
+
+    assert spoken("Short first. " + cut, cap) == ["Short first."]
+    assert spoken(cut, cap) != []  # never silence
+    assert spoken("Short first. and then") == ["Short first.", "and then"]  # the model stopped, not cut
 
 
 class StepScorer:

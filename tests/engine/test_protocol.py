@@ -279,6 +279,42 @@ async def test_response_cancel_and_second_response_rules():
         assert done.usage.output_token_details.audio_tokens > 0  # it produced something before the cancel
 
 
+class CappedLLM(ScriptedLLM):
+    """Like a real model: stops after ``max_tokens`` pieces (one word each)."""
+
+    def stream(self, messages, max_tokens, stop):
+        for n, piece in enumerate(super().stream(messages, max_tokens, stop)):
+            if n == max_tokens:
+                return
+            yield piece
+
+
+LONG_REPLY = (
+    "The bicycle dates back to the nineteenth century, when inventors in France and Germany built the "
+    "first machines with pedals on the front wheel, and riders fell off them all the time. Within "
+    "twenty years the chain drive, the safety frame and air-filled tyres had made it the fastest way "
+    "for ordinary people to travel, which changed towns, jobs and courtship across Europe. Today there "
+    "are more bicycles than cars."
+)
+
+
+@pytest.mark.parametrize("modality", ["audio", "text"])
+async def test_a_long_reply_ends_at_a_sentence_end_not_at_a_clause_or_the_token_count(modality):
+    """A workshop heard "...dates back to the 19th century," and silence: the reply stopped after two
+    clause chunks or 60 tokens, whichever came first."""
+    config = EngineConfig(load_models=False, llm=CappedLLM(LONG_REPLY), tts=ToneTTS(), max_reply_tokens=30)
+    async with OfflineEngine(config) as eng, connect(eng.url) as conn:
+        await conn.session.update(session={"type": "realtime", "output_modalities": [modality]})
+        await add(conn, user_text("Tell me about the bicycle."))
+        await conn.response.create()
+        done = (await next_event(conn, "response.done")).response
+        part = done.output[0].content[0]
+        said = part.transcript if modality == "audio" else part.text
+        # the sentence under way at 30 tokens is finished (33 words), and the next is not begun
+        assert said.rstrip().endswith("riders fell off them all the time."), said
+        assert "Within" not in said
+
+
 async def test_cancel_before_output_reports_zero_usage():
     config = EngineConfig(load_models=False, llm=ScriptedLLM("slow", delay_s=1.0), tts=ToneTTS())
     async with OfflineEngine(config) as eng, connect(eng.url) as conn:

@@ -43,6 +43,8 @@ class EngineConfig:
     llm_model: str = "local"
     tts: Any = None
     vad: Any = None
+    # A reply stops at the first sentence end past max_reply_tokens, or after max_reply_sentences whole
+    # sentences: it always ends at a sentence end (`sentences.reply_chunks`), never mid-clause
     max_reply_tokens: int = 60
     max_reply_sentences: int = 2
     truncation_at: int = GPT_REALTIME_TRUNCATION_AT

@@ -26,7 +26,7 @@ from . import tool_calls
 from .conversation import Item, llm_messages, new_id
 from .host import ResponseHost
 from .protocol import server_event
-from .sentences import SentenceSplitter, speakable
+from .sentences import reply_budget, reply_chunks, speakable
 from .usage import Window, items_to_drop, response_usage, window, zero_usage
 
 log = logging.getLogger("voicenb.engine")
@@ -178,27 +178,21 @@ class ResponseRun:
     def _produce(self, messages: list[dict[str, str]], queue: asyncio.Queue[Any], loop: Any) -> None:
         """Worker thread: stream the LLM, hand over tokens (text) or whole sentences (audio)."""
         cfg = self.conn.engine.config
-        splitter, sentences = SentenceSplitter(), 0
 
         def put(x: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the loop closed (engine stopped) while we ran
                 loop.call_soon_threadsafe(queue.put_nowait, x)
 
-        stream = self.conn.parts.llm.stream(messages, cfg.max_reply_tokens, self.stop_llm)
+        stream = self.conn.parts.llm.stream(messages, reply_budget(cfg.max_reply_tokens), self.stop_llm)
         try:
-            for piece in stream:
-                done = splitter.feed(piece)
-                sentences += len(done)
-                if self.modality == "text":
-                    put(piece)
-                else:
-                    for sentence in done:
-                        put(sentence)
-                if sentences >= cfg.max_reply_sentences or self.stop_llm.is_set():
+            chunks = reply_chunks(
+                stream, tokens=cfg.max_reply_tokens, sentences=cfg.max_reply_sentences,
+                spoken=self.modality == "audio",
+            )  # fmt: skip
+            for chunk in chunks:
+                put(chunk)
+                if self.stop_llm.is_set():
                     break
-            rest = splitter.flush()
-            if rest and self.modality == "audio" and sentences < cfg.max_reply_sentences:
-                put(rest)
         except Exception as e:
             put(e)
         finally:

@@ -8,12 +8,14 @@ waits for the whole reply.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 
 # A terminator followed by whitespace: at the end of the buffer "3." may still become "3.5".
 _SENTENCE_END = re.compile(r"[.!?…]+[\"')\]]*\s+|\n+")
 _CLAUSE_END = re.compile(r"[,;:—]\s+")
 _MIN_CHARS = 2
 _NOT_SPOKEN = re.compile(r"[*#_`~|<>]+")
+_ENDS_SENTENCE = re.compile(r"[.!?…][\"')\]]*$")
 
 
 class SentenceSplitter:
@@ -48,9 +50,54 @@ class SentenceSplitter:
             return len(self._buffer)
         return None
 
+    @property
+    def buffered(self) -> int:
+        """Characters fed that no chunk holds yet."""
+        return len(self._buffer)
+
     def flush(self) -> str:
         rest, self._buffer, self._carry = (self._carry + self._buffer).strip(), "", ""
         return rest
+
+
+def ends_sentence(chunk: str) -> bool:
+    """Whether a chunk ends a sentence (a clause cut at a comma does not)."""
+    return bool(_ENDS_SENTENCE.search(chunk.rstrip()))
+
+
+def reply_budget(tokens: int) -> int:
+    """The model's hard cap for a reply of about ``tokens``: room to finish the sentence under way."""
+    return tokens + max(16, tokens // 2)
+
+
+def reply_chunks(pieces: Iterable[str], *, tokens: int, sentences: int, spoken: bool) -> Iterator[str]:
+    """What a reply emits, so that it ends at a sentence end: the pieces as they stream (text) or the
+    speakable chunks (``spoken``), until ``sentences`` whole sentences are out, or the first sentence
+    end once ``tokens`` pieces have streamed. The model runs under `reply_budget` (``tokens``); a
+    reply cut by that cap mid-sentence does not speak its unfinished tail, unless nothing else was."""
+    splitter, streamed, ended, said = SentenceSplitter(), 0, 0, 0
+    written, out = "", 0  # text: what streamed, and how much of it is out
+    for piece in pieces:
+        streamed += 1
+        done = False
+        for chunk in splitter.feed(piece):
+            if spoken:
+                yield chunk
+            said += 1
+            ended += ends_sentence(chunk)
+            if done := ended >= sentences or (streamed >= tokens and ends_sentence(chunk)):
+                break
+        if not spoken:
+            written += piece
+            upto = len(written) - splitter.buffered if done else len(written)
+            if text := written[out:upto] if not done else written[out:upto].rstrip():
+                yield text
+            out = upto
+        if done:
+            return
+    rest = splitter.flush()
+    if spoken and rest and (streamed < reply_budget(tokens) or ends_sentence(rest) or not said):
+        yield rest
 
 
 def speakable(sentence: str) -> str:

@@ -73,6 +73,20 @@ def test_the_second_question_dates_the_folds_turns_by_their_own_session_not_the_
     assert memory.day == date(2025, 3, 24)
 
 
+def test_the_second_question_numbers_the_folds_turns_as_the_first_pass_did():
+    """Entry turns count from the conversation's first folded turn; the second pass over a fold's turns
+    is the same fold (it once numbered them one fold later, as if they came after themselves)."""
+    memory = FactMemory()
+    memory.apply(ops(("add", "budget", "£32,000")), [("user", "a"), ("assistant", "b")], "en", DAY)
+    second = [("user", "The shed is green."), ("assistant", "Noted."), ("user", "It is 3 by 4 metres.")]
+    memory.apply(ops(("add", "shed colour", "green")), second, "en", DAY)
+    memory.apply(ops(("add", "shed size", "3 by 4 metres")), second, "en", DAY, first_fold=False)
+    assert [(e.subject, e.turn) for e in memory.entries] == [
+        ("budget", 0), ("shed colour", 2), ("shed size", 4)
+    ]  # fmt: skip
+    assert memory.turns_seen == 5
+
+
 def test_without_a_session_date_the_turns_own_clock_anchors():
     memory = FactMemory()
     memory.apply(ops(("add", "plumber", "tomorrow")), [("user", "The plumber comes tomorrow.")], "en", DAY)

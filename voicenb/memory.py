@@ -192,6 +192,7 @@ class FactMemory:
         if first_fold:
             self.folds += 1
         days = self.fold_days
+        first_turn = self.turns_seen if first_fold else self.turns_seen - len(turns)  # counted already
         applied = []
         for op in update.ops:
             subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]
@@ -199,7 +200,7 @@ class FactMemory:
                 continue
             turn = _source_turn(value or subject, turns, language)
             value = anchor_dates(value, days[turn], language) if value else value
-            if self._apply_one(op.op, subject, value, self.turns_seen + turn):
+            if self._apply_one(op.op, subject, value, first_turn + turn):
                 applied.append(Operation(op=op.op, subject=subject, value=value))
         if update.gist.strip():
             self.gist = update.gist.strip()[:200]

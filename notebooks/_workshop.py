@@ -112,7 +112,11 @@ def plot_window(session: Any) -> None:
     ax.bar(n, text, label="text")
     ax.bar(n, audio, bottom=text, label="audio")
     ax.plot(n, [w.cached for w in windows], "o-", color="grey", label="of which read from the cache")
-    ax.axhline(session.policy.trigger_tokens, ls="--", color="C3", label="trigger")
+    trigger, top = session.policy.trigger_tokens, max((w.text + w.audio for w in windows), default=0)
+    if top and trigger > 1.5 * top:  # a trigger far out of reach would flatten the bars: name it instead
+        ax.plot([], [], ls="--", color="C3", label=f"trigger {trigger:,} (above the chart)")
+    else:
+        ax.axhline(trigger, ls="--", color="C3", label="trigger")
     ax.set(xlabel="response", ylabel="tokens (window: input + reply)",
            title="The window per response (as the panel shows it): a summary bends it down")  # fmt: skip
     ax.legend(fontsize=8)

@@ -4,6 +4,7 @@ helpers they share work as the notebooks use them."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -55,3 +56,21 @@ def test_runs_offline_top_to_bottom(path: Path, monkeypatch, tmp_path):
     assert plots and all(any("image/png" in o.get("data", {}) for o in c.outputs) for c in plots), (
         "a plot did not appear"
     )
+
+
+TURN_TOKENS = 100  # a short spoken turn: user audio 10 tokens/s, the assistant's 20/s (notebook 02's windows
+# grew by ~115 tokens per exchange)
+
+
+@pytest.mark.parametrize("path", ["notebooks/02_live_summarising_bot.ipynb", "README.md"])
+def test_the_demo_trigger_leaves_room_for_what_a_fold_puts_back(path: str):
+    """A fold puts the memory (up to its budget) and the kept turns back into the window: a trigger below
+    that is never got under, and every reply summarises again (the demo's 300 against a 400 budget)."""
+    from voicenb import SummaryPolicy
+
+    text = (Path(__file__).parent.parent / path).read_text()
+    found = re.search(r"SummaryPolicy\(trigger_tokens=(\d+), keep_last=(\d+)\)", text)
+    assert found, f"{path}: no demo SummaryPolicy"
+    trigger, keep = map(int, found.groups())
+    policy = SummaryPolicy(trigger_tokens=trigger, keep_last=keep)
+    assert trigger >= policy.summary_budget_tokens + keep * TURN_TOKENS, (trigger, policy.summary_budget_tokens)

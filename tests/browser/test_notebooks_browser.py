@@ -120,7 +120,7 @@ def _drive_the_panel(page: Any) -> None:
     panel = page.locator(".voicenb-panel")
     transcript = panel.locator(".vnb-transcript")
     _, trigger, summaries, text = _status(panel)
-    assert trigger == 300 and summaries >= 1 and "1 summaries" not in text, text  # the script summarised
+    assert trigger == 600 and summaries >= 1 and "1 summaries" not in text, text  # the script summarised
     assert transcript.locator("details.vnb-folded").count() >= 1  # folded turns collapse under one line
     assert panel.locator("select").first.input_value() == "browser mic"  # the script put the mic back
 

@@ -1,7 +1,7 @@
 """`VoiceSession`: the one class users meet, a thin facade over the session's parts.
 
     core (state, ledger, events) <- link (SDK connection) ; pruner (summaries) ; handoff ; backend
-    lifecycle (connect, close, the send route) ; asking (`ask()`)
+    lifecycle (connect, close, the send route) ; asking (`ask()`) ; views (the read-only figures)
 
 ``VoiceSession.offline()``, ``VoiceSession.openai(api_key=...)`` and ``VoiceSession.connect_to(url)``
 say where it talks; plain ``VoiceSession()`` picks OpenAI when a key is set, else the offline engine,
@@ -16,12 +16,9 @@ import functools
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
-from .. import events as ev
 from ..model_table import warn_if_deprecated
 from ..policy import SummaryPolicy
-from ..state import ConversationState
 from ..summarisers import Summariser
-from ..tokens import TokenLedger
 from .asking import ASK_TIMEOUT_S, answer, item_events
 from .backends import Backend
 from .calling import ToolRunner
@@ -34,12 +31,13 @@ from .lifecycle import Lifecycle
 from .pruning import Pruner
 from .recall import recall_tool
 from .tools import Tool, ToolBox
+from .views import SessionViews
 
 NEXT_TIMEOUT_S = 60.0  # `next()` gives up after this by default: a reply takes seconds, not minutes
 E = TypeVar("E")
 
 
-class VoiceSession:
+class VoiceSession(SessionViews):
     """A realtime voice session that keeps every turn and summarises its own context.
 
     ``async with VoiceSession.offline() as s: await s.run(source)``.
@@ -241,88 +239,3 @@ class VoiceSession:
                 f"no {kind.__name__} event within {timeout:g} s (is the session running and is anyone "
                 "talking?): pass timeout= to wait longer, or timeout=None to wait without limit"
             ) from None
-
-    # --- views: attributes of the parts, and what they add up to -----------------------------------------
-
-    @property
-    def policy(self) -> SummaryPolicy:
-        """The live summary policy (replace it or set its fields)."""
-        return self.core.policy
-
-    @policy.setter
-    def policy(self, policy: SummaryPolicy) -> None:
-        self.core.policy = policy
-
-    @property
-    def config(self) -> SessionConfig:
-        return self.core.config
-
-    @property
-    def state(self) -> ConversationState:
-        return self.core.state
-
-    @property
-    def ledger(self) -> TokenLedger:
-        return self.core.ledger
-
-    @property
-    def window_tokens(self) -> int:
-        """The window the last response billed (or the estimate after our own change)."""
-        return self.core.ledger.window_tokens
-
-    @property
-    def is_offline(self) -> bool:
-        """Talking to the offline engine on this machine."""
-        return self.backend.is_offline
-
-    @property
-    def url(self) -> str:
-        return self.backend.url
-
-    @property
-    def summariser(self) -> Summariser:
-        return self.pruner.summariser
-
-    @property
-    def summaries(self) -> int:
-        """Summaries folded in so far."""
-        return self.pruner.summaries
-
-    @property
-    def summarising(self) -> bool:
-        """A fold is running, or overdue turns are leaving the window."""
-        return self.pruner.busy
-
-    @property
-    def handoffs(self) -> int:
-        return self._handoff.count
-
-    @property
-    def dropped_audio_s(self) -> float:
-        """Seconds of microphone audio a handoff could not carry over."""
-        return self._handoff.gap.dropped_s
-
-    @property
-    def truncation_at(self) -> int:
-        """Where the server drops old turns itself: the offline engine's own point on the offline
-        backend, else the model's (``ledger.spec``, whose prices the costs use either way)."""
-        return self.backend.truncation_at or self.core.ledger.spec.truncation_at
-
-    @property
-    def truncates(self) -> str:
-        """Who truncates at `truncation_at`, for the panel: the model's name or "the offline engine"."""
-        return "the offline engine" if self.backend.truncation_at else self.core.ledger.spec.name
-
-    @property
-    def errors(self) -> list[ev.Error]:
-        return list(self.core.errors)
-
-    @property
-    def connected(self) -> bool:
-        """A server session is open (False before connect, after close and during a handoff)."""
-        return self.link.is_open and not self._handoff.active
-
-    @property
-    def connected_at(self) -> float | None:
-        """time.monotonic() when the current server session opened (the 60-minute cap counts from it)."""
-        return self.link.opened_at if self.link.is_open else None

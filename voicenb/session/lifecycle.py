@@ -53,12 +53,14 @@ class Lifecycle:
         self.handoff.start_timer()
 
     def set_closed(self, reason: str) -> None:
+        """Not live any more; the first time, wake ``closed``'s waiters and publish `Closed` (``reason``)."""
         self.live = False
         if not self.closed.is_set():
             self.closed.set()
             self.core.publish(ev.Closed(reason))
 
     def on_lost(self, reason: str) -> None:
+        """The link dropped: hand off to a new server session if the policy says so, else end."""
         if self.handoff.policy.on_disconnect:
             self.handoff.start("connection lost")  # a dropped socket: new session, same memory
         else:

@@ -1,7 +1,7 @@
 """`VoiceSession`: the one class users meet, a thin facade over the session's parts.
 
     core (state, ledger, events) <- link (SDK connection) ; pruner (summaries) ; handoff ; backend
-    lifecycle (connect, close, the send route) ; asking (`ask()`) ; views (the read-only figures)
+    lifecycle (live or closed, connect, the send route) ; asking (`ask()`) ; views (read-only figures)
 
 ``VoiceSession.offline()``, ``VoiceSession.openai(api_key=...)`` and ``VoiceSession.connect_to(url)``
 say where it talks; plain ``VoiceSession()`` picks OpenAI when a key is set, else the offline engine,

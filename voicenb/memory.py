@@ -23,18 +23,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .facts import (
-    SENTENCE,
-    Span,
-    anchor_dates,
-    format_date,
-    known_names,
-    session_date,
-    spans,
-    unstamped,
-    values_in,
-)
+from .facts import Span, anchor_dates, format_date, session_date, values_in
 from .tokens import count_text_tokens
+from .unplaced import notes_for, unplaced_spans
 
 Turn = tuple[str, str]
 GIST_PREFIX = "About: "
@@ -243,18 +234,8 @@ class FactMemory:
         """Numbers, amounts, dates, times, codes, names, colours and materials the user stated in
         ``turns`` (the turns of the fold just applied), and the amounts, dates, times and codes the
         assistant gave, that no entry holds, current or replaced; one span per value, its turn an
-        index into ``turns``."""
-        held = values_in(self.text_of_all(), language)
-        names = known_names(" ".join(t for _, t in turns), language)
-        missing: dict[str, Span] = {}
-        for n, (role, text) in enumerate(turns):
-            if role not in ("user", "assistant"):
-                continue
-            for span in spans(unstamped(text), language, n, names):  # a session's stamp is its clock
-                given = role == "user" or span.kind in ASSISTANT_GIVES  # a booking, a price, a reference
-                if given and span.value not in held and span.value not in missing:
-                    missing[span.value] = span
-        return list(missing.values())
+        index into ``turns`` (`voicenb.unplaced`)."""
+        return unplaced_spans(self.text_of_all(), turns, language)
 
     def keep_unplaced(self, missing: Sequence[Span], turns: Sequence[Turn], language: str) -> None:
         """Values the user stated that no operation placed stay, as short notes in their own words (the
@@ -322,42 +303,6 @@ class FactMemory:
 
 
 _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "de", "y", "le", "der", "die"}
-
-
-# What the assistant says that the caller relies on later: the day and time it booked, the price it
-# quoted, the reference it gave (its other numbers and names are mostly chatter).
-ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
-NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
-
-
-def sentence_of(span: Span, turns: Sequence[Turn], language: str) -> tuple[int, str] | None:
-    """(index, text) of the first sentence of the span's turn that states its value, or None."""
-    for n, sentence in enumerate(SENTENCE.split(unstamped(turns[span.turn][1]))):
-        if span.value in values_in(sentence, language):
-            return n, sentence
-    return None
-
-
-def notes_for(missing: Sequence[Span], turns: Sequence[Turn], language: str) -> list[tuple[int, str]]:
-    """(turn, words) for ``missing`` values: per sentence that states them, one note from ten words
-    before its first value to six after its last (the whole sentence when that is short)."""
-    windows: dict[tuple[int, int], tuple[int, int, list[str]]] = {}
-    for span in missing:
-        if (found := sentence_of(span, turns, language)) is None:
-            continue
-        at, words = found[0], found[1].split()
-        end = next(
-            (i for i in range(len(words)) if span.value in values_in(" ".join(words[: i + 1]), language)),
-            len(words) - 1,
-        )
-        lo, hi = max(0, end - NOTE_WORDS_BEFORE), end + 1 + NOTE_WORDS_AFTER
-        if (span.turn, at) in windows:
-            lo, hi = min(lo, windows[span.turn, at][0]), max(hi, windows[span.turn, at][1])
-        windows[span.turn, at] = (lo, hi, words)
-    return [
-        (turn, " ".join(words if len(words) <= NOTE_WORDS_BEFORE + NOTE_WORDS_AFTER else words[lo:hi]))
-        for (turn, _), (lo, hi, words) in windows.items()
-    ]
 
 
 def _source_turn(value: str, turns: Sequence[Turn], language: str) -> int:

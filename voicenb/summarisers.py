@@ -24,17 +24,10 @@ from typing import Any, Protocol
 
 from . import extractive
 from .facts import Span, language_of
-from .memory import (
-    RESPONSE_FORMAT,
-    FactMemory,
-    FoldResult,
-    MemoryUpdate,
-    notes_for,
-    parse_update,
-    sentence_of,
-)
+from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, parse_update
 from .model_table import DEFAULT_TEXT_MODEL, reasons, warn_if_deprecated
 from .tokens import count_text_tokens
+from .unplaced import notes_for, sentence_of
 
 Turn = tuple[str, str]
 log = logging.getLogger("voicenb")

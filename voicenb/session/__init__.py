@@ -7,6 +7,9 @@
 - `handoff`     -- `Handoff`: a fresh server session that remembers;
 - `backends`    -- `Backend`: OpenAI, any URL, or the offline engine (the only part that knows it);
 - `defaults`    -- the policy and summariser a session uses where its caller chose none;
+- `lifecycle`   -- `Lifecycle`: live or closed, connect, a lost link, and where client events go meanwhile;
+- `asking`      -- the events of a turn that names a tool, and `ask()`'s wait for the answer;
+- `views`       -- `SessionViews`: the read-only figures over the parts;
 - `session`     -- `VoiceSession`, the facade users meet.
 """
 

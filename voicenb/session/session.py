@@ -1,6 +1,7 @@
 """`VoiceSession`: the one class users meet, a thin facade over the session's parts.
 
     core (state, ledger, events) <- link (SDK connection) ; pruner (summaries) ; handoff ; backend
+    lifecycle (live or closed, connect, the send route) ; asking (`ask()`) ; views (read-only figures)
 
 ``VoiceSession.offline()``, ``VoiceSession.openai(api_key=...)`` and ``VoiceSession.connect_to(url)``
 say where it talks; plain ``VoiceSession()`` picks OpenAI when a key is set, else the offline engine,
@@ -11,36 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
+import functools
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
-from websockets.exceptions import ConnectionClosed
-
-from .. import events as ev
 from ..model_table import warn_if_deprecated
 from ..policy import SummaryPolicy
-from ..state import ConversationState
 from ..summarisers import Summariser
-from ..tokens import TokenLedger
+from .asking import ASK_TIMEOUT_S, answer, item_events
 from .backends import Backend
 from .calling import ToolRunner
 from .config import HandoffPolicy, SessionConfig
 from .connection import Link
 from .core import SessionCore, Subscriber
 from .defaults import default_policy, default_summariser
-from .handoff import Handoff, append_audio
+from .handoff import Handoff
+from .lifecycle import Lifecycle
 from .pruning import Pruner
 from .recall import recall_tool
 from .tools import Tool, ToolBox
+from .views import SessionViews
 
-log = logging.getLogger("voicenb.session")
-ASK_TIMEOUT_S = 180.0  # `ask()`: a reply, its tool calls and the answer after them, on a slow machine
 NEXT_TIMEOUT_S = 60.0  # `next()` gives up after this by default: a reply takes seconds, not minutes
 E = TypeVar("E")
 
 
-class VoiceSession:
+class VoiceSession(SessionViews):
     """A realtime voice session that keeps every turn and summarises its own context.
 
     ``async with VoiceSession.offline() as s: await s.run(source)``.
@@ -78,15 +75,13 @@ class VoiceSession:
         policy = policy or default_policy(config.model, self.backend)
         self.core = SessionCore(config, policy, recorder=recorder)
         self.link = Link(self.core, confirm_timeout_s)
-        self._own_summariser = summariser is None  # ours to point at the offline engine's model once it runs
         self.pruner = Pruner(self.core, self.link, summariser or default_summariser(self.backend))
         self.handoff = handoff or HandoffPolicy()
         self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff)
-        self._handoff.on_failed = lambda: self._set_closed("handoff failed")
-        self.link.on_lost = self._on_lost
-        self.tool_runner = ToolRunner(self.core, self.tools, self._send_event)
-        self._closed = asyncio.Event()
-        self._live = False  # between connect() and close()
+        self.lifecycle = Lifecycle(
+            self.core, self.link, self.pruner, self._handoff, self.backend, own_summariser=summariser is None
+        )
+        self.tool_runner = ToolRunner(self.core, self.tools, self.lifecycle.send)
 
     # --- explicit backends -------------------------------------------------------------------------
 
@@ -123,18 +118,7 @@ class VoiceSession:
 
     async def connect(self) -> None:
         """Open the connection, configure the session and start reading server events."""
-        log.info("%s", self.backend.describe())  # notebooks and the demo print it where the user looks
-        self._closed.clear()
-        if self.state.turns():  # this session already talked: never start the server empty
-            await self._handoff.start("reconnect")
-            if not self.link.is_open:
-                raise ConnectionError("could not reconnect to the server (see the HandoffFailed event)")
-        else:
-            await self.link.open(self.backend)
-        if self._own_summariser and self.backend.is_offline:
-            self.pruner.summariser = default_summariser(self.backend)  # the engine's chat endpoint is up now
-        self._live = True
-        self._handoff.start_timer()
+        await self.lifecycle.connect()
 
     async def close(self) -> None:
         """End the session: the one way to stop (`run()` returns, the panel shows it closed)."""
@@ -143,35 +127,23 @@ class VoiceSession:
         await self.pruner.cancel()
         await self.link.drop()
         await self.backend.stop()
-        self._set_closed("closed")
-
-    def _set_closed(self, reason: str) -> None:
-        self._live = False
-        if not self._closed.is_set():
-            self._closed.set()
-            self.core.publish(ev.Closed(reason))
-
-    def _on_lost(self, reason: str) -> None:
-        if self.handoff.on_disconnect:
-            self._handoff.start("connection lost")  # a dropped socket: new session, same memory
-        else:
-            self._set_closed(reason)
+        self.lifecycle.set_closed("closed")
 
     async def run(self, source: AsyncIterator[bytes] | None = None) -> None:
         """Pump ``source`` to the server until it ends (then wait for the dialogue to settle);
         without a source, run until the session is closed."""
-        if not self.link.is_open and not self._closed.is_set() and not self._handoff.active:
+        if not self.link.is_open and not self.lifecycle.closed.is_set() and not self._handoff.active:
             await self.connect()
         if source is not None:
             await self.pump(source)
             await self.wait_idle()
         else:
-            await self._closed.wait()
+            await self.lifecycle.closed.wait()
 
     async def pump(self, source: AsyncIterator[bytes]) -> None:
         """Send every chunk of ``source`` as ``input_audio_buffer.append``."""
         async for chunk in source:
-            if self._closed.is_set():
+            if self.lifecycle.closed.is_set():
                 break
             await self.send_audio(chunk)
 
@@ -179,7 +151,7 @@ class VoiceSession:
         """Wait until no server event has arrived for ``quiet_s`` and no summary or handoff is running."""
         clock = self.core.clock
         deadline = clock() + timeout_s
-        while clock() < deadline and not self._closed.is_set():
+        while clock() < deadline and not self.lifecycle.closed.is_set():
             if (
                 not self.summarising
                 and not self.tool_runner.running
@@ -193,13 +165,7 @@ class VoiceSession:
 
     async def send_audio(self, pcm: bytes) -> None:
         """Send PCM16 24 kHz audio; during a handoff it is kept (bounded) and sent afterwards."""
-        if self._handoff.active or not self.link.is_open:
-            self._handoff.gap.keep(pcm)
-            return
-        try:
-            await self.link.send(append_audio(pcm))
-        except (ConnectionClosed, ConnectionError):
-            self._handoff.gap.keep(pcm)  # the reader notices the drop and hands off
+        await self.lifecycle.send_audio(pcm)
 
     async def commit_audio(self, *, respond: bool = True) -> None:
         """End the user's turn by hand (push-to-talk, or with server VAD off) and ask for a reply."""
@@ -227,27 +193,8 @@ class VoiceSession:
         """Say ``text`` as a typed turn and return the bot's answer once it is complete, after any tool
         calls it made on the way (``tool`` as `send_text`). Raises `RuntimeError` with the server's
         reason when the reply fails, `TimeoutError` after ``timeout`` s."""
-        before = len(self.state.turns())
-        done: asyncio.Queue[ev.UsageUpdated] = asyncio.Queue()
-        unsubscribe = self.subscribe(lambda e: done.put_nowait(e) if isinstance(e, ev.UsageUpdated) else None)
-        try:
-            async with asyncio.timeout(timeout):
-                await self.send_text(text, tool=tool)
-                while True:
-                    record = (await done.get()).record
-                    await asyncio.sleep(0)  # a call this response asked for starts in this tick
-                    if self.core.response_active or self.tool_runner.running:
-                        continue
-                    if record.status == "failed":
-                        why = self.errors[-1].message if self.errors else "no reason given"
-                        raise RuntimeError(f"the reply to {text[:40]!r} failed: {why}")
-                    said = [t.text for t in self.state.turns()[before:] if t.role == "assistant" and t.text]
-                    if said:
-                        return said[-1]
-        except TimeoutError:
-            raise TimeoutError(f"no answer to {text[:40]!r} within {timeout:g} s") from None
-        finally:
-            unsubscribe()
+        say = functools.partial(self.send_text, text, tool=tool)  # sent once `answer` listens
+        return await answer(self.core, self.tool_runner, say, text, timeout)
 
     async def send_item(
         self, item: dict[str, Any], *, respond: bool = False, tool: str | None = None
@@ -255,23 +202,11 @@ class VoiceSession:
         """Append any conversation item (API shape), optionally asking for a reply (that first calls
         ``tool``, as `send_text`). During a handoff (or a drop it will heal) the item is kept and sent to
         the new session."""
-        if tool is not None and tool not in self.tools:
-            names = ", ".join(t.name for t in self.tools) or "none"
-            raise ValueError(f"no tool named {tool!r}: this session's tools are {names}")
-        events: list[dict[str, Any]] = [{"type": "conversation.item.create", "item": item}]
+        events = item_events(item, self.tools, respond=respond, tool=tool)
         if respond:
-            forced = {"tool_choice": {"type": "function", "name": tool}} if tool else None
-            self.tool_runner.answer_next = bool(tool)
-            events.append({"type": "response.create", **({"response": forced} if forced else {})})
+            self.tool_runner.answer_next = bool(tool)  # the reply after the forced call answers
         for event in events:
-            await self._send_event(event)
-
-    async def _send_event(self, event: dict[str, Any]) -> None:
-        """Send, or keep for the new session during a handoff (or a drop it will heal)."""
-        if self._handoff.active or (not self.link.is_open and self.handoff.on_disconnect and self._live):
-            self._handoff.queue_item(event)
-            return
-        await self.link.send(event)
+            await self.lifecycle.send(event)
 
     def summarise_now(self) -> asyncio.Task | None:
         """Summarise now regardless of the trigger (a button in the panel). None if nothing to fold."""
@@ -304,88 +239,3 @@ class VoiceSession:
                 f"no {kind.__name__} event within {timeout:g} s (is the session running and is anyone "
                 "talking?): pass timeout= to wait longer, or timeout=None to wait without limit"
             ) from None
-
-    # --- views: attributes of the parts, and what they add up to -----------------------------------------
-
-    @property
-    def policy(self) -> SummaryPolicy:
-        """The live summary policy (replace it or set its fields)."""
-        return self.core.policy
-
-    @policy.setter
-    def policy(self, policy: SummaryPolicy) -> None:
-        self.core.policy = policy
-
-    @property
-    def config(self) -> SessionConfig:
-        return self.core.config
-
-    @property
-    def state(self) -> ConversationState:
-        return self.core.state
-
-    @property
-    def ledger(self) -> TokenLedger:
-        return self.core.ledger
-
-    @property
-    def window_tokens(self) -> int:
-        """The window the last response billed (or the estimate after our own change)."""
-        return self.core.ledger.window_tokens
-
-    @property
-    def is_offline(self) -> bool:
-        """Talking to the offline engine on this machine."""
-        return self.backend.is_offline
-
-    @property
-    def url(self) -> str:
-        return self.backend.url
-
-    @property
-    def summariser(self) -> Summariser:
-        return self.pruner.summariser
-
-    @property
-    def summaries(self) -> int:
-        """Summaries folded in so far."""
-        return self.pruner.summaries
-
-    @property
-    def summarising(self) -> bool:
-        """A fold is running, or overdue turns are leaving the window."""
-        return self.pruner.busy
-
-    @property
-    def handoffs(self) -> int:
-        return self._handoff.count
-
-    @property
-    def dropped_audio_s(self) -> float:
-        """Seconds of microphone audio a handoff could not carry over."""
-        return self._handoff.gap.dropped_s
-
-    @property
-    def truncation_at(self) -> int:
-        """Where the server drops old turns itself: the offline engine's own point on the offline
-        backend, else the model's (``ledger.spec``, whose prices the costs use either way)."""
-        return self.backend.truncation_at or self.core.ledger.spec.truncation_at
-
-    @property
-    def truncates(self) -> str:
-        """Who truncates at `truncation_at`, for the panel: the model's name or "the offline engine"."""
-        return "the offline engine" if self.backend.truncation_at else self.core.ledger.spec.name
-
-    @property
-    def errors(self) -> list[ev.Error]:
-        return list(self.core.errors)
-
-    @property
-    def connected(self) -> bool:
-        """A server session is open (False before connect, after close and during a handoff)."""
-        return self.link.is_open and not self._handoff.active
-
-    @property
-    def connected_at(self) -> float | None:
-        """time.monotonic() when the current server session opened (the 60-minute cap counts from it)."""
-        return self.link.opened_at if self.link.is_open else None

@@ -13,8 +13,6 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
-
 from .. import events as ev
 from ..policy import SummaryPolicy
 from ..session import VoiceSession
@@ -24,9 +22,11 @@ from .browser_audio import BrowserAudio
 from .chart import TokenChart
 from .controls import PolicyBinding
 from .io import AudioSource, AudioUnavailable, Cut, LocalAudio
-from .loop import LoopHop, Throttle
+from .layout import action_buttons, panel_view
+from .loop import LoopHop
 from .sources import SourcePicker
-from .status import SUMMARY_FAILED, event_words, status_html
+from .status import SUMMARY_FAILED, event_words, status_html, summary_note
+from .status_line import StatusLine
 from .transcript import TranscriptView
 from .window import WindowTracker
 
@@ -75,9 +75,9 @@ class ControlPanel:
         self.connected = session.connected
         self.connected_at: float | None = session.connected_at
         self.note, self.error = "", ""
-        self._ticker: asyncio.TimerHandle | None = None
+        self.status_line = StatusLine(self.status_text, lambda: self.connected or self.running, loop)
+        self.status = self.status_line.widget
         self._build()
-        self.status_throttle = Throttle(self._render_status, 0.25, loop)
         self._unsubscribe = session.subscribe(self._on_event)
         self._render_status()
         self.binding.start_following()
@@ -87,40 +87,23 @@ class ControlPanel:
     # --- layout ----------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.start_button = w.Button(description="Start", icon="play", button_style="success")
-        self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
-        self.summarise_button = w.Button(
-            description="Summarise now", icon="compress", tooltip="fold old turns now"
-        )
+        self.start_button, self.stop_button, self.summarise_button = action_buttons()
         self.source_select, self.file_path = self.sources.select, self.sources.file_path
         self.binding = PolicyBinding(
-            self.session, self.hop, self.chart.throttle.request, lambda: self.status_throttle.request(),
+            self.session, self.hop, self.chart.throttle.request, self.status_line.request,
             say=self._say, window=lambda: self.window.figures.total,
         )  # fmt: skip
         self.controls = self.binding.controls
         self.trigger_slider, self.trigger_box = self.controls.trigger_slider, self.controls.trigger_box
         self.keep_slider = self.controls.keep_slider
-        self.status = w.HTML()
-        self.status.add_class("vnb-status-line")
         # These run on whatever thread delivered the widget message: hop, and do nothing else there.
         self.start_button.on_click(lambda _b: self.hop("start", self.start))
         self.stop_button.on_click(lambda _b: self.hop("stop", self.stop))
         self.summarise_button.on_click(lambda _b: self.hop("summarise", self.summarise_now))
-        side = {"flex": "1 1 420px", "min_width": "320px"}
-        self.view = w.VBox(
-            [
-                w.HBox([self.start_button, self.stop_button, self.source_select, self.file_path,
-                        self.summarise_button], layout=w.Layout(flex_flow="row wrap")),
-                self.controls.widget,
-                self.status,
-                self.browser,
-                w.HBox([w.Box([self.transcript.widget], layout=w.Layout(**side)),
-                        w.Box([self.chart.widget], layout=w.Layout(**side))],
-                       layout=w.Layout(flex_flow="row wrap", width="100%")),
-            ],
-            layout=w.Layout(width="100%"),
-        )  # fmt: skip
-        self.view.add_class("voicenb-panel")
+        actions = [self.start_button, self.stop_button, self.source_select, self.file_path,
+                   self.summarise_button]  # fmt: skip
+        self.view = panel_view(actions, self.controls.widget, self.status, self.browser,
+                               self.transcript.widget, self.chart.widget)  # fmt: skip
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.view._repr_mimebundle_(**kwargs)
@@ -140,13 +123,13 @@ class ControlPanel:
         except AudioUnavailable as exc:  # its message says what is wrong and what to do
             self.error = str(exc)
             self._sync_buttons()
-            self.status_throttle.request()
+            self.status_line.request()
             return
         self.error, self.note = "", ""
         self.bridge = AudioBridge(self.session, sink, truncated=self.truncated)
         self.task = self.hop.spawn(self._run(source, self.bridge), "run")
         self._sync_buttons()
-        self._tick()
+        self.status_line.tick()  # the session clock moves while running
 
     async def _run(self, source: AudioSource, bridge: AudioBridge) -> None:
         source_label = self.source_select.label or "the source"
@@ -160,7 +143,7 @@ class ControlPanel:
                 bridge.close(reset=False)  # let the last reply finish playing
                 self.bridge = None
             self._sync_buttons(stopping=True)  # this task is still running here
-            self.status_throttle.request()
+            self.status_line.request()
 
     def stop(self) -> None:
         """Stop listening and playing; the connection (and the conversation) stays open.
@@ -174,14 +157,14 @@ class ControlPanel:
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self._sync_buttons(stopping=True)
-        self.status_throttle.request()
+        self.status_line.request()
 
     def summarise_now(self) -> None:
         if not self.connected:
             self.note = "connect first (Start)"
         elif self.session.summarise_now() is None:
             self.note = "nothing to summarise yet"
-        self.status_throttle.request()
+        self.status_line.request()
 
     def set_trigger(self, tokens: int) -> None:
         """Change the live policy's trigger; summarise at once if the window is already past it."""
@@ -207,47 +190,28 @@ class ControlPanel:
             self.connected = False
         note, error = event_words(event)
         if isinstance(event, ev.SummaryFinished):
-            note = self._after_summary_note()
+            note = summary_note(self.window.figures.total, self.session.policy.trigger_tokens)
             if self.error.startswith(SUMMARY_FAILED):
                 error = ""  # a later summary worked: the earlier failure is no longer news
         self.note, self.error = self.note if note is None else note, self.error if error is None else error
         if not isinstance(event, ev.AudioDelta | ev.TranscriptDelta):
-            self.status_throttle.request()
-
-    def _after_summary_note(self) -> str | None:
-        """A trigger the summary itself cannot get under re-summarises after every reply: say so."""
-        after, trigger = self.window.figures.total, self.session.policy.trigger_tokens
-        if after < trigger:
-            return None
-        return (
-            f"after this summary the window is still ≈{after:,}, not under the trigger {trigger:,}: "
-            f"every reply will summarise again; set the trigger above {after:,}"
-        )
+            self.status_line.request()
 
     def _say(self, note: str) -> None:
         self.note = note
-        self.status_throttle.request()
+        self.status_line.request()
 
     def _on_error(self, name: str, exc: BaseException) -> None:
         self.error = f"{name}: {_describe(exc)}"
         self._sync_buttons()
-        self.status_throttle.request()
-
-    def _tick(self) -> None:
-        """Refresh the session clock once a second while connected or running."""
-        self._render_status()
-        if self._ticker is not None:
-            self._ticker.cancel()
-        self._ticker = None
-        if self.connected or self.running:
-            self._ticker = self.hop.loop.call_later(1.0, self._tick)
+        self.status_line.request()
 
     def status_text(self) -> str:
         """The status line as HTML."""
         return status_html(self)
 
     def _render_status(self) -> None:
-        self.status.value = self.status_text()
+        self.status_line.render()
 
     # --- teardown and diagnostics ----------------------------------------------------------------
 
@@ -276,10 +240,8 @@ class ControlPanel:
         self.transcript.close()
         self.chart.close()
         self.window.close()
-        self.status_throttle.cancel()
+        self.status_line.close()
         self.binding.close()
-        if self._ticker is not None:
-            self._ticker.cancel()
         for control in (self.start_button, self.stop_button, self.summarise_button, self.source_select):
             control.disabled = True
         self.note, self.connected = why, self.session.connected

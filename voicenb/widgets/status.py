@@ -67,6 +67,17 @@ def event_words(event: ev.SessionEvent) -> tuple[str | None, str | None]:
     return None, None
 
 
+def summary_note(after: int, trigger: int) -> str | None:
+    """A trigger the summary itself cannot get under re-summarises after every reply: say so (``after``:
+    the window the summary left)."""
+    if after < trigger:
+        return None
+    return (
+        f"after this summary the window is still ≈{after:,}, not under the trigger {trigger:,}: "
+        f"every reply will summarise again; set the trigger above {after:,}"
+    )
+
+
 def status_html(panel: Any) -> str:
     """The status line of ``panel`` (a `ControlPanel`) as HTML."""
     s = panel.session

@@ -72,5 +72,5 @@ def test_the_demo_trigger_leaves_room_for_what_a_fold_puts_back(path: str):
     found = re.search(r"SummaryPolicy\(trigger_tokens=(\d+), keep_last=(\d+)\)", text)
     assert found, f"{path}: no demo SummaryPolicy"
     trigger, keep = map(int, found.groups())
-    policy = SummaryPolicy(trigger_tokens=trigger, keep_last=keep)
-    assert trigger >= policy.summary_budget_tokens + keep * TURN_TOKENS, (trigger, policy.summary_budget_tokens)
+    budget = SummaryPolicy(trigger_tokens=trigger, keep_last=keep).summary_budget_tokens
+    assert trigger >= budget + keep * TURN_TOKENS, (trigger, budget)

@@ -37,7 +37,10 @@ panel = ControlPanel(session)
 
 async def dump_diagnostics():  # the test reads these; a task that outlives the cell, like the panel's own
     while True:
-        pathlib.Path("diagnostics.json").write_text(json.dumps(panel.diagnostics(), default=str))
+        turns = [f"{t.role}/{t.status}: {t.text[:40]}" for t in session.state.turns()]
+        responses = [r.status for r in session.ledger.records]
+        diagnostics = {**panel.diagnostics(), "turns": turns, "responses": responses}
+        pathlib.Path("diagnostics.json").write_text(json.dumps(diagnostics, default=str))
         await asyncio.sleep(0.5)
 
 dumper = asyncio.get_running_loop().create_task(dump_diagnostics())
@@ -85,6 +88,7 @@ def test_panel_in_jupyterlab_with_a_spoken_mic(
     try:
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         _converse(page, lab, root, tmp_path / "panel.png")
+        _reopen_while_listening(browser, page, lab, root)
     finally:
         browser.close()
 
@@ -127,6 +131,27 @@ def _converse(page, lab: Lab, root: Path, default_shot: Path) -> None:
     panel.screenshot(path=str(screenshot))
 
     _assert_callbacks_hopped_to_the_loop(root)
+
+
+SAVE = "async () => { await window.jupyterapp.commands.execute('docmanager:save'); return true; }"
+
+
+def _reopen_while_listening(browser: Any, old: Any, lab: Lab, root: Path) -> None:
+    """The notebook reopened in a new tab while the session still listens: the panel comes back with the
+    mic paused until a click (it turned the mic on by itself and sent the question it heard again)."""
+    assert old.evaluate(SAVE)  # the panel's output is in the file the new tab opens
+    old.close()
+    page = browser.new_page(viewport={"width": 1500, "height": 1100})
+    open_notebook(page, lab, "panel.ipynb")
+    audio = page.locator(".voicenb-panel .voicenb-audio")
+    audio.wait_for(timeout=120_000)
+    _wait(lambda: _diagnostics(root).get("mic_state") == "paused", 60, "the mic paused on reopening", root)
+    heard = _diagnostics(root)["mic_chunks"]
+    assert audio.get_attribute("data-mic-state") == "paused" and audio.get_attribute("data-mic-chunks") == "0"
+    assert "Turn mic on" in audio.inner_text()
+    audio.get_by_role("button", name="Turn mic on").click()
+    _wait(lambda: _diagnostics(root).get("mic_chunks", 0) > heard, 60, "mic audio after the click", root)
+    assert audio.get_attribute("data-mic-state") == "live"
 
 
 def _assert_callbacks_hopped_to_the_loop(root: Path) -> None:

@@ -179,9 +179,12 @@ function createEngine(model) {
     else if (msg.type === "reset") stop();
   });
   model.on("change:capturing", () => (model.get("capturing") ? startMic() : stopMic()));
-  if (model.get("capturing")) startMic();
+  // A page that finds the session already capturing (a reopened tab, a reload) waits for a click:
+  // the mic turns on only when someone asks for it, and the turn it heard before is not sent again.
+  if (model.get("capturing")) setMic("paused");
 
   st.resume = () => context().then(refresh);
+  st.micOn = () => { if (model.get("capturing")) startMic(); };
   st.dispose = () => { stopMic(); stop(); if (st.ctx) st.ctx.close(); };
   return st;
 }
@@ -209,6 +212,7 @@ function render({ model, el }) {
     <span class="vnb-meter"><span class="vnb-meter-fill"></span></span>
     <span class="vnb-speaker"></span>
     <button class="vnb-enable" type="button" title="Browsers start audio only after a click">Enable audio</button>
+    <button class="vnb-mic-on" type="button" title="This page opened while the session was listening">Turn mic on</button>
     <style>
       .voicenb-audio { display: flex; align-items: center; gap: 8px; font-size: var(--jp-ui-font-size1, 13px);
         color: var(--jp-ui-font-color1, inherit); padding: 2px 0; }
@@ -221,11 +225,12 @@ function render({ model, el }) {
         background: var(--jp-layout-color2, #eee); border: 1px solid var(--jp-border-color2, #ccc); }
       .voicenb-audio .vnb-meter-fill { display: block; height: 100%; width: 0;
         background: var(--jp-brand-color1, #1976d2); }
-      .voicenb-audio .vnb-enable { font: inherit; color: inherit; background: var(--jp-layout-color2, #eee);
+      .voicenb-audio .vnb-enable, .voicenb-audio .vnb-mic-on { font: inherit; color: inherit; background: var(--jp-layout-color2, #eee);
         border: 1px solid var(--jp-border-color1, #999); border-radius: 3px; cursor: pointer; }
     </style>`;
   const q = (sel) => el.querySelector(sel);
   q(".vnb-enable").addEventListener("click", () => st.resume());
+  q(".vnb-mic-on").addEventListener("click", () => st.micOn());
   const draw = () => {
     const mic = model.get("mic_state"), err = model.get("mic_error");
     const suspended = !st.ctx || st.ctx.state !== "running";
@@ -233,10 +238,12 @@ function render({ model, el }) {
     el.dataset.micChunks = String(st.micChunks);
     el.dataset.playedChunks = String(st.played);
     el.dataset.audioState = st.ctx ? st.ctx.state : "none";
-    q(".vnb-mic").textContent = `mic: ${mic}${err ? " (" + err + ")" : ""}`;
+    const said = mic === "paused" ? "paused (press Turn mic on)" : mic;
+    q(".vnb-mic").textContent = `mic: ${said}${err ? " (" + err + ")" : ""}`;
     q(".vnb-meter-fill").style.width = `${Math.min(100, Math.round(st.level * 300))}%`;
     q(".vnb-speaker").textContent = `speaker: ${!st.ctx ? "off" : suspended ? "paused" : "on"}`;
     q(".vnb-enable").style.display = st.ctx && suspended ? "" : "none";
+    q(".vnb-mic-on").style.display = mic === "paused" ? "" : "none";
   };
   st.views.add(draw);
   const redraw = () => draw();

@@ -45,7 +45,8 @@ class BrowserAudio(anywidget.AnyWidget):
     chunk_ms = t.Int(80, help="mic chunk length").tag(sync=True)
     rate = t.Int(SAMPLE_RATE).tag(sync=True)
     # browser → kernel
-    mic_state = t.Unicode("idle", help="idle | starting | live | denied | error").tag(sync=True)
+    # "paused": the page opened while the session was capturing (a reopened tab) and waits for a click.
+    mic_state = t.Unicode("idle", help="idle | paused | starting | live | denied | error").tag(sync=True)
     mic_error = t.Unicode("").tag(sync=True)
     audio_state = t.Unicode("", help="the AudioContext's state: suspended | running | closed").tag(sync=True)
     played_chunks = t.Int(0, help="assistant buffers the browser scheduled for playback").tag(sync=True)

@@ -105,7 +105,7 @@ class ResponseRun:
         if self.cancel_reason:
             return
         messages = llm_messages(self.instructions, context)
-        conn.engine.llm_calls.append(messages)
+        conn.record_prompt(messages)
         if conn.parts.llm is None:
             raise RuntimeError("no reply LLM loaded (EngineConfig.load_models=False and no llm given)")
         if self.modality == "audio" and conn.parts.tts is None:
@@ -134,7 +134,7 @@ class ResponseRun:
     async def _apply_truncation(self) -> None:
         conn = self.conn
         current = window(self.instructions, conn.conversation.items)
-        for item_id in items_to_drop(current, conn.session.get("truncation"), conn.engine.truncation_at):
+        for item_id in items_to_drop(current, conn.session.get("truncation"), conn.truncation_at):
             conn.conversation.delete(item_id)
             await conn.send(server_event("conversation.item.deleted", item_id=item_id))
 
@@ -177,7 +177,7 @@ class ResponseRun:
 
     def _produce(self, messages: list[dict[str, str]], queue: asyncio.Queue[Any], loop: Any) -> None:
         """Worker thread: stream the LLM, hand over tokens (text) or whole sentences (audio)."""
-        cfg = self.conn.engine.config
+        cfg = self.conn.config
 
         def put(x: Any) -> None:
             with contextlib.suppress(RuntimeError):  # the loop closed (engine stopped) while we ran
@@ -201,13 +201,6 @@ class ResponseRun:
                 close()
             put(_END)
 
-    def _synthesize(self, text: str) -> bytes:
-        """Speech in the conversation's language when the TTS speaks several (English: its default)."""
-        language = self.conn.reply_language
-        if language and not language.startswith("en") and getattr(self.conn.parts.tts, "multilingual", False):
-            return self.conn.parts.tts.synthesize(text, language=language)
-        return self.conn.parts.tts.synthesize(text)
-
     async def _write(self, piece: str) -> None:
         self.text += piece
         self.item.content[0]["text"] = self.text
@@ -217,7 +210,7 @@ class ResponseRun:
         text = speakable(sentence)
         if not text:
             return
-        pcm = await self.until_cancelled(self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text))
+        pcm = await self.until_cancelled(self.conn.synthesize(text))
         if self.cancel_reason or pcm is None:
             return
         delta = (" " if self.text else "") + sentence
@@ -226,7 +219,7 @@ class ResponseRun:
         await self.conn.send(
             server_event("response.output_audio_transcript.delta", delta=delta, **self._ids())
         )
-        for chunk in chunk_pcm(pcm, self.conn.engine.config.audio_chunk_ms):
+        for chunk in chunk_pcm(pcm, self.conn.config.audio_chunk_ms):
             if self.cancel_reason:
                 return  # queued audio is not sent once the response is cancelled
             self.item.audio += chunk

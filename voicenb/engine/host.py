@@ -1,8 +1,9 @@
 """The narrow contracts between a connection and its parts, as protocols: what a connection uses of its
 engine (`EngineHost`; `server.OfflineEngine` is one), what each part of a connection may use of it
 (`SpeechHost`, `WarmHost`, `TurnHost`, `ResponseHost`; `connection.Connection` is each), and what
-function calling may use of its response (`CallingRun`; `responses.ResponseRun` is one). Both sides
-import this module, not each other, so there is no import circle and pyright checks every use."""
+the reply item and function calling may use of their response (`RunningResponse`, `CallingRun`;
+`responses.ResponseRun` is both). Both sides import this module, not each other, so there is no import
+circle and pyright checks every use."""
 
 from __future__ import annotations
 
@@ -103,10 +104,8 @@ class ResponseHost(Protocol):
     def record_prompt(self, messages: list[dict[str, str]]) -> None: ...
 
 
-class CallingRun(Protocol):
-    """What function calling needs of the response it runs in."""
-
-    call_item: Any  # the function call item, once there is one
+class RunningResponse(Protocol):
+    """What the assistant item a response writes needs of that response."""
 
     @property
     def id(self) -> str: ...
@@ -116,6 +115,13 @@ class CallingRun(Protocol):
     def in_conversation(self) -> bool: ...
     @property
     def cancel_reason(self) -> str | None: ...
+    async def until_cancelled(self, awaitable: Awaitable[Any]) -> Any: ...
+
+
+class CallingRun(RunningResponse, Protocol):
+    """What function calling needs of the response it runs in."""
+
+    call_item: Any  # the function call item, once there is one
+
     @property
     def stop_llm(self) -> threading.Event: ...
-    async def until_cancelled(self, awaitable: Awaitable[Any]) -> Any: ...

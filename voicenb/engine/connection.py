@@ -1,5 +1,5 @@
 """One client of the engine: its session and conversation, wired to the parts that serve them (input
-audio and turn-taking, transcription, cache warming) and to the response it runs."""
+audio and turn-taking, transcription, cache warming, responses)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from .input_buffer import InputBuffer
 from .limits import check_conversation_room, check_session_values
 from .prewarm import Prewarmer
 from .protocol import (
-    ProtocolError,
     check_session,
     default_session,
     effective_session,
@@ -28,28 +27,27 @@ from .protocol import (
     server_event,
     turn_detection,
 )
-from .responses import ResponseRun
+from .replies import Replies
 from .transcriber import Transcriber
 from .usage import Window
 
 
 class Connection:
-    """One client: its session config, conversation and response; its input audio, transcription and
-    cache warming are parts of their own (each sees the connection through a protocol in host.py)."""
+    """One client: its session config and conversation; its input audio, transcription, cache warming
+    and responses are parts of their own (each sees the connection through a protocol in host.py)."""
 
     def __init__(self, engine: EngineHost, ws: ServerConnection, model: str) -> None:
         self.engine, self.ws, self.parts = engine, ws, engine.parts
         self.session = default_session(model)
         self.conversation = Conversation()
         self.conversation_id = new_id("conv")
-        self.response: ResponseRun | None = None
-        self._reply_owed = False  # a committed VAD turn came while a response ran: answer it after
         self.previous_window: Window | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self.transcriber = Transcriber(self)
         self.prewarmer = Prewarmer(self)
+        self.replies = Replies(self)
         self.buffer = InputBuffer(engine.config.max_input_buffer_s)  # uncommitted input audio
-        self.input_audio = InputAudio(self, self.buffer, self.transcriber, self.prewarmer)
+        self.input_audio = InputAudio(self, self.buffer, self.transcriber, self.prewarmer, self.replies)
         self._configure_vad()
 
     # --- plumbing --------------------------------------------------------------------------------
@@ -77,8 +75,7 @@ class Connection:
         return task
 
     def close(self) -> None:
-        if self.response:
-            self.response.cancel("client_cancelled")
+        self.replies.cancel("client_cancelled")
         for task in list(self._tasks):
             task.cancel()
         self.transcriber.cancel_all()
@@ -183,69 +180,14 @@ class Connection:
 
     @property
     def replying(self) -> bool:
-        return self.response is not None
+        return self.replies.running is not None
 
-    async def on_response_create(self, event: Any) -> None:
-        response = event.response
-        # warnings off: item references sit in `input`, which the SDK model types as full items
-        params = response.model_dump(exclude_unset=True, warnings=False) if response is not None else {}
-        if self.response is not None:
-            raise ProtocolError(
-                "conversation_already_has_active_response",
-                f"Conversation already has an active response in progress: {self.response.id}.",
-                None,
-                event.event_id,
-            )
-        self._begin_response(params)
+    @property
+    def user_speaking(self) -> bool:
+        return self.input_audio.in_speech
 
-    def answer_turn(self) -> None:
-        """Every committed VAD turn is answered: now, or when the running response ends (one still
-        winding down after a cancel, or one the turn did not interrupt); then one response answers
-        every turn committed meanwhile."""
-        if self.response is None:
-            self._begin_response({})
-        else:
-            self._reply_owed = True
-
-    def barge_in(self) -> None:
-        if self.response:
-            self.response.cancel("turn_detected")
-
-    def turn_cleared(self) -> None:
-        if self._reply_owed and self.response is None:  # it waited for a turn that was cleared
-            self._begin_response({})
-
-    def _begin_response(self, params: dict[str, Any]) -> None:
-        run = ResponseRun(self, params)
-        self.response, self._reply_owed = run, False
-
-        async def run_and_release() -> None:
-            try:
-                await run.run()
-            finally:
-                if self.response is run:
-                    self.response = None
-                    self._after_response()
-
-        self.spawn(run_and_release())
-
-    def _after_response(self) -> None:
-        # (while the user speaks, their commit answers it)
-        if self._reply_owed and not self.input_audio.in_speech:
-            self._begin_response({})
-        else:
-            self.prewarmer.prewarm()  # the reply's end and the next turn's header, while the user speaks
-
-    async def on_response_cancel(self, event: Any) -> None:
-        wanted = event.response_id
-        if self.response is None or (wanted and wanted != self.response.id):
-            raise ProtocolError(
-                "response_cancel_not_active",
-                "Cancellation failed: no active response found.",
-                None,
-                event.event_id,
-            )
-        self.response.cancel("client_cancelled")
+    def prewarm(self) -> None:
+        self.prewarmer.prewarm()
 
     async def on_output_audio_clear(self, event: Any) -> None:
         """WebRTC/SIP only at OpenAI; over websockets the client owns playback, so nothing to clear."""

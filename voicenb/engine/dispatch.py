@@ -58,7 +58,7 @@ HANDLERS: dict[str, Handler] = {
     "conversation.item.delete": Connection.on_item_delete,
     "conversation.item.retrieve": Connection.on_item_retrieve,
     "conversation.item.truncate": Connection.on_item_truncate,
-    "response.create": Connection.on_response_create,
-    "response.cancel": Connection.on_response_cancel,
+    "response.create": lambda conn, event: conn.replies.on_create(event),
+    "response.cancel": lambda conn, event: conn.replies.on_cancel(event),
     "output_audio_buffer.clear": Connection.on_output_audio_clear,
 }

@@ -1,9 +1,9 @@
 """The narrow contracts between a connection and its parts, as protocols: what a connection uses of its
 engine (`EngineHost`; `server.OfflineEngine` is one), what each part of a connection may use of it
-(`SpeechHost`, `WarmHost`, `TurnHost`, `ResponseHost`; `connection.Connection` is each), and what
-the reply item and function calling may use of their response (`RunningResponse`, `CallingRun`;
-`responses.ResponseRun` is both). Both sides import this module, not each other, so there is no import
-circle and pyright checks every use."""
+(`SpeechHost`, `WarmHost`, `TurnHost`, `ResponseHost`, `ReplyHost`; `connection.Connection` is each),
+and what the reply item and function calling may use of their response (`RunningResponse`,
+`CallingRun`; `responses.ResponseRun` is both). Both sides import this module, not each other, so there
+is no import circle and pyright checks every use."""
 
 from __future__ import annotations
 
@@ -68,16 +68,13 @@ class WarmHost(Protocol):
 
 class TurnHost(Protocol):
     """What the input audio buffer needs of its connection: the wire, and the conversation's side of a
-    user turn (room for it, committing it, answering it, barging in on the reply)."""
+    user turn (room for it, committing it)."""
 
     async def send(self, message: str) -> None: ...
     def check_conversation_room(self, audio_bytes: int, event_id: str | None = None) -> None: ...
     async def commit(
         self, pcm: bytes, item_id: str, transcript: asyncio.Future[str] | None = None
     ) -> None: ...
-    def answer_turn(self) -> None: ...
-    def barge_in(self) -> None: ...
-    def turn_cleared(self) -> None: ...
 
 
 class ResponseHost(Protocol):
@@ -102,6 +99,16 @@ class ResponseHost(Protocol):
     async def transcripts_ready(self, item_ids: list[str]) -> None: ...
     async def synthesize(self, text: str) -> bytes: ...
     def record_prompt(self, messages: list[dict[str, str]]) -> None: ...
+
+
+class ReplyHost(ResponseHost, Protocol):
+    """What running one response after another needs of the connection, besides what each response
+    needs: whether the user is speaking, cache warming between responses, a response task's lifetime."""
+
+    @property
+    def user_speaking(self) -> bool: ...
+    def prewarm(self) -> None: ...
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]: ...
 
 
 class RunningResponse(Protocol):

@@ -18,6 +18,7 @@ from .input_buffer import InputBuffer
 from .limits import check_pcm16
 from .prewarm import Prewarmer
 from .protocol import ProtocolError, server_event
+from .replies import Replies
 from .transcriber import Transcriber
 from .vad import SpeechPaused, SpeechStarted, TurnDetector
 
@@ -30,9 +31,15 @@ class InputAudio:
     session has it on), and the speculative transcript of the turn in progress."""
 
     def __init__(
-        self, host: TurnHost, buffer: InputBuffer, transcriber: Transcriber, prewarmer: Prewarmer
+        self,
+        host: TurnHost,
+        buffer: InputBuffer,
+        transcriber: Transcriber,
+        prewarmer: Prewarmer,
+        replies: Replies,
     ) -> None:
         self.host, self.buffer, self.transcriber, self.prewarmer = host, buffer, transcriber, prewarmer
+        self.replies = replies
         self.detector: TurnDetector | None = None
         self.speech_item_id: str | None = None  # the turn in progress: its item's id, where it started
         self.speech_start_ms = 0
@@ -84,7 +91,7 @@ class InputAudio:
     async def on_clear(self, event: Any) -> None:
         self._reset()
         await self.host.send(server_event("input_audio_buffer.cleared"))
-        self.host.turn_cleared()
+        self.replies.turn_cleared()
 
     def _reset(self) -> bytes:
         """Empty the buffer and forget the turn in progress; returns the audio that was buffered."""
@@ -128,7 +135,7 @@ class InputAudio:
         )
         settings = self.detector.settings if self.detector else {}
         if settings.get("interrupt_response", True):
-            self.host.barge_in()  # response.done follows at once
+            self.replies.cancel("turn_detected")  # barge-in: response.done follows at once
 
     async def _speech_stopped(self, audio_end_ms: int) -> None:
         item_id = self.speech_item_id or new_id("item")
@@ -139,7 +146,7 @@ class InputAudio:
         self.speech_item_id = None
         await self.host.commit(pcm, item_id, self._take_speculation())
         if self.detector and self.detector.settings.get("create_response", True):
-            self.host.answer_turn()
+            self.replies.answer_turn()
 
     # --- speculation -----------------------------------------------------------------------------
 

@@ -137,12 +137,12 @@ async def test_negative_silence_no_longer_makes_a_turn_per_frame():
 
 
 async def test_unexpected_failure_in_a_handler_is_an_error_event(engine, monkeypatch):
-    from voicenb.engine import server
+    from voicenb.engine import dispatch
 
     async def explode(conn, event):
         raise KeyError("boom")
 
-    monkeypatch.setitem(server.HANDLERS, "input_audio_buffer.clear", explode)
+    monkeypatch.setitem(dispatch.HANDLERS, "input_audio_buffer.clear", explode)
     async with connect(engine.url) as conn:
         await conn.input_audio_buffer.clear(event_id="evt_1")
         error = (await next_event(conn, "error")).error
@@ -250,7 +250,7 @@ async def test_prompt_history_and_transcription_map_are_bounded():
         assert len(eng.llm_calls) == 3
         assert len(eng.llm_calls[-1]) == 1 + 2 * 5 - 1  # the latest prompt: instructions and 9 items
         assert len(stt.calls) == 5
-        assert eng.connections[0]._transcriptions == {}  # finished transcriptions are not kept
+        assert eng.connections[0].transcriber.pending == {}  # finished transcriptions are not kept
 
 
 # --- fairness --------------------------------------------------------------------------------------

@@ -13,20 +13,21 @@ the model, never the cancellation).
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..audio import chunk_pcm, pcm_duration_s
+from ..audio import pcm_duration_s
 from ..tokens import audio_tokens, count_text_tokens
 from . import tool_calls
+from .config import EngineConfig
 from .conversation import Item, llm_messages, new_id
 from .host import ResponseHost
 from .protocol import server_event
-from .sentences import reply_budget, reply_chunks, speakable
+from .reply_item import ReplyItem
+from .sentences import reply_budget, reply_chunks
 from .usage import Window, items_to_drop, response_usage, window, zero_usage
 
 log = logging.getLogger("voicenb.engine")
@@ -34,6 +35,9 @@ _END = object()
 
 
 class ResponseRun:
+    """One response of a connection, from ``response.created`` to ``response.done``: its context and
+    prompt, a function call or the streamed reply (written by its `ReplyItem`), its usage."""
+
     def __init__(self, conn: ResponseHost, params: dict[str, Any]) -> None:
         self.conn, self.params = conn, params
         self.id = new_id("resp")
@@ -44,17 +48,12 @@ class ResponseRun:
         self.tools = tool_calls.ToolsInPlay.of(session, params, conn.parts.llm)  # function calling
         if self.tools is not None:
             self.instructions = self.tools.system_text(self.instructions)
-        self.item: Any = None  # the assistant Item once the response has one
+        self.reply = ReplyItem(self, self.modality)  # the assistant item it writes, once opened
         self.call_item: Any = None  # or the function call it made instead (tool_calls.py)
         self.window: Window | None = None
-        self.text = ""
         self.cancel_reason: str | None = None
         self._cancelled = asyncio.Event()
         self.stop_llm = threading.Event()
-
-    @property
-    def part_key(self) -> str:
-        return "transcript" if self.modality == "audio" else "text"
 
     def cancel(self, reason: str) -> None:
         """End now: whatever the response awaits returns at once and it ends ``cancelled`` with this
@@ -73,7 +72,7 @@ class ResponseRun:
             status, error = "failed", {"type": "server_error", "code": "engine_error", "message": str(e)}
         if self.cancel_reason:
             status = "cancelled"
-        elif error is None and not self.text and self.item is not None:
+        elif error is None and not self.reply.text and self.reply.item is not None:
             # nothing to say or play: tell the client instead of ending in silence
             status = "failed"
             error = {
@@ -105,16 +104,16 @@ class ResponseRun:
         if self.cancel_reason:
             return
         messages = llm_messages(self.instructions, context)
-        conn.engine.llm_calls.append(messages)
+        conn.record_prompt(messages)
         if conn.parts.llm is None:
             raise RuntimeError("no reply LLM loaded (EngineConfig.load_models=False and no llm given)")
         if self.modality == "audio" and conn.parts.tts is None:
             raise RuntimeError("no text-to-speech loaded (EngineConfig.load_models=False and no tts given)")
         if self.tools is not None and await tool_calls.respond(self, self.tools, messages):
             return
-        await self._open_item()
+        await self.reply.open()
         await self._stream(messages)
-        if not self.text and not self.cancel_reason and tool_calls.answers_a_tool(messages):
+        if not self.reply.text and not self.cancel_reason and tool_calls.answers_a_tool(messages):
             # a small model may end its turn at once after a tool's result: ask once more, plainly
             self.stop_llm = threading.Event()
             await self._stream(tool_calls.asked_to_answer(messages))
@@ -134,30 +133,15 @@ class ResponseRun:
     async def _apply_truncation(self) -> None:
         conn = self.conn
         current = window(self.instructions, conn.conversation.items)
-        for item_id in items_to_drop(current, conn.session.get("truncation"), conn.engine.truncation_at):
+        for item_id in items_to_drop(current, conn.session.get("truncation"), conn.truncation_at):
             conn.conversation.delete(item_id)
             await conn.send(server_event("conversation.item.deleted", item_id=item_id))
-
-    async def _open_item(self) -> None:
-        part_type = "output_audio" if self.modality == "audio" else "output_text"
-        self.item = Item(new_id("item"), "assistant", [{"type": part_type, self.part_key: ""}], "in_progress")
-        previous = None
-        if self.in_conversation:
-            previous = self.conn.conversation.add(self.item)
-            await self.conn.send(
-                server_event("conversation.item.added", item=self.item.to_api(), previous_item_id=previous)
-            )
-        await self.conn.send(
-            server_event(
-                "response.output_item.added", response_id=self.id, output_index=0, item=self.item.to_api()
-            )
-        )
-        await self.conn.send(server_event("response.content_part.added", **self._part_fields()))
 
     async def _stream(self, messages: list[dict[str, str]]) -> None:
         queue: asyncio.Queue[Any] = asyncio.Queue()
         loop = asyncio.get_running_loop()
-        producer = loop.run_in_executor(None, self._produce, messages, queue, loop)
+        work = (self.conn.parts.llm, messages, self.conn.config, self.modality == "audio", self.stop_llm)
+        producer = loop.run_in_executor(None, _produce, *work, _putter(queue, loop))
         try:
             while not self.cancel_reason:
                 piece = await self.until_cancelled(queue.get())
@@ -165,85 +149,25 @@ class ResponseRun:
                     break
                 if isinstance(piece, Exception):
                     raise piece
-                if self.modality == "audio":
-                    await self._speak(piece)
-                else:
-                    await self._write(piece)
+                await self.reply.add(piece)
         finally:
             self.stop_llm.set()
             if not self.cancel_reason:
                 await producer  # it has put _END: done, or about to be
             # cancelled: the worker stops at its next check (a token, a prefill chunk); not waited for
 
-    def _produce(self, messages: list[dict[str, str]], queue: asyncio.Queue[Any], loop: Any) -> None:
-        """Worker thread: stream the LLM, hand over tokens (text) or whole sentences (audio)."""
-        cfg = self.conn.engine.config
-
-        def put(x: Any) -> None:
-            with contextlib.suppress(RuntimeError):  # the loop closed (engine stopped) while we ran
-                loop.call_soon_threadsafe(queue.put_nowait, x)
-
-        stream = self.conn.parts.llm.stream(messages, reply_budget(cfg.max_reply_tokens), self.stop_llm)
-        try:
-            chunks = reply_chunks(
-                stream, tokens=cfg.max_reply_tokens, sentences=cfg.max_reply_sentences,
-                spoken=self.modality == "audio",
-            )  # fmt: skip
-            for chunk in chunks:
-                put(chunk)
-                if self.stop_llm.is_set():
-                    break
-        except Exception as e:
-            put(e)
-        finally:
-            close = getattr(stream, "close", None)  # a generator: release the model now, not at GC
-            if close is not None:
-                close()
-            put(_END)
-
-    def _synthesize(self, text: str) -> bytes:
-        """Speech in the conversation's language when the TTS speaks several (English: its default)."""
-        language = self.conn.reply_language
-        if language and not language.startswith("en") and getattr(self.conn.parts.tts, "multilingual", False):
-            return self.conn.parts.tts.synthesize(text, language=language)
-        return self.conn.parts.tts.synthesize(text)
-
-    async def _write(self, piece: str) -> None:
-        self.text += piece
-        self.item.content[0]["text"] = self.text
-        await self.conn.send(server_event("response.output_text.delta", delta=piece, **self._ids()))
-
-    async def _speak(self, sentence: str) -> None:
-        text = speakable(sentence)
-        if not text:
-            return
-        pcm = await self.until_cancelled(self.conn.engine.tts_jobs.run(self.conn, self._synthesize, text))
-        if self.cancel_reason or pcm is None:
-            return
-        delta = (" " if self.text else "") + sentence
-        self.text += delta
-        self.item.content[0]["transcript"] = self.text
-        await self.conn.send(
-            server_event("response.output_audio_transcript.delta", delta=delta, **self._ids())
-        )
-        for chunk in chunk_pcm(pcm, self.conn.engine.config.audio_chunk_ms):
-            if self.cancel_reason:
-                return  # queued audio is not sent once the response is cancelled
-            self.item.audio += chunk
-            audio = base64.b64encode(chunk).decode()
-            await self.conn.send(server_event("response.output_audio.delta", delta=audio, **self._ids()))
-
     async def _finish(self, status: str, error: dict[str, Any] | None) -> None:
-        if self.item is not None:
-            await self._close_item(status)
-        produced = bool(self.text or (self.item and self.item.audio))
+        reply = self.reply
+        if reply.item is not None:
+            await reply.close(status)
+        produced = bool(reply.text or (reply.item and reply.item.audio))
         usage = zero_usage()
         if self.window is not None and (produced or status == "completed"):
-            out_audio = audio_tokens(pcm_duration_s(self.item.audio), "assistant") if self.item else 0
+            out_audio = audio_tokens(pcm_duration_s(reply.item.audio), "assistant") if reply.item else 0
             usage = response_usage(
                 self.window,
                 self.conn.previous_window,
-                count_text_tokens(self.text or self._call_text()),
+                count_text_tokens(reply.text or self._call_text()),
                 out_audio,
             )
             self.conn.previous_window = self.window
@@ -258,39 +182,19 @@ class ResponseRun:
             body["status_details"] = details
         await self.conn.send(server_event("response.done", response=body))
 
-    async def _close_item(self, status: str) -> None:
-        send, ids = self.conn.send, self._ids()
-        if self.modality == "audio":
-            await send(server_event("response.output_audio.done", **ids))
-            await send(server_event("response.output_audio_transcript.done", transcript=self.text, **ids))
-        else:
-            await send(server_event("response.output_text.done", text=self.text, **ids))
-        await send(server_event("response.content_part.done", **self._part_fields()))
-        self.item.status = "completed" if status == "completed" else "incomplete"
-        api_item = self.item.to_api()
-        await send(
-            server_event("response.output_item.done", response_id=self.id, output_index=0, item=api_item)
-        )
-        if self.in_conversation and self.item.id in self.conn.conversation:
-            await send(server_event("conversation.item.done", item=api_item))
-
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _outputs(self) -> list[Any]:
+        return [i for i in (self.reply.item, self.call_item) if i]
 
     def _call_text(self) -> str:
         return self.call_item.text if self.call_item is not None else ""
-
-    def _ids(self) -> dict[str, Any]:
-        return {"response_id": self.id, "item_id": self.item.id, "output_index": 0, "content_index": 0}
-
-    def _part_fields(self) -> dict[str, Any]:
-        part = {"type": "audio" if self.modality == "audio" else "text", self.part_key: self.text}
-        return {**self._ids(), "part": part}
 
     def _response_body(self, status: str, *, usage: bool) -> dict[str, Any]:
         session_audio = self.conn.session["audio"]["output"]
         return {
             "id": self.id, "object": "realtime.response", "status": status, "status_details": None,
-            "output": [i.to_api() for i in (self.item, self.call_item) if i and status != "in_progress"],
+            "output": [i.to_api() for i in self._outputs() if status != "in_progress"],
             "conversation_id": self.conn.conversation_id if self.in_conversation else None,
             "output_modalities": [self.modality],
             "max_output_tokens": self.conn.session.get("max_output_tokens"),
@@ -308,3 +212,40 @@ class ResponseRun:
             return task.result()
         task.cancel()  # callers pass coroutines (queue.get, a wait on shared tasks): safe to drop
         return None
+
+
+def _putter(queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop) -> Callable[[Any], None]:
+    """How a worker thread puts onto ``queue``, which belongs to ``loop``."""
+
+    def put(x: Any) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed (engine stopped) while we ran
+            loop.call_soon_threadsafe(queue.put_nowait, x)
+
+    return put
+
+
+def _produce(
+    llm: Any,
+    messages: list[dict[str, str]],
+    cfg: EngineConfig,
+    spoken: bool,
+    stop: threading.Event,
+    put: Callable[[Any], None],
+) -> None:
+    """Worker thread: stream the LLM, hand over tokens (text) or whole sentences (audio)."""
+    stream = llm.stream(messages, reply_budget(cfg.max_reply_tokens), stop)
+    try:
+        chunks = reply_chunks(
+            stream, tokens=cfg.max_reply_tokens, sentences=cfg.max_reply_sentences, spoken=spoken
+        )
+        for chunk in chunks:
+            put(chunk)
+            if stop.is_set():
+                break
+    except Exception as e:
+        put(e)
+    finally:
+        close = getattr(stream, "close", None)  # a generator: release the model now, not at GC
+        if close is not None:
+            close()
+        put(_END)

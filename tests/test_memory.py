@@ -87,6 +87,20 @@ def test_the_second_question_numbers_the_folds_turns_as_the_first_pass_did():
     assert memory.turns_seen == 5
 
 
+def test_a_gist_that_only_repeats_a_turn_or_a_template_slot_is_no_gist():
+    """The 1.5B wrote an assistant's apology, behind a '{{user.name}}' slot, as what the call is about
+    (the panel showed it as the summary's first line); a topic line in the turns' words stays."""
+    apology = "I'm sorry for any inconvenience, but as a voice assistant I can only help one person."
+    turns = [("user", "Hello there. I would like to book a table for two people tonight, please."),
+             ("assistant", apology)]  # fmt: skip
+    memory = FactMemory()
+    memory.apply(ops(("add", "party size", "two"), gist="A table for two people tonight."), turns, "en", DAY)
+    memory.apply(ops(gist="{{user.name}} " + apology), turns, "en", DAY)
+    assert memory.gist == "A table for two people tonight."
+    memory.apply(ops(gist="Booking for {user_name}, who wants a table for two tonight"), turns, "en", DAY)
+    assert "{" not in memory.gist and memory.gist.endswith("wants a table for two tonight")
+
+
 def test_without_a_session_date_the_turns_own_clock_anchors():
     memory = FactMemory()
     memory.apply(ops(("add", "plumber", "tomorrow")), [("user", "The plumber comes tomorrow.")], "en", DAY)

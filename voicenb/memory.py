@@ -193,8 +193,8 @@ class FactMemory:
             value = anchor_dates(value, days[turn], language) if value else value
             if self._apply_one(op.op, subject, value, first_turn + turn):
                 applied.append(Operation(op=op.op, subject=subject, value=value))
-        if update.gist.strip():
-            self.gist = update.gist.strip()[:200]
+        if gist := _gist_of(update.gist, turns):
+            self.gist = gist
         if first_fold:
             self._touch_mentioned(turns, language)
             self.turns_seen += len(turns)
@@ -303,6 +303,21 @@ class FactMemory:
 
 
 _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "de", "y", "le", "der", "die"}
+
+
+_PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}|\{[a-z_.]+\}")  # a template slot a small model copied
+
+
+def _gist_of(gist: str, turns: Sequence[Turn]) -> str:
+    """What the call is about, or "" (keep the previous gist): a gist that only repeats one of the turns
+    (the 1.5B copied an assistant's apology there) says nothing about the call."""
+    gist = " ".join(_PLACEHOLDER.sub(" ", gist).split())[:200]
+    words = set(re.findall(r"\w+", gist.lower()))
+    for _, text in turns:
+        said = set(re.findall(r"\w+", text.lower()))
+        if len(words) >= 8 and len(words & said) >= 0.9 * len(words):  # a topic line shares fewer
+            return ""
+    return gist
 
 
 def _source_turn(value: str, turns: Sequence[Turn], language: str) -> int:

@@ -149,6 +149,17 @@ def test_a_reply_cut_off_keeps_its_complete_operations_and_garbage_fails():
         parse_update("- budget: £25,000")
 
 
+def test_a_raw_control_character_in_a_string_is_still_the_models_words():
+    """The 1.5B wrote a raw tab inside a value; strict JSON refused the whole update (the workshop saw
+    'the memory's model failed (JSONDecodeError: Invalid control character ...)' and the fallback)."""
+    update = parse_update(
+        '{"ops": [{"op": "add", "subject": "party size", "value": "five\tpeople"}], "gist": "x"}'
+    )
+    assert update.ops == [Operation(op="add", subject="party size", value="five\tpeople")]
+    cut = '{"ops": [{"op": "add", "subject": "time", "value": "8\npm"}, {"op": "add", "subj'
+    assert parse_update(cut).ops == [Operation(op="add", subject="time", value="8\npm")]
+
+
 def test_values_the_model_left_out_stay_as_one_note_per_sentence():
 
     said = "We said two thousand, but my wife April says we can go to two thousand four hundred pounds."

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
 from .facts import Span, anchor_dates, format_date, session_date, values_in
 from .tokens import count_text_tokens
@@ -78,9 +78,9 @@ _OP_TEXT = re.compile(r'\{\s*"op"\s*:\s*"(\w+)"\s*,\s*"subject"\s*:\s*"((?:[^"\\
 def parse_update(text: str) -> MemoryUpdate:
     """The model's JSON as a `MemoryUpdate`; from a reply cut off at its length limit, the operations
     that are complete. ValueError when there are none."""
-    try:
-        return MemoryUpdate.model_validate_json(text)
-    except ValidationError:
+    try:  # not strict: a raw tab or newline inside a string is still the model's words
+        return MemoryUpdate.model_validate(json.loads(text, strict=False))
+    except ValueError:  # not JSON (json's error), or not the schema (pydantic's ValidationError)
         ops = [
             Operation.model_validate({"op": m.group(1), "subject": _unquote(m.group(2)), "value": value})
             for m in _OP_TEXT.finditer(text)
@@ -105,7 +105,9 @@ def _value_of(match: re.Match[str]) -> str:
 
 
 def _unquote(text: str) -> str:
-    return json.loads(f'"{text}"')
+    """A JSON string's body as text (a raw control character in it is still text); ValueError on a bad
+    escape."""
+    return json.loads(f'"{text}"', strict=False)
 
 
 @dataclass

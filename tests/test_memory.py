@@ -19,7 +19,10 @@ def ops(*triples: tuple[str, str, str], gist: str = "") -> MemoryUpdate:
 def test_an_update_replaces_the_entry_and_keeps_what_it_replaced():
     memory = FactMemory()
     memory.apply(
-        ops(("add", "budget", "£32,000"), ("add", "ceiling height", "2.35 m")), [("user", "x")], "en", DAY
+        ops(("add", "budget", "£32,000"), ("add", "ceiling height", "2.35 m")),
+        [("user", "The budget is £32,000 and the ceiling is 2.35 m.")],
+        "en",
+        DAY,
     )
     memory.apply(ops(("update", "kitchen budget", "£25,000")), [("user", "Make it £25,000.")], "en", DAY)
     text, evicted = memory.render(500)
@@ -30,10 +33,16 @@ def test_an_update_replaces_the_entry_and_keeps_what_it_replaced():
 def test_an_add_for_a_subject_it_holds_is_an_update_and_delete_removes():
     memory = FactMemory()
     memory.apply(
-        ops(("add", "start date", "15 April"), ("add", "builder", "Nadia")), [("user", "x")], "en", DAY
+        ops(("add", "start date", "15 April"), ("add", "builder", "Nadia")),
+        [("user", "Nadia can start on 15 April.")],
+        "en",
+        DAY,
     )
     memory.apply(
-        ops(("add", "Start date", "28 April"), ("delete", "builder", "")), [("user", "y")], "en", DAY
+        ops(("add", "Start date", "28 April"), ("delete", "builder", "")),
+        [("user", "Not Nadia: someone else, on 28 April.")],
+        "en",
+        DAY,
     )
     assert [e.line() for e in memory.entries] == ["- start date: 28 April"]
     record = memory.log_record()
@@ -77,7 +86,8 @@ def test_the_second_question_numbers_the_folds_turns_as_the_first_pass_did():
     """Entry turns count from the conversation's first folded turn; the second pass over a fold's turns
     is the same fold (it once numbered them one fold later, as if they came after themselves)."""
     memory = FactMemory()
-    memory.apply(ops(("add", "budget", "£32,000")), [("user", "a"), ("assistant", "b")], "en", DAY)
+    first = [("user", "The budget is £32,000."), ("assistant", "Noted.")]
+    memory.apply(ops(("add", "budget", "£32,000")), first, "en", DAY)
     second = [("user", "The shed is green."), ("assistant", "Noted."), ("user", "It is 3 by 4 metres.")]
     memory.apply(ops(("add", "shed colour", "green")), second, "en", DAY)
     memory.apply(ops(("add", "shed size", "3 by 4 metres")), second, "en", DAY, first_fold=False)
@@ -101,6 +111,24 @@ def test_a_gist_that_only_repeats_a_turn_or_a_template_slot_is_no_gist():
     assert "{" not in memory.gist and memory.gist.endswith("wants a table for two tonight")
 
 
+def test_a_value_whose_numbers_and_days_nobody_said_is_not_kept():
+    """The 1.5B added 'Tuesday at 6pm' to a call about a table for two tonight. A value is kept when the
+    turns or the memory said one of its numbers, days or codes (in any form: 'at eight' grounds 20:00),
+    or when it states none (a paraphrase is not judged); a year may be reckoned ('last year')."""
+    turns = [("user", "I'd like a table for two people tonight at eight, please. My name is Alice.")]
+    memory = FactMemory()
+    memory.apply(
+        ops(("add", "party size", "2"), ("add", "time", "20:00"), ("add", "name", "Alice"),
+            ("update", "appointment date", "Tuesday at 6pm"), ("add", "seat", "by the window"),
+            ("add", "last visit", "2022")),
+        turns, "en", DAY,
+    )  # fmt: skip
+    assert [e.subject for e in memory.entries] == ["party size", "time", "name", "seat", "last visit"]
+    memory.apply(ops(("update", "party size", "3")), [("user", "Make that three.")], "en", DAY)
+    memory.apply(ops(("update", "time", "8:30 pm")), [("user", "Sorry, half past.")], "en", DAY)
+    assert [e.value for e in memory.entries][:2] == ["3", "8:30 pm"]  # 8 is in the memory already
+
+
 def test_without_a_session_date_the_turns_own_clock_anchors():
     memory = FactMemory()
     memory.apply(ops(("add", "plumber", "tomorrow")), [("user", "The plumber comes tomorrow.")], "en", DAY)
@@ -110,7 +138,10 @@ def test_without_a_session_date_the_turns_own_clock_anchors():
 def test_when_full_the_least_recently_used_entries_leave_first():
     memory = FactMemory()
     memory.apply(
-        ops(*[("add", f"item {n}", f"value number {n}") for n in range(40)]), [("user", "x")], "en", DAY
+        ops(*[("add", f"item {n}", f"value number {n}") for n in range(40)]),
+        [("user", " ".join(f"number {n}" for n in range(40)))],
+        "en",
+        DAY,
     )
     memory.apply(ops(("keep", "item 0", "value number 0")), [("user", "y")], "en", DAY)
     text, evicted = memory.render(120)

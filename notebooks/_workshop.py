@@ -11,11 +11,12 @@ import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 
-Report = dict[str, Any]
+if TYPE_CHECKING:
+    from voicenb.tools.eval import EvalReport as Report
 
 
 # --- saying which backend a session uses ------------------------------------------------------------------

@@ -143,6 +143,18 @@ async def test_none_keeps_everything_and_bills_audio_like_the_api(call_path):
     first_user = spoken_seconds(conv.turns[0][1]) * 10
     assert report["input_audio_tokens"] > 0 and report["output_audio_tokens"] > 0
     assert report["window_tokens"][0] >= first_user - 1
+
+
+async def test_a_report_is_typed_and_reads_by_name_and_as_json(call_path):
+    """Attributes tab-complete in a notebook; r["policy"] and r.get() read the same fields; the CLI's JSON
+    is `to_dict` (it was a 49-key dict learners indexed by string)."""
+    report = await evaluate(load_conversation(call_path), EvalSettings(policy="none"), progress=False)
+    assert report.policy == report["policy"] == "none (theoretical)" and report.theoretical
+    assert report.get("probe_recall") is None and report.get("no such figure", 7) == 7
+    with pytest.raises(KeyError):
+        report["no such figure"]
+    plain = json.loads(json.dumps(report.to_dict()))
+    assert plain["window_tokens"] == report.window_tokens and plain["facts"] == report.facts
     # Cached tokens are a subset of input tokens; nothing is cached on the first response.
     assert 0 < report["input_cached_tokens"] < report["input_tokens"]
     assert report["cost_usd"] < report["cost_uncached_usd"]

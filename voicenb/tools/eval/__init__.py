@@ -13,7 +13,6 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
 
 from tqdm import tqdm
 
@@ -29,7 +28,7 @@ from .loading import load_conversation
 from .locomo import token_f1
 from .probes import ProbeResult, probe_f1, probe_recall
 from .replay import POLICIES, RETENTION_SWEEP, THEORETICAL, EvalSettings, pairs, replay
-from .report import build_report, compare_table, format_report, plot_compare
+from .report import EvalReport, build_report, compare_table, format_report, plot_compare
 from .scoring import FactResult, fact_survival, score_fact, score_facts
 
 __all__ = [
@@ -38,6 +37,7 @@ __all__ = [
     "THEORETICAL",
     "Conversation",
     "ConversationError",
+    "EvalReport",
     "EvalSettings",
     "Fact",
     "FactResult",
@@ -61,8 +61,8 @@ __all__ = [
 ]
 
 
-async def evaluate(conv: Conversation, settings: EvalSettings, *, progress: bool = True) -> dict[str, Any]:
-    """Replay, score and (with ``settings.probe``) ask the probe questions: the report as a dict."""
+async def evaluate(conv: Conversation, settings: EvalSettings, *, progress: bool = True) -> EvalReport:
+    """Replay, score and (with ``settings.probe``) ask the probe questions: the typed report."""
     bar = tqdm(total=len(pairs(conv.turns)), desc=f"{settings.label:>18}", disable=not progress, leave=False)
     with bar:
         run = await replay(conv, settings, bar)
@@ -89,7 +89,7 @@ async def compare(
     *,
     ratios: Sequence[float] | None = None,
     progress: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[EvalReport]:
     """Every policy on the same conversation, one after another (each on a fresh engine)."""
     return [await evaluate(conv, s, progress=progress) for s in compare_settings(settings, ratios)]
 
@@ -100,7 +100,7 @@ async def retention_sweep(
     ratios: Sequence[float] = RETENTION_SWEEP,
     *,
     progress: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[EvalReport]:
     """The server's retention truncation at several ratios (for the lab): one report per ratio."""
     runs = [replace(settings, policy="retention", retention_ratio=r) for r in ratios]
     return [await evaluate(conv, s, progress=progress) for s in runs]
@@ -119,7 +119,7 @@ def run(
         conv = extend(conv, minutes, settings.wpm)
     if not all_policies:
         report = asyncio.run(evaluate(conv, settings))
-        out(json.dumps(report) if as_json else format_report(report))
+        out(json.dumps(report.to_dict()) if as_json else format_report(report))
         return 1 if report["incomplete"] else 0
     reports = asyncio.run(compare(conv, settings, ratios=ratios))
     plotted = _try_plot(reports, plot or f"compare-{conv.name}.png")
@@ -129,11 +129,15 @@ def run(
         for line in shortfalls(reports):
             out(line)
     else:
-        out(json.dumps({"conversation": conv.name, "plot": plotted, "reports": reports}))
+        out(
+            json.dumps(
+                {"conversation": conv.name, "plot": plotted, "reports": [r.to_dict() for r in reports]}
+            )
+        )
     return 1 if any(r["incomplete"] for r in reports) else 0
 
 
-def shortfalls(reports: Sequence[dict[str, Any]]) -> list[str]:
+def shortfalls(reports: Sequence[EvalReport]) -> list[str]:
     """One line per run that stopped early or left probes unanswered: which, and why."""
     lines = [f"{r['policy']}: INCOMPLETE, {r['incomplete']}" for r in reports if r["incomplete"]]
     for r in reports:
@@ -144,7 +148,7 @@ def shortfalls(reports: Sequence[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _try_plot(reports: Sequence[dict[str, Any]], path: str) -> str | None:
+def _try_plot(reports: Sequence[EvalReport], path: str) -> str | None:
     try:
         return str(plot_compare(reports, path))
     except ImportError:

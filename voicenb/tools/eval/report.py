@@ -1,9 +1,9 @@
-"""Reports: one policy's figures as a dict and text, the compare table and the compare plot."""
+"""Reports: one policy's figures as a typed `EvalReport` and text, the compare table and the compare plot."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,65 +29,135 @@ def _cumulative_uncached(ledger: TokenLedger) -> list[float]:
     return series
 
 
-def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EvalReport:
+    """One policy's figures on one conversation (`voicenb eval`, `evaluate`): attributes that tab-complete
+    in a notebook; ``report["policy"]`` and ``report.get(...)`` read the same fields by name, and
+    `to_dict` is the JSON the CLI prints."""
+
+    conversation: str
+    policy: str  # the label: "summarise", "retention 0.2", "none (theoretical)"
+    policy_kind: str
+    theoretical: bool  # "none": keeps everything, which no real session can
+    summariser: str | None
+    mode: str  # "speech" | "text"
+    model: str
+    trigger_tokens: int | None
+    target_tokens: int | None
+    summary_budget_tokens: int | None
+    retention_ratio: float | None
+    truncation_at: int
+    keep_last: int
+    turns: int
+    minutes: float
+    fact_survival: float
+    facts: int
+    facts_lost: list[str]
+    superseded_flagged: list[str]
+    superseded_mentioned: list[str]
+    responses: int
+    summaries: int
+    input_tokens: int
+    input_text_tokens: int
+    input_audio_tokens: int
+    input_cached_tokens: int
+    output_tokens: int
+    output_text_tokens: int
+    output_audio_tokens: int
+    cost_usd: float
+    cost_uncached_usd: float
+    max_window_tokens: int
+    final_window_tokens: int
+    mean_window_tokens: int
+    window_tokens: list[int]  # per response
+    minutes_at_response: list[float]
+    cumulative_cost_usd: list[float]
+    cumulative_cost_uncached_usd: list[float]
+    context: list[str]  # what the server holds at the end: summary, then kept turns
+    errors: list[str]
+    probe_recall: float | None
+    probe_f1: float | None
+    probes: list[dict[str, Any]]
+    wall_s: float
+    fold_seconds: list[float]
+    items_dropped: int
+    incomplete: str | None  # why the run stopped early (its figures are up to there)
+    probes_unanswered: list[str]
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in _FIELDS:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return getattr(self, name) if name in _FIELDS else default
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_FIELDS = frozenset(f.name for f in fields(EvalReport))
+
+
+def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> EvalReport:
     results = score_facts(run.context, conv.facts)
     totals = run.ledger.totals()
     windows = [r.usage.input_tokens + r.usage.output_tokens for r in run.ledger.records]
     pruned = settings.policy in ("summarise", "last-n")
     prune = settings.summary_policy()
-    return {
-        "conversation": conv.name,
-        "policy": settings.label,
-        "policy_kind": settings.policy,
-        "theoretical": settings.policy == "none",
-        "summariser": settings.summariser if settings.policy == "summarise" else None,
-        "mode": "speech" if settings.speech else "text",
-        "model": settings.model,
-        "trigger_tokens": prune.trigger_tokens if pruned else None,
-        "target_tokens": prune.target_tokens if pruned else None,
-        "summary_budget_tokens": prune.summary_budget_tokens if settings.policy == "summarise" else None,
-        "retention_ratio": settings.retention_ratio if settings.policy == "retention" else None,
-        "truncation_at": settings.limit,
-        "keep_last": settings.keep_last,
-        "turns": len(conv.turns),
-        "minutes": round(conv.minutes, 1),
-        "fact_survival": round(fact_survival(results), 4),
-        "facts": len(results),
-        "facts_lost": [r.id for r in results if not r.survived],
-        "superseded_flagged": [r.id for r in results if r.superseded_flag],
-        "superseded_mentioned": [r.id for r in results if r.superseded_mentioned],
-        "responses": len(run.ledger.records),
-        "summaries": run.summaries,
-        "input_tokens": totals.input_tokens,
-        "input_text_tokens": totals.input_text,
-        "input_audio_tokens": totals.input_audio,
-        "input_cached_tokens": totals.input_cached,
-        "output_tokens": totals.output_tokens,
-        "output_text_tokens": totals.output_text,
-        "output_audio_tokens": totals.output_audio,
-        "cost_usd": round(run.ledger.cumulative_cost_usd, 6),
-        "cost_uncached_usd": round(uncached_cost(run.ledger), 6),
-        "max_window_tokens": run.ledger.max_window_tokens,
-        "final_window_tokens": run.ledger.window_tokens,
-        "mean_window_tokens": round(sum(windows) / len(windows)) if windows else 0,
-        "window_tokens": windows,
-        "minutes_at_response": [round(m, 3) for m in run.minutes_at_response],
-        "cumulative_cost_usd": [round(r.cumulative_cost_usd, 6) for r in run.ledger.records],
-        "cumulative_cost_uncached_usd": _cumulative_uncached(run.ledger),
-        "context": run.context,  # what the server holds at the end: summary, then kept turns
-        "errors": run.errors,
-        "probe_recall": probe_recall(run.probes),
-        "probe_f1": probe_f1(run.probes),
-        "probes": [asdict(p) for p in run.probes],
-        "wall_s": round(run.wall_s, 2),
-        "fold_seconds": run.fold_seconds,
-        "items_dropped": run.dropped,
-        "incomplete": run.incomplete,
-        "probes_unanswered": [p.id for p in run.probes if p.unanswered],
-    }
+    return EvalReport(
+        conversation=conv.name,
+        policy=settings.label,
+        policy_kind=settings.policy,
+        theoretical=settings.policy == "none",
+        summariser=settings.summariser if settings.policy == "summarise" else None,
+        mode="speech" if settings.speech else "text",
+        model=settings.model,
+        trigger_tokens=prune.trigger_tokens if pruned else None,
+        target_tokens=prune.target_tokens if pruned else None,
+        summary_budget_tokens=prune.summary_budget_tokens if settings.policy == "summarise" else None,
+        retention_ratio=settings.retention_ratio if settings.policy == "retention" else None,
+        truncation_at=settings.limit,
+        keep_last=settings.keep_last,
+        turns=len(conv.turns),
+        minutes=round(conv.minutes, 1),
+        fact_survival=round(fact_survival(results), 4),
+        facts=len(results),
+        facts_lost=[r.id for r in results if not r.survived],
+        superseded_flagged=[r.id for r in results if r.superseded_flag],
+        superseded_mentioned=[r.id for r in results if r.superseded_mentioned],
+        responses=len(run.ledger.records),
+        summaries=run.summaries,
+        input_tokens=totals.input_tokens,
+        input_text_tokens=totals.input_text,
+        input_audio_tokens=totals.input_audio,
+        input_cached_tokens=totals.input_cached,
+        output_tokens=totals.output_tokens,
+        output_text_tokens=totals.output_text,
+        output_audio_tokens=totals.output_audio,
+        cost_usd=round(run.ledger.cumulative_cost_usd, 6),
+        cost_uncached_usd=round(uncached_cost(run.ledger), 6),
+        max_window_tokens=run.ledger.max_window_tokens,
+        final_window_tokens=run.ledger.window_tokens,
+        mean_window_tokens=round(sum(windows) / len(windows)) if windows else 0,
+        window_tokens=windows,
+        minutes_at_response=[round(m, 3) for m in run.minutes_at_response],
+        cumulative_cost_usd=[round(r.cumulative_cost_usd, 6) for r in run.ledger.records],
+        cumulative_cost_uncached_usd=_cumulative_uncached(run.ledger),
+        context=run.context,
+        errors=run.errors,
+        probe_recall=probe_recall(run.probes),
+        probe_f1=probe_f1(run.probes),
+        probes=[asdict(p) for p in run.probes],
+        wall_s=round(run.wall_s, 2),
+        fold_seconds=run.fold_seconds,
+        items_dropped=run.dropped,
+        incomplete=run.incomplete,
+        probes_unanswered=[p.id for p in run.probes if p.unanswered],
+    )
 
 
-def format_report(report: dict[str, Any]) -> str:
+def format_report(report: EvalReport) -> str:
     r = report
     lines = [
         f"{r['conversation']}: policy {r['policy']}"
@@ -124,7 +194,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def compare_table(reports: Sequence[dict[str, Any]]) -> str:
+def compare_table(reports: Sequence[EvalReport]) -> str:
     """One row per policy; cost as billed (prefix cache) and with no cache hits, each also as a share
     of ``auto``, the server's default (what a session left alone costs). ``none (theoretical)`` is
     shown but is never the reference: no real session holds its window."""
@@ -152,7 +222,7 @@ def compare_table(reports: Sequence[dict[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def plot_compare(reports: Sequence[dict[str, Any]], path: str | Path) -> Path:
+def plot_compare(reports: Sequence[EvalReport], path: str | Path) -> Path:
     """A static PNG: window over time per policy, cumulative cost, and fact survival."""
     import matplotlib
 

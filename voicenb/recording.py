@@ -17,7 +17,7 @@ import gzip
 import json
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -43,7 +43,7 @@ class SessionRecorder:
             header["session"] = config.to_api()
         self._write(header)
 
-    def client_event(self, event: dict[str, Any]) -> None:
+    def client_event(self, event: Mapping[str, Any]) -> None:
         self._record("client", event)
 
     def local_event(self, event: dict[str, Any]) -> None:
@@ -53,7 +53,7 @@ class SessionRecorder:
         data = event if isinstance(event, dict) else event.model_dump(exclude_unset=True, warnings=False)
         self._record("server", data)
 
-    def _record(self, direction: str, event: dict[str, Any]) -> None:
+    def _record(self, direction: str, event: Mapping[str, Any]) -> None:
         # A server that echoes the key back must not get it written down: every registered secret is masked.
         entry = {"t": round(time.monotonic() - self._t0, 4), "dir": direction, "event": redact_value(event)}
         self._write(entry)

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+
+from openai.types.realtime import (
+    ConversationItemParam,
+    RealtimeClientEventParam,
+    ResponseCreateEventParam,
+)
 
 from .. import events as ev
 from .calling import ToolRunner
@@ -16,17 +21,19 @@ ASK_TIMEOUT_S = 180.0  # `ask()`: a reply, its tool calls and the answer after t
 
 
 def item_events(
-    item: dict[str, Any], tools: ToolBox, *, respond: bool, tool: str | None
-) -> list[dict[str, Any]]:
+    item: ConversationItemParam, tools: ToolBox, *, respond: bool, tool: str | None
+) -> list[RealtimeClientEventParam]:
     """The client events that append ``item`` and, with ``respond``, ask for a reply that first calls
     ``tool`` (None: any or none). ValueError when ``tools`` has no tool of that name."""
     if tool is not None and tool not in tools:
         names = ", ".join(t.name for t in tools) or "none"
         raise ValueError(f"no tool named {tool!r}: this session's tools are {names}")
-    events: list[dict[str, Any]] = [{"type": "conversation.item.create", "item": item}]
+    events: list[RealtimeClientEventParam] = [{"type": "conversation.item.create", "item": item}]
     if respond:
-        forced = {"tool_choice": {"type": "function", "name": tool}} if tool else None
-        events.append({"type": "response.create", **({"response": forced} if forced else {})})
+        create: ResponseCreateEventParam = {"type": "response.create"}
+        if tool:
+            create["response"] = {"tool_choice": {"type": "function", "name": tool}}
+        events.append(create)
     return events
 
 

@@ -14,6 +14,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from openai.types.realtime import (
+    RealtimeClientEventParam,
+    RealtimeConversationItemFunctionCallOutputParam,
+    RealtimeResponseCreateParamsParam,
+)
+
 from .. import events as ev
 from .core import SessionCore
 from .tools import Tool, ToolArgumentsError, ToolBox, error_output, output_text
@@ -32,7 +38,7 @@ class ToolRunner:
         self,
         core: SessionCore,
         tools: ToolBox,
-        send: Callable[[dict[str, Any]], Awaitable[None]],
+        send: Callable[[RealtimeClientEventParam], Awaitable[None]],
     ) -> None:
         self.core, self.tools, self.send = core, tools, send
         self._pending: dict[str, list[ev.ToolCalled]] = {}  # response id -> its calls
@@ -71,12 +77,16 @@ class ToolRunner:
         outputs = await asyncio.gather(*(self.call(c) for c in calls))
         try:
             for call, output in zip(calls, outputs, strict=True):
-                item = {"type": "function_call_output", "call_id": call.call_id, "output": output}
+                item: RealtimeConversationItemFunctionCallOutputParam = {
+                    "type": "function_call_output",
+                    "call_id": call.call_id,
+                    "output": output,
+                }
                 await self.send({"type": "conversation.item.create", "item": item})
             self.rounds += 1
             if self.core.response_active:
                 return  # the user spoke meanwhile: that response reads the outputs
-            response: dict[str, Any] = {}
+            response: RealtimeResponseCreateParamsParam = {}
             forced, self.answer_next = self.answer_next, False
             if forced or self.rounds >= MAX_ROUNDS or all(c.name in ANSWER_AFTER for c in calls):
                 response["tool_choice"] = "none"  # a model calling tools in a loop must now speak

@@ -10,8 +10,13 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
+from openai.types.realtime import (
+    ConversationItemCreateEventParam,
+    ConversationItemParam,
+    RealtimeClientEventParam,
+)
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
 from .. import events as ev
@@ -94,8 +99,8 @@ class Link:
             fut.cancel()
         self._waiters.clear()
 
-    async def send(self, event: dict[str, Any]) -> None:
-        """The one path for client events."""
+    async def send(self, event: RealtimeClientEventParam) -> None:
+        """The one path for client events (the SDK's TypedDict params: pyright checks each one)."""
         if self.conn is None:
             raise ConnectionError(
                 "not connected: press Start in the panel, or `await session.connect()` first"
@@ -174,15 +179,18 @@ class Link:
             self._waiters.pop(key, None)
 
     async def create_item(
-        self, role: str, text: str, prefix: str, previous_item_id: str | None = None
+        self, role: Role, text: str, prefix: str, previous_item_id: str | None = None
     ) -> str:
         """Create a text message item and wait until the server confirms it (or reports an error)."""
         item_id = f"{prefix}{uuid.uuid4().hex[:20]}"
-        kind = "output_text" if role == "assistant" else "input_text"
-        item = {"id": item_id, "type": "message", "role": role, "content": [{"type": kind, "text": text}]}
+        item = text_message(item_id, role, text)
         event_id = f"evt_{uuid.uuid4().hex[:20]}"
         confirmed, failed = self._expect(("added", item_id)), self._expect(("event", event_id))
-        event: dict[str, Any] = {"type": "conversation.item.create", "item": item, "event_id": event_id}
+        event: ConversationItemCreateEventParam = {
+            "type": "conversation.item.create",
+            "item": item,
+            "event_id": event_id,
+        }
         if previous_item_id:
             event["previous_item_id"] = previous_item_id
         try:
@@ -213,3 +221,25 @@ class Link:
                 f"{len(ids) - len(confirmed)} deletions not confirmed", "delete_unconfirmed"
             )
         return confirmed
+
+
+Role = Literal["system", "user", "assistant"]
+
+
+def text_message(item_id: str, role: Role, text: str) -> ConversationItemParam:
+    """A text message item; the assistant's text is ``output_text``, everyone else's ``input_text``."""
+    if role == "assistant":
+        return {
+            "id": item_id,
+            "type": "message",
+            "role": role,
+            "content": [{"type": "output_text", "text": text}],
+        }
+    if role == "system":
+        return {
+            "id": item_id,
+            "type": "message",
+            "role": role,
+            "content": [{"type": "input_text", "text": text}],
+        }
+    return {"id": item_id, "type": "message", "role": role, "content": [{"type": "input_text", "text": text}]}

@@ -12,12 +12,14 @@ import collections
 import logging
 import random
 
+from openai.types.realtime import InputAudioBufferAppendEventParam, RealtimeClientEventParam
+
 from .. import events as ev
 from ..audio import pcm_duration_s
 from ..state import ConversationState, Item, Transcript, summary_body, summary_item_text
 from .backends import Backend
 from .config import SESSION_ENDING_CODES, HandoffPolicy
-from .connection import Link
+from .connection import Link, Role
 from .core import SessionCore
 from .pruning import Pruner, fold
 
@@ -61,7 +63,7 @@ class Handoff:
         self._task: asyncio.Task | None = None
         self._timer: asyncio.Task | None = None
         self.on_failed = lambda: None
-        self._items: collections.deque[dict] = collections.deque()
+        self._items: collections.deque[RealtimeClientEventParam] = collections.deque()
         self._last_start = 0.0
         self._owed: tuple[str | None, list[Item]] | None = None
         core.subscribe(self._on_event)
@@ -153,7 +155,7 @@ class Handoff:
                 return attempt, error
             await asyncio.sleep(delay)
 
-    def queue_item(self, event: dict) -> None:
+    def queue_item(self, event: RealtimeClientEventParam) -> None:
         """A client item sent while no session is open: kept (bounded) and sent after the handoff."""
         if len(self._items) >= self.policy.max_queued_items:
             raise ConnectionError(f"not connected, and {len(self._items)} items already wait for the handoff")
@@ -207,9 +209,10 @@ class Handoff:
             core.note({"type": "voicenb.summary", "item_id": summary_id, "summarises": []})
             core.note({"type": "voicenb.seeded", "item_id": summary_id, "copy_of": "summary"})
         for turn in recent:
-            new_id = await self.link.create_item(turn.role, turn.text, "seed_")
+            role: Role = "assistant" if turn.role == "assistant" else "user"  # a turn: one or the other
+            new_id = await self.link.create_item(role, turn.text, "seed_")
             core.note({"type": "voicenb.seeded", "item_id": new_id, "copy_of": turn.id})
 
 
-def append_audio(pcm: bytes) -> dict:
+def append_audio(pcm: bytes) -> InputAudioBufferAppendEventParam:
     return {"type": "input_audio_buffer.append", "audio": base64.b64encode(pcm).decode()}

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
+from openai.types.realtime import RealtimeClientEventParam
 from websockets.exceptions import ConnectionClosed
 
 from .. import events as ev
@@ -66,7 +66,7 @@ class Lifecycle:
         else:
             self.set_closed(reason)
 
-    async def send(self, event: dict[str, Any]) -> None:
+    async def send(self, event: RealtimeClientEventParam) -> None:
         """Send, or keep for the new session during a handoff (or a drop it will heal)."""
         if self.handoff.active or (not self.link.is_open and self.handoff.policy.on_disconnect and self.live):
             self.handoff.queue_item(event)

@@ -16,6 +16,8 @@ import functools
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, TypeVar
 
+from openai.types.realtime import ConversationItemParam
+
 from ..model_table import warn_if_deprecated
 from ..policy import SummaryPolicy
 from ..summarisers import Summariser
@@ -186,7 +188,11 @@ class VoiceSession(SessionViews):
         """Add a typed user turn (and ask for a reply). ``tool``: the reply must first call the tool of
         that name (``"recall"``: look back into the log); the reply after it answers from the result
         (it calls nothing more)."""
-        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        item: ConversationItemParam = {
+            "type": "message",
+            "role": "user",
+            "content": [{"type": "input_text", "text": text}],
+        }
         await self.send_item(item, respond=respond, tool=tool)
 
     async def ask(self, text: str, *, tool: str | None = None, timeout: float = ASK_TIMEOUT_S) -> str:
@@ -197,7 +203,7 @@ class VoiceSession(SessionViews):
         return await answer(self.core, self.tool_runner, say, text, timeout)
 
     async def send_item(
-        self, item: dict[str, Any], *, respond: bool = False, tool: str | None = None
+        self, item: ConversationItemParam, *, respond: bool = False, tool: str | None = None
     ) -> None:
         """Append any conversation item (API shape), optionally asking for a reply (that first calls
         ``tool``, as `send_text`). During a handoff (or a drop it will heal) the item is kept and sent to

@@ -71,8 +71,9 @@ async def _timed(session: VoiceSession, question: str, force: bool) -> dict[str,
     started = time.monotonic()
     await session.send_text(question, respond=not force)
     if force:
-        choice = {"type": "function", "name": "recall"}
-        await session.link.send({"type": "response.create", "response": {"tool_choice": choice}})
+        await session.link.send(
+            {"type": "response.create", "response": {"tool_choice": {"type": "function", "name": "recall"}}}
+        )
     while True:
         await session.next(ev.UsageUpdated, timeout=300)
         added = [i for i in session.state.log.values() if i.id not in before]

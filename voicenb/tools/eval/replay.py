@@ -31,6 +31,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from openai.types.realtime import RealtimeConversationItemUserMessageParam
+
 from ... import events as ev
 from ...apikey import get_api_key
 from ...audio import WPM, silence, spoken_seconds
@@ -224,12 +226,7 @@ async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettin
         await session.commit_audio(respond=True)
         return
     audio = base64.b64encode(silence(spoken_seconds(text, settings.wpm))).decode()
-    item = {
-        "type": "message",
-        "role": "user",
-        "content": [{"type": "input_audio", "audio": audio, "transcript": text}],
-    }
-    await session.send_item(item, respond=True)
+    await session.send_item(_audio_turn(audio, text), respond=True)
 
 
 async def _send_probe(session: VoiceSession, question: str, settings: EvalSettings) -> None:
@@ -238,10 +235,16 @@ async def _send_probe(session: VoiceSession, question: str, settings: EvalSettin
         await _send_user_turn(session, question, settings)
         return
     audio = base64.b64encode(silence(spoken_seconds(question, settings.wpm))).decode()
-    content = [{"type": "input_audio", "audio": audio, "transcript": question}]
-    await session.send_item(
-        {"type": "message", "role": "user", "content": content}, respond=True, tool="recall"
-    )
+    await session.send_item(_audio_turn(audio, question), respond=True, tool="recall")
+
+
+def _audio_turn(audio: str, transcript: str) -> RealtimeConversationItemUserMessageParam:
+    """A user turn of (base64) audio with its transcript, as the server would have heard it."""
+    return {
+        "type": "message",
+        "role": "user",
+        "content": [{"type": "input_audio", "audio": audio, "transcript": transcript}],
+    }
 
 
 def pairs(turns: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:

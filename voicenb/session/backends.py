@@ -11,11 +11,14 @@ import ipaddress
 import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..apikey import get_api_key, install_log_redaction, protect_logs, register_secret
 from ..model_table import DEFAULT_TEXT_MODEL
+
+if TYPE_CHECKING:  # imported where a backend connects (as AsyncOpenAI is)
+    from openai.resources.realtime.realtime import AsyncRealtimeConnection
 
 log = logging.getLogger("voicenb.session")
 OPENAI_HOSTS = frozenset({"api.openai.com"})
@@ -152,7 +155,7 @@ class Backend:
             await engine.stop()
             self.websocket_base_url = None
 
-    async def connect(self, model: str) -> Any:
+    async def connect(self, model: str) -> AsyncRealtimeConnection:
         """An open SDK realtime connection to this backend."""
         from openai import AsyncOpenAI
         from openai.types.websocket_connection_options import WebSocketConnectionOptions

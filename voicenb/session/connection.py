@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from openai.types.realtime import (
     ConversationItemCreateEventParam,
@@ -23,6 +23,9 @@ from .. import events as ev
 from .backends import Backend
 from .core import SessionCore
 
+if TYPE_CHECKING:  # the SDK's client machinery loads when a backend connects, not on import
+    from openai.resources.realtime.realtime import AsyncRealtimeConnection
+
 
 class NotConfirmed(RuntimeError):
     """The server did not confirm (or rejected) an item we created or deleted."""
@@ -34,7 +37,7 @@ class Link:
     def __init__(self, core: SessionCore, confirm_timeout_s: float = 10.0) -> None:
         self.core = core
         self.confirm_timeout_s = confirm_timeout_s
-        self.conn: Any = None
+        self.conn: AsyncRealtimeConnection | None = None
         self.opened_at = 0.0
         self.on_lost: Callable[[str], None] = lambda reason: None
         self._ready = False  # the server confirmed our configuration on this connection
@@ -109,7 +112,7 @@ class Link:
             self.core.recorder.client_event(event)
         await self.conn.send(event)
 
-    async def _read(self, conn: Any) -> None:
+    async def _read(self, conn: AsyncRealtimeConnection) -> None:
         reason, failed = "connection ended", False
         try:
             while True:
@@ -132,7 +135,7 @@ class Link:
         self.conn, self._ready = None, False
         self.on_lost(reason)
 
-    def _dispatch(self, conn: Any, raw: bytes) -> None:
+    def _dispatch(self, conn: AsyncRealtimeConnection, raw: bytes) -> None:
         try:
             event = conn.parse_event(raw)
         except Exception as exc:

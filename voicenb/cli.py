@@ -35,12 +35,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     if args.load:
-        from .engine.loadbench import main as load_bench
+        from .tools.load import main as load_bench
 
         load_bench(args.load, args.turns)
         return 0
     if args.sessions:
-        from .engine.bench import concurrent_sessions, concurrent_sessions_remote
+        from .tools.latency import concurrent_sessions, concurrent_sessions_remote
 
         local = asyncio.run(concurrent_sessions(args.sessions, args.turns))
         remote = asyncio.run(concurrent_sessions_remote(args.sessions, args.turns))

@@ -1,6 +1,6 @@
 """Fairness and load figures with scripted parts (about scheduling, not models):
 ``python -m tests.engine.bench_fairness [CLIENTS ...]``.
-The real-model figures come from ``voicenb.engine.loadbench.main``."""
+The real-model figures come from ``voicenb.tools.load.main``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import time
 
 from tests.engine.fakes import ScriptedLLM, ScriptedSTT, ToneTTS
 from voicenb.engine import EngineConfig
-from voicenb.engine.loadbench import run_flood, run_load
+from voicenb.tools.load import run_flood, run_load
 
 
 class SlowToneTTS(ToneTTS):

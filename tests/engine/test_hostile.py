@@ -15,7 +15,7 @@ from websockets.exceptions import InvalidStatus
 from tests.engine.fakes import LoudnessVAD, ScriptedLLM, ScriptedSTT, ToneTTS, connect, next_event, tone
 from tests.engine.test_protocol import TEXT_ONLY, add, user_text
 from voicenb.engine import EngineConfig, OfflineEngine
-from voicenb.engine.loadbench import run_flood, run_load
+from voicenb.tools.load import run_flood, run_load
 
 RETENTION = "session.truncation.retention_ratio"
 VAD_ON = {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad"}}}}

@@ -4,7 +4,7 @@
     transcripts, assistant turns streaming 100 ms audio deltas and transcript deltas, usage) is
     parsed once with the SDK's own server-event parser, then replayed through `SessionCore.handle()`
     (the one dispatch table) with a subscriber attached; reported as × realtime.
-(b) Voice-to-voice latency of the offline engine, p50/p95 (`voicenb.engine.bench.v2v_latency`: end of
+(b) Voice-to-voice latency of the offline engine, p50/p95 (`voicenb.tools.latency.v2v_latency`: end of
     the user's speech → first audio delta; needs the offline speech models).
 (c) Summary overlap: the latency of a turn (send → first reply event at a subscriber) through a real
     session on the offline engine (scripted reply parts, so only the session and protocol are timed),
@@ -143,7 +143,7 @@ def core_throughput(seconds: float = 3600.0) -> dict[str, Any]:
 async def v2v(n_turns: int) -> dict[str, Any]:
     """The engine author's measurement; None figures (with the reason) when the speech models are missing."""
     try:
-        from ..engine.bench import v2v_latency
+        from .latency import v2v_latency
 
         result = await v2v_latency(n_turns, summary_every=3)  # turns right after a summary apart
     except Exception as exc:  # MissingExtraError, or no engine yet
@@ -198,8 +198,8 @@ async def _turn_latency(session: VoiceSession, replies: Any, text: str) -> float
 async def summary_overlap(rounds: int = 10, turns_per_round: int = 30) -> dict[str, Any]:
     """Median turn latency with and without a summary of ``turns_per_round`` exchanges running."""
     from ..engine import OfflineEngine
-    from ..engine.scripted import ScriptedReplies
     from .eval.replay import EvalSettings, engine_config
+    from .scripted import ScriptedReplies
 
     replies = ScriptedReplies()
     async with OfflineEngine(engine_config(EvalSettings(), replies)) as engine:

@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
-from ..engine.scripted import EstimatedSpeech, ScriptedReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, SessionConfig, VoiceSession
 from ..summarisers import ExtractiveSummariser
 from .eval.loading import load_conversation
 from .eval.probes import load_reply_model
 from .eval.replay import pairs
+from .scripted import EstimatedSpeech, ScriptedReplies
 
 INSTRUCTIONS = "You are a helpful voice assistant. Answer in one short sentence."
 

@@ -31,8 +31,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from .. import events as ev
-from ..engine.bench import percentiles
-from ..engine.scripted import AcknowledgingReplies
 from ..policy import SummaryPolicy
 from ..session import Backend, HandoffPolicy, SessionConfig, VoiceSession
 from ..session.defaults import OFFLINE_MODEL
@@ -40,6 +38,8 @@ from ..summarisers import ExtractiveSummariser
 from ..tokens import count_text_tokens, model_spec
 from .eval.probes import PREFILL_TOKENS_PER_S
 from .eval.replay import FoldClock
+from .latency import percentiles
+from .scripted import AcknowledgingReplies
 
 WORDS_PER_S = 2.5
 PAUSE_S = 2.0

@@ -3,7 +3,7 @@ context policy.
 
 Deterministic: the engine runs with no speech models. Its reply "LLM" answers each response with the
 conversation's next assistant turn verbatim and its "TTS" is silence lasting as long as the words take
-to say (`voicenb.engine.scripted`). User turns are created as ``input_audio`` items (silence of the same
+to say (`voicenb.tools.scripted`). User turns are created as ``input_audio`` items (silence of the same
 estimated length) carrying their text as the transcript. So the engine bills the window exactly as the
 API bills a voice call, while every model and the scorer read the exact words. With ``speech=True``
 user turns are synthesised with the offline voice instead and transcribed by the engine's STT.
@@ -37,13 +37,13 @@ from ... import events as ev
 from ...apikey import get_api_key
 from ...audio import WPM, silence, spoken_seconds
 from ...engine import EngineConfig, OfflineEngine
-from ...engine.scripted import EstimatedSpeech, ScriptedReplies
 from ...model_table import DEFAULT_REALTIME_MODEL
 from ...policy import SummaryPolicy
 from ...session import Backend, SessionConfig, VoiceSession
 from ...session.defaults import OFFLINE_SUMMARY_TIMEOUT_S
 from ...summarisers import ExtractiveSummariser, OpenAISummariser, Summariser
 from ...tokens import TokenLedger, model_spec
+from ..scripted import EstimatedSpeech, ScriptedReplies
 from .conversations import Conversation
 from .probes import ProbeResult, ask_probes, load_reply_model
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from ..audio import SAMPLE_RATE, chunk_pcm, pcm_duration_s, pcm_to_float, silence
-from .config import EngineConfig
-from .server import OfflineEngine
-from .speech import synthesise
+from ..engine.config import EngineConfig
+from ..engine.server import OfflineEngine
+from ..engine.speech import synthesise
 
 QUESTIONS = [
     "What is the capital of France?",
@@ -196,10 +196,10 @@ async def rolling_summary_survival(
 
     from openai import AsyncOpenAI
 
+    from ..engine.chat_api import ChatAPI
+    from ..engine.components import _load_llm
     from ..summarisers import OpenAISummariser
-    from ..tools import eval as ev  # a benchmark of the summariser: the eval's loading and scoring
-    from .chat_api import ChatAPI
-    from .components import _load_llm
+    from . import eval as ev  # a benchmark of the summariser: the eval's loading and scoring
 
     model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
     token = secrets.token_urlsafe(24)  # a real credential for this loopback listener

@@ -22,8 +22,8 @@ import time
 from typing import Any, cast
 
 from ..audio import SAMPLE_RATE
-from .config import EngineConfig
-from .server import OfflineEngine
+from ..engine.config import EngineConfig
+from ..engine.server import OfflineEngine
 
 NO_VAD_AUDIO_OUT = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
 FLOOD_CLIP_S = 0.1
@@ -60,7 +60,7 @@ def _stats(samples: list[float]) -> dict[str, float]:
 def default_clip() -> bytes:
     """A spoken question from the bundled voice; 1 s of a quiet tone when no voice is installed."""
     try:
-        from .speech import synthesise
+        from ..engine.speech import synthesise
 
         return synthesise("What is the capital of France?")
     except Exception:

@@ -23,7 +23,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from .facts import Span, anchor_dates, format_date, session_date, spans, values_in
+from .facts import Span, anchor_dates, format_date, session_date, values_in
+from .grounding import gist_of, invented, said_in
 from .tokens import count_text_tokens
 from .unplaced import notes_for, unplaced_spans
 
@@ -187,17 +188,16 @@ class FactMemory:
         days = self.fold_days
         first_turn = self.turns_seen if first_fold else self.turns_seen - len(turns)  # counted already
         applied = []
-        said = values_in(" ".join(t for _, t in turns) + "\n" + self.text_of_all(), language)
-        said |= {n for v in said for n in _numbers_of(v)}
+        said = said_in(" ".join(t for _, t in turns) + "\n" + self.text_of_all(), language)
         for op in update.ops:
             subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]
-            if not subject or (not value and op.op != "delete") or _invented(value, said, language):
+            if not subject or (not value and op.op != "delete") or invented(value, said, language):
                 continue
             turn = _source_turn(value or subject, turns, language)
             value = anchor_dates(value, days[turn], language) if value else value
             if self._apply_one(op.op, subject, value, first_turn + turn):
                 applied.append(Operation(op=op.op, subject=subject, value=value))
-        if gist := _gist_of(update.gist, turns):
+        if gist := gist_of(update.gist, turns):
             self.gist = gist
         if first_fold:
             self._touch_mentioned(turns, language)
@@ -307,41 +307,6 @@ class FactMemory:
 
 
 _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "de", "y", "le", "der", "die"}
-
-
-def _invented(value: str, said: set[str], language: str) -> bool:
-    """Whether a value states numbers, dates, times or codes of which neither the turns nor the memory
-    said any (the 1.5B added 'Tuesday at 6pm' to a call about a table tonight): the model's, not the
-    conversation's. A value that states none of those (a paraphrase, a place) is not judged here."""
-    stated = {s.value for s in spans(value, language)} - _YEARS  # a year is often reckoned ("last year")
-    return bool(stated) and not (stated | {n for v in stated for n in _numbers_of(v)}) & said
-
-
-_YEARS = {str(y) for y in range(1900, 2101)}
-
-
-def _numbers_of(value: str) -> set[str]:
-    """The plain numbers a normalised value holds, as a turn may have said them: "8:00pm" and "20:00"
-    hold 8 (said "at eight"), "£25,000" holds 25000."""
-    numbers = {n.lstrip("0") for n in re.findall(r"\d+", value)} - {""}
-    if hour := re.match(r"(\d{1,2}):", value):
-        numbers.add(str(int(hour.group(1)) % 12 or 12))
-    return numbers
-
-
-_PLACEHOLDER = re.compile(r"\{\{[^{}]*\}\}|\{[a-z_.]+\}")  # a template slot a small model copied
-
-
-def _gist_of(gist: str, turns: Sequence[Turn]) -> str:
-    """What the call is about, or "" (keep the previous gist): a gist that only repeats one of the turns
-    (the 1.5B copied an assistant's apology there) says nothing about the call."""
-    gist = " ".join(_PLACEHOLDER.sub(" ", gist).split())[:200]
-    words = set(re.findall(r"\w+", gist.lower()))
-    for _, text in turns:
-        said = set(re.findall(r"\w+", text.lower()))
-        if len(words) >= 8 and len(words & said) >= 0.9 * len(words):  # a topic line shares fewer
-            return ""
-    return gist
 
 
 def _source_turn(value: str, turns: Sequence[Turn], language: str) -> int:

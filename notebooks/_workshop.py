@@ -1,6 +1,6 @@
 """Helpers the workshop notebooks share: plotting, the threshold lab's widgets, a spoken script for
-running without a microphone, and the checks the test suite relies on. Kept here so the notebooks' cells
-show only what they teach."""
+running without a microphone. Kept here so the notebooks' cells show only what they teach; what each
+notebook promises is checked by the tests (`tests/notebook_checks.py`), not in its cells."""
 
 from __future__ import annotations
 
@@ -30,14 +30,6 @@ def backend_line(session: Any) -> str:
 def wrap(text: str, width: int = 96) -> str:
     """``text`` wrapped for a notebook output."""
     return textwrap.fill(text, width, subsequent_indent="    ")
-
-
-# --- 01: tokens per second ----------------------------------------------------------------------------
-
-
-def check_tokens_per_second(audio_per_s: float, ratio: float) -> None:
-    assert 8.5 <= audio_per_s <= 10.5, f"user audio is billed by duration (10/s), got {audio_per_s:.1f}/s"
-    assert ratio > 1, "speech costs more tokens than its text"
 
 
 # --- 02: a spoken script instead of a microphone --------------------------------------------------------
@@ -85,15 +77,6 @@ def print_log(session: Any) -> None:
         label = "SUMMARY" if item.is_summary else item.role
         text = item.text if len(item.text) <= 60 else item.text[:59] + "…"
         print(f"{label:>9} | {where:<18} | {text}")
-
-
-def check_live_bot(session: Any, script: Sequence[str]) -> None:
-    """What notebook 02 promises (the test suite runs it)."""
-    users = [t for t in session.state.turns() if t.role == "user"]
-    assert len(users) >= len(script), "every spoken turn is in the log"
-    summary = session.state.current_summary()
-    assert session.summaries >= 1 and summary is not None, "the demo trigger summarised"
-    assert session.state.window[0] == summary.id, "the summary sits at the root of the window"
 
 
 def window_series(ledger: Any) -> list[Any]:
@@ -171,16 +154,6 @@ def report_table(reports: Sequence[Report]) -> str:
     header = "".join(f"<th>{h}</th>" for h in head)
     body = "".join(f"<tr>{row}</tr>" for row in rows)
     return f'<table class="vnb-lab-table"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>'
-
-
-def check_policies(reports: Sequence[Report]) -> None:
-    """What notebook 03's long call shows (the test suite runs it)."""
-    by_policy = {r["policy"]: r for r in reports}
-    summarise, auto = by_policy["summarise"], by_policy["auto"]
-    assert summarise["fact_survival"] >= 0.9 > by_policy["last-n"]["fact_survival"]
-    assert summarise["fact_survival"] > auto["fact_survival"], "auto forgets the early facts"
-    assert summarise["cost_usd"] <= 0.5 * auto["cost_usd"], "once full, auto busts the cache every response"
-    assert summarise["max_window_tokens"] < auto["max_window_tokens"]
 
 
 def print_policy_costs(reports: Sequence[Report], expected: dict[str, Any]) -> None:
@@ -324,30 +297,3 @@ def plot_sweep(triggers: Sequence[int], sweep: dict[str, list[Report]], best: An
     c.legend(fontsize=7)
     fig.tight_layout()
     plt.show()
-
-
-def check_sweep(triggers: Sequence[int], sweep: dict[str, list[Report]], at_best: Report) -> None:
-    """The trade-off the sweep shows is there (the test suite runs it)."""
-    summarise, auto = sweep["summarise"], sweep["auto"]
-    assert min(r["fact_survival"] for r in summarise) >= 0.9, "summarise keeps the facts at every trigger"
-    uncut = auto[-1]["max_window_tokens"]  # the highest trigger is above anything the call reaches
-    cutting = [i for i, r in enumerate(auto) if r["max_window_tokens"] < uncut]
-    assert cutting and all(auto[i]["fact_survival"] < summarise[i]["fact_survival"] for i in cutting)
-    # A window of a few hundred tokens is cheap to re-read fresh; from 1,000 up, auto's cache busts cost.
-    assert all(auto[i]["cost_usd"] > summarise[i]["cost_usd"] for i in cutting if triggers[i] >= 1000)
-    assert summarise[0]["cost_usd"] > at_best["cost_usd"], "pruning often busts the cache often"
-    assert at_best["fact_survival"] >= 0.9
-
-
-# --- 04: tools and recall ------------------------------------------------------------------------------
-
-
-def check_tools(session: Any, bookings: Sequence[dict[str, Any]]) -> None:
-    """What notebook 04 promises (the test suite runs it)."""
-    assert bookings and bookings[0]["people"] == 4, f"the model booked the table: {bookings}"
-    calls = [i for i in session.state.log.values() if i.kind == "function_call"]
-    outputs = [i for i in session.state.log.values() if i.kind == "function_call_output"]
-    assert len(calls) >= 2 and len(outputs) >= 2, "the booking and the recall are in the full log"
-    found = session.state.tool_output(calls[-1].call_id)
-    assert found is not None and "Maya" in found.text, "recall returned the folded turn"
-    assert session.summaries >= 1, "the booking was folded into the summary"

@@ -35,6 +35,22 @@ def test_committed_without_outputs(path: Path):
     assert not dirty, f"{path.name}: cells {dirty} have outputs; strip them before committing"
 
 
+CHECKS = {
+    "01_text_vs_audio_tokens.ipynb": "from tests.notebook_checks import check_tokens_per_second\n"
+    "check_tokens_per_second(audio_per_s, ratio)",
+    "02_live_summarising_bot.ipynb": "from tests.notebook_checks import check_live_bot\n"
+    "check_live_bot(session, SCRIPT)",
+    "03_threshold_lab.ipynb": "from tests.notebook_checks import check_policies, check_sweep\n"
+    "check_policies(reports)\ncheck_sweep(triggers, sweep, at_best)",
+    "04_tools_and_recall.ipynb": "from tests.notebook_checks import check_tools\n"
+    "check_tools(session, bookings)",
+}
+
+
+def test_every_notebook_has_its_checks():
+    assert sorted(CHECKS) == [p.name for p in NOTEBOOKS]
+
+
 @pytest.mark.offline
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_runs_offline_top_to_bottom(path: Path, monkeypatch, tmp_path):
@@ -45,11 +61,15 @@ def test_runs_offline_top_to_bottom(path: Path, monkeypatch, tmp_path):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # CI and workshops run offline
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     nb = nbformat.read(path, as_version=4)
+    check = CHECKS[path.name]  # what the notebook promises, run in its kernel after its last cell
+    root = str(Path(__file__).parent.parent)
+    nb.cells.append(nbformat.v4.new_code_cell(f"import sys\nsys.path.insert(0, {root!r})\n{check}"))
     NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
     ).execute()
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
+    errors = [f"{o.ename}: {o.evalue}" for o in outputs if o.output_type == "error"]
+    assert not errors, errors
     draws = ("plt.show()", "plot_window(", "plot_sweep(")  # the cells that end in the notebook's plots
     plots = [c for c in nb.cells if c.cell_type == "code" and any(line.startswith(draws)
              for line in c.source.splitlines())]  # fmt: skip

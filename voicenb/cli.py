@@ -48,7 +48,8 @@ def _bench(args: argparse.Namespace) -> int:
             print(f"{args.sessions} sessions, {name}: v2v p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s")
         print(json.dumps({"sessions": args.sessions, "local": local, "remote": remote}))
         return 0
-    from .tools.bench import fold_pace, long_session_figures, run_benchmarks
+    from .tools.bench import long_session_figures, run_benchmarks
+    from .tools.fold_pace import fold_pace
 
     out = (lambda s: None) if args.json else print
     if args.folds:

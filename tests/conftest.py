@@ -22,6 +22,13 @@ async def wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> Non
         await asyncio.sleep(0.01)
 
 
+async def drain_loop(rounds: int = 20) -> None:
+    """Run what is already queued on the loop (``call_soon`` callbacks and the tasks they start), so a
+    test can assert that nothing *more* happens, without waiting a guessed time."""
+    for _ in range(rounds):
+        await asyncio.sleep(0)
+
+
 @pytest.fixture
 async def peer() -> AsyncIterator[ScriptedPeer]:
     async with ScriptedPeer() as p:

@@ -17,7 +17,9 @@ def check_tokens_per_second(audio_per_s: float, ratio: float) -> None:
 def check_live_bot(session: Any, script: Sequence[str]) -> None:
     """What notebook 02 promises."""
     users = [t for t in session.state.turns() if t.role == "user"]
+    replies = [t for t in session.state.turns() if t.role == "assistant" and t.text]
     assert len(users) >= len(script), "every spoken turn is in the log"
+    assert len(replies) >= len(script), "every spoken turn was answered"
     summary = session.state.current_summary()
     assert session.summaries >= 1 and summary is not None, "the demo trigger summarised"
     assert session.state.window[0] == summary.id, "the summary sits at the root of the window"

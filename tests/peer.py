@@ -12,6 +12,7 @@ import asyncio
 import base64
 import itertools
 import json
+import time
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -64,6 +65,7 @@ class ScriptedPeer:
         self._connected = asyncio.Event()
         self.audio_bytes = 0
         self.connections = 0
+        self.connected_at: list[float] = []  # time.monotonic() of each accepted connection
 
     async def __aenter__(self) -> ScriptedPeer:
         self._server = await serve(
@@ -94,6 +96,7 @@ class ScriptedPeer:
         # Each connection is a new server session: an empty conversation, like the real API.
         self._ws, self.items, self.instructions = ws, [], ""
         self.connections += 1
+        self.connected_at.append(time.monotonic())
         self._connected.clear()
         if self.close_at_once:
             await ws.close(code=1011, reason="closing at once")

@@ -14,7 +14,7 @@ require_offline_models()
 
 from tests.engine.conftest import FAST_LLM  # noqa: E402
 from voicenb.engine import EngineConfig, OfflineEngine  # noqa: E402
-from voicenb.engine.speech import synthesise  # noqa: E402
+from voicenb.engine.speech import synthesize  # noqa: E402
 
 pytestmark = pytest.mark.offline
 USER_TURNS = [
@@ -36,7 +36,7 @@ async def test_spoken_conversation_with_summary_conditions_the_next_reply():
             for k, text in enumerate(USER_TURNS):
                 calls_before = len(engine.llm_calls)
                 # Real-time streaming, like a microphone; trailing silence lets server VAD end the turn.
-                await session.pump(pcm_source(synthesise(text) + silence(1.0), realtime=True))
+                await session.pump(pcm_source(synthesize(text) + silence(1.0), realtime=True))
                 await wait_until(lambda k=k: len(session.ledger.records) > k, timeout=60)
                 await wait_until(lambda: not session.summarising, timeout=10)
                 if k == len(USER_TURNS) - 2:  # what the server holds before the last question

@@ -17,14 +17,14 @@ from voicenb import events as ev
 from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
 from voicenb.session import SessionConfig, VoiceSession
-from voicenb.state import Transcript
+from voicenb.state import TranscriptStatus
 from voicenb.summarisers import ExtractiveSummariser
 
 require_offline_models()
 
 from tests.engine.conftest import FAST_LLM  # noqa: E402
 from voicenb.engine import EngineConfig, OfflineEngine  # noqa: E402
-from voicenb.engine.speech import synthesise  # noqa: E402
+from voicenb.engine.speech import synthesize  # noqa: E402
 
 pytestmark = pytest.mark.offline
 LINES = [
@@ -119,14 +119,14 @@ async def test_failed_and_very_late_transcriptions_are_never_lost(engine, proxy)
     async with s:
         for line in LINES[:2]:
             done = len(s.ledger.records)
-            await s.pump(pcm_source(synthesise(line) + silence(1.0), realtime=False))
+            await s.pump(pcm_source(synthesize(line) + silence(1.0), realtime=False))
             await wait_until(lambda done=done: len(s.ledger.records) > done, timeout=60)
         failed, late = [t for t in s.state.turns() if t.role == "user"]
-        assert failed.status is Transcript.FAILED
+        assert failed.status is TranscriptStatus.FAILED
         summarised = {i for item in s.state.log.values() if item.is_summary for i in item.summarises}
         assert failed.id not in summarised  # a failed transcript stays verbatim (its audio is on the server)
-        assert late.id not in summarised or late.status is Transcript.COMPLETE
-        await wait_until(lambda: late.status is Transcript.COMPLETE, timeout=15)
+        assert late.id not in summarised or late.status is TranscriptStatus.COMPLETE
+        await wait_until(lambda: late.status is TranscriptStatus.COMPLETE, timeout=15)
         await settled(s, engine)
     assert failed.id in s.state.window and failed.error == "injected failure"
 
@@ -155,7 +155,7 @@ async def test_summariser_failing_then_timing_out_deletes_nothing(engine, proxy)
         assert "model unavailable" in failures[0] and "TimeoutError" in failures[1]
         assert s.summaries == len(calls) - 2  # the two failures deleted nothing; every later call summarised
         for line in LINES[3:5]:
-            await asyncio.sleep(0.3)  # past the back-off
+            await wait_until(lambda: s.pruner.backoff.ready(s.core.clock()))  # past the back-off
             await say(s, line)
             await wait_until(lambda: not s.summarising, timeout=5)
         await settled(s, engine)
@@ -209,11 +209,13 @@ async def test_malformed_and_oversized_events(engine, proxy):
 async def test_client_faster_than_real_time(engine, proxy):
     s = make_session(proxy, audio=True)
     async with s:
-        speech = b"".join(synthesise(line) + silence(1.0) for line in LINES[:3])
+        speech = b"".join(synthesize(line) + silence(1.0) for line in LINES[:3])
         await s.pump(pcm_source(speech, realtime=False))  # as fast as the socket takes it
         await wait_until(lambda: sum(t.role == "user" for t in s.state.turns()) >= 3, timeout=90)
-        await wait_until(lambda: all(t.status is not Transcript.PENDING for t in s.state.turns()), timeout=60)
+        await wait_until(
+            lambda: all(t.status is not TranscriptStatus.PENDING for t in s.state.turns()), timeout=60
+        )
         await settled(s, engine)
     users = [t for t in s.state.turns() if t.role == "user"]
-    assert len(users) == 3 and all(t.status is Transcript.COMPLETE for t in users)
+    assert len(users) == 3 and all(t.status is TranscriptStatus.COMPLETE for t in users)
     assert "4471" in users[0].text.replace(" ", "") or "booking" in users[0].text.lower()

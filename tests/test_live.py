@@ -14,7 +14,7 @@ from voicenb.live import (
     live_session_config,
     message_tokens,
 )
-from voicenb.state import ConversationState, Item, Transcript, summary_item_text
+from voicenb.state import ConversationState, Item, TranscriptStatus, summary_item_text
 
 FACTS = [f"- Fact {n}: the locker code for room {n} is {1000 + n * 7}" for n in range(400)]
 
@@ -73,7 +73,7 @@ def test_a_two_hour_log_becomes_valid_live_input_within_the_limits(summary, in_w
 
 def test_smaller_limits_hold_and_turns_with_no_words_are_skipped():
     state = two_hour_call(FACTS[:3], in_window=10)
-    state.log["t719"].text, state.log["t719"].status = "", Transcript.FAILED
+    state.log["t719"].text, state.log["t719"].status = "", TranscriptStatus.FAILED
     items = live_input(state, max_messages=4, max_tokens=600)
     texts = [i["content"][0]["text"] for i in items]
     assert len(items) == 4 and texts[0].startswith(MEMORY_HEADING)

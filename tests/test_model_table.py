@@ -17,7 +17,7 @@ from voicenb.model_table import DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL, shut
 from voicenb.policy import SummaryPolicy
 from voicenb.session import VoiceSession
 from voicenb.session.config import SessionConfig
-from voicenb.summarisers import OpenAISummariser
+from voicenb.summarisers import ChatSummariser
 from voicenb.tokens import model_spec, price_table
 
 
@@ -103,10 +103,10 @@ def test_a_deprecated_name_works_and_warns_exactly_once_with_its_date(fresh_warn
 
 
 def test_the_summariser_defaults_to_a_current_model_and_warns_on_a_deprecated_one(fresh_warnings, caplog):
-    assert OpenAISummariser(client=object()).model == DEFAULT_TEXT_MODEL
+    assert ChatSummariser(client=object()).model == DEFAULT_TEXT_MODEL
     with caplog.at_level(logging.WARNING, logger="voicenb"):
-        OpenAISummariser(client=object(), model="gpt-4o-mini")
-        OpenAISummariser(client=object(), model="gpt-4o-mini")
+        ChatSummariser(client=object(), model="gpt-4o-mini")
+        ChatSummariser(client=object(), model="gpt-4o-mini")
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 1 and "2027-01-14" in warned[0] and "gpt-5.4-mini" in warned[0]
 

@@ -3,9 +3,6 @@ same function, `voicenb.economics.window_breakdown` (issue 12: "one cost story f
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("ipywidgets")
@@ -17,19 +14,8 @@ from voicenb import events as ev
 from voicenb.tokens import Usage
 from voicenb.widgets.panel import ControlPanel
 
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 
-
-@pytest.fixture
-def workshop(monkeypatch):
-    monkeypatch.syspath_prepend(str(NOTEBOOKS))
-    import _workshop
-
-    yield _workshop
-    sys.modules.pop("_workshop", None)
-
-
-async def test_panel_and_notebook_windows_come_from_window_breakdown(make_session, workshop, monkeypatch):
+async def test_panel_and_notebook_windows_come_from_window_breakdown(make_session, monkeypatch):
     calls: list[str] = []
     real = economics.window_breakdown
 
@@ -41,15 +27,16 @@ async def test_panel_and_notebook_windows_come_from_window_breakdown(make_sessio
     async with make_session() as s:
         usage = Usage(input_tokens=900, output_tokens=100, input_text=300, input_audio=600, output_audio=100)
         s.core.publish(ev.UsageUpdated(s.ledger.add("r1", "completed", usage), 1000))
-        before = [w.total for w in workshop.window_series(s.ledger)]
+        before = [w.total for w in economics.window_series(s.ledger)]
         panel = ControlPanel(s, chart_interval_s=0.01)
         assert "window 1,000 / trigger" in panel.status_text() and before == [1000]
 
-        monkeypatch.setattr(economics, "window_breakdown", marked)
+        monkeypatch.setattr(economics, "window_breakdown", marked)  # what the panel calls
+        monkeypatch.setattr(economics.window, "window_breakdown", marked)  # what window_series calls
         s.core.publish(ev.UsageUpdated(s.ledger.add("r2", "completed", usage), 1000))
         panel.chart.update()
         assert "window 424,242 / trigger" in panel.status_text()  # the panel's status line
         assert panel.chart.figure.title.startswith("window 424,242 tok")  # the panel's chart
-        assert [w.total for w in workshop.window_series(s.ledger)] == [424_242] * 2  # notebook 02's plot
+        assert [w.total for w in economics.window_series(s.ledger)] == [424_242] * 2  # the notebooks' plots
         assert calls.count("TokenLedger") >= 1 and calls.count("Usage") >= 2
         await panel.close()

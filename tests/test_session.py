@@ -12,7 +12,7 @@ from voicenb import events as ev
 from voicenb.audio import pcm_source, silence
 from voicenb.policy import SummaryPolicy
 from voicenb.session import HandoffPolicy, VoiceSession
-from voicenb.state import SUMMARY_HEADING, Transcript
+from voicenb.state import SUMMARY_HEADING, TranscriptStatus
 from voicenb.summarisers import ExtractiveSummariser
 
 FACTS = [
@@ -69,9 +69,9 @@ async def test_user_transcripts_come_from_events_not_polling(peer, make_session)
         await peer.connected()
         item = await peer.user_turn("hello there", transcript="later")
         await wait_until(lambda: item.id in s.state.log)
-        assert s.state.log[item.id].status is Transcript.PENDING
+        assert s.state.log[item.id].status is TranscriptStatus.PENDING
         await peer.complete_transcript(item, "hello there")
-        await wait_until(lambda: s.state.log[item.id].status is Transcript.COMPLETE)
+        await wait_until(lambda: s.state.log[item.id].status is TranscriptStatus.COMPLETE)
     assert s.state.log[item.id].text == "hello there" and s.state.log[item.id].audio_s == 3.0
     assert [e.text for e in rec.of(ev.TranscriptDone)] == ["hello there"]
     assert "conversation.item.retrieve" not in peer.received_types()
@@ -175,7 +175,7 @@ async def test_pending_transcripts_are_never_summarised_or_deleted(peer, make_se
         await peer.assistant_turn("fine", audio_s=3)
         await wait_until(lambda: s.summaries == 1)
         await wait_until(lambda: not s.summarising)
-    assert stuck.id in s.state.window and s.state.log[stuck.id].status is Transcript.PENDING
+    assert stuck.id in s.state.window and s.state.log[stuck.id].status is TranscriptStatus.PENDING
     assert stuck.id not in s.state.current_summary().summarises
 
 
@@ -197,7 +197,9 @@ async def test_summariser_failure_deletes_nothing_and_retries(peer, make_session
         await converse(peer, 3)
         await wait_until(lambda: rec.of(ev.SummaryFailed))
         assert len(peer.items) == 6 and len(s.state.window) == 6
-        await asyncio.sleep(0.3)  # past the back-off: the next response retries
+        await wait_until(
+            lambda: s.pruner.backoff.ready(s.core.clock())
+        )  # past the back-off: the next response retries
         await converse(peer, 1)
         await wait_until(lambda: s.summaries == 1)
     failed = rec.of(ev.SummaryFailed)[0]
@@ -388,9 +390,9 @@ async def test_push_to_talk_commits_and_asks_for_a_reply(peer, make_session):
 
 
 def test_default_summariser_follows_the_endpoint(peer):
-    from voicenb.summarisers import OpenAISummariser
+    from voicenb.summarisers import ChatSummariser
 
-    assert isinstance(VoiceSession(api_key="sk-fake.x").summariser, OpenAISummariser)  # OpenAI itself
+    assert isinstance(VoiceSession(api_key="sk-fake.x").summariser, ChatSummariser)  # OpenAI itself
     local = VoiceSession(api_key="sk-fake.x", websocket_base_url=peer.url)
     assert isinstance(local.summariser, ExtractiveSummariser)
     assert isinstance(VoiceSession(api_key="").summariser, ExtractiveSummariser)  # the offline engine

@@ -1,6 +1,6 @@
 import json
 
-from voicenb.state import ConversationState, Transcript
+from voicenb.state import ConversationState, TranscriptStatus
 
 
 def msg(item_id, role, text=None, audio=False):
@@ -32,13 +32,13 @@ def test_deleted_items_leave_the_window_not_the_log():
 def test_user_audio_transcript_lifecycle():
     s = ConversationState()
     s.on_item_added(msg("u", "user", None, audio=True), None)
-    assert s.log["u"].status is Transcript.PENDING
+    assert s.log["u"].status is TranscriptStatus.PENDING
     s.on_transcript_delta("u", "my ord")
     s.on_transcript_done("u", "my order is 42")
-    assert s.log["u"].status is Transcript.COMPLETE and s.log["u"].text == "my order is 42"
+    assert s.log["u"].status is TranscriptStatus.COMPLETE and s.log["u"].text == "my order is 42"
     s.on_item_added(msg("v", "user", None, audio=True), "u")
     s.on_transcript_failed("v", "bad audio")
-    assert s.log["v"].status is Transcript.FAILED and "v" in s.window
+    assert s.log["v"].status is TranscriptStatus.FAILED and "v" in s.window
 
 
 def test_events_for_unknown_items_are_recorded_as_divergence():
@@ -52,6 +52,6 @@ def test_events_for_unknown_items_are_recorded_as_divergence():
 def test_assistant_item_completes_on_done():
     s = ConversationState()
     s.on_item_added({"id": "r", "type": "message", "role": "assistant", "content": []}, None)
-    assert s.log["r"].status is Transcript.PENDING
+    assert s.log["r"].status is TranscriptStatus.PENDING
     s.on_item_done(msg("r", "assistant", "Done."))
-    assert s.log["r"].status is Transcript.COMPLETE and s.log["r"].text == "Done."
+    assert s.log["r"].status is TranscriptStatus.COMPLETE and s.log["r"].text == "Done."

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from tests.conftest import FakeChat
-from voicenb.summarisers import ExtractiveSummariser, OpenAISummariser
+from voicenb.summarisers import ChatSummariser, ExtractiveSummariser
 from voicenb.tokens import count_text_tokens
 
 TURNS = [
@@ -58,7 +58,7 @@ def chat():
 
 
 async def test_openai_summariser_prompt(chat):
-    text = await OpenAISummariser(chat.client()).summarise(TURNS, "- mood: caller is angry", "French", 300)
+    text = await ChatSummariser(chat.client()).summarise(TURNS, "- mood: caller is angry", "French", 300)
     # the model's operations applied to the previous summary's entries (every value the user stated
     # is held, so nothing is asked again)
     assert text.splitlines() == [
@@ -80,13 +80,13 @@ async def test_openai_summariser_prompt(chat):
 
 async def test_openai_summariser_local_model_gets_greedy_max_tokens(chat):
     """Any other model (the engine's "local", Ollama, llama-server) gets the classic arguments."""
-    await OpenAISummariser(chat.client(), model="local").summarise(TURNS, None, None, 300)
+    await ChatSummariser(chat.client(), model="local").summarise(TURNS, None, None, 300)
     body = chat.requests[-1]["body"]
     assert body["max_tokens"] == 600 and body["temperature"] == 0 and "reasoning_effort" not in body
 
 
 async def test_openai_summariser_defaults_to_conversation_language(chat):
-    await OpenAISummariser(chat.client()).summarise(TURNS, None, None, 300)
+    await ChatSummariser(chat.client()).summarise(TURNS, None, None, 300)
     assert "same language the conversation is in" in chat.requests[-1]["body"]["messages"][0]["content"]
 
 
@@ -97,7 +97,7 @@ async def test_an_update_replaces_the_value_and_the_memory_carries_over_folds():
     ])  # fmt: skip
     server = FakeChat(lambda body: json.dumps(next(answers)))
     try:
-        summariser = OpenAISummariser(server.client(), model="local")
+        summariser = ChatSummariser(server.client(), model="local")
         first = await summariser.summarise([("user", "Our budget is £32,000.")], None, "en", 300)
         second = await summariser.summarise([("user", "Make it £25,000.")], first, "en", 300)
     finally:
@@ -118,7 +118,7 @@ async def test_values_no_entry_holds_are_asked_about_once_more_and_the_rest_kept
     server = FakeChat(answer)
     turns = [("user", "Me and Hannah said twenty-five grand, and the ceiling is 2.35 metres.")]
     try:
-        summariser = OpenAISummariser(server.client(), model="local")
+        summariser = ChatSummariser(server.client(), model="local")
         text = await summariser.summarise(turns, None, "en", 300)
     finally:
         server.close()
@@ -139,7 +139,7 @@ async def test_values_no_entry_holds_are_asked_about_once_more_and_the_rest_kept
 async def test_a_model_that_fails_falls_back_to_the_extractive_summary():
     server = FakeChat(lambda body: "not json at all")
     try:
-        summariser = OpenAISummariser(server.client(), model="local", fallback=ExtractiveSummariser())
+        summariser = ChatSummariser(server.client(), model="local", fallback=ExtractiveSummariser())
         text = await summariser.summarise(TURNS, None, "en", 300)
     finally:
         server.close()
@@ -155,7 +155,7 @@ async def test_a_slow_first_answer_skips_the_second_question_and_keeps_the_value
 
     server = FakeChat(answer)
     try:
-        summariser = OpenAISummariser(server.client(), model="local")
+        summariser = ChatSummariser(server.client(), model="local")
         summariser.recheck_within_s = 0.0  # as if the first answer had taken longer than allowed
         await summariser.summarise([("user", "Our budget is £25,000.")], None, "en", 300)
     finally:

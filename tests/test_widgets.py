@@ -14,13 +14,14 @@ pytest.importorskip("ipywidgets")
 pytest.importorskip("anywidget")
 pytest.importorskip("bqplot")
 
-from tests.conftest import wait_until
+from tests.conftest import drain_loop, wait_until
 from tests.peer import ScriptedPeer
+from voicenb import audio
 from voicenb import events as ev
 from voicenb.audio import SAMPLE_RATE, silence, write_wav
 from voicenb.policy import SummaryPolicy
 from voicenb.tokens import TokenLedger, Usage, count_text_tokens, model_spec
-from voicenb.widgets import io, registry
+from voicenb.widgets import registry
 from voicenb.widgets.bridge import AudioBridge
 from voicenb.widgets.browser_audio import BrowserAudio
 from voicenb.widgets.chart import ChartData, window_split
@@ -129,7 +130,7 @@ async def test_mic_buffers_from_any_thread_come_out_of_source():
     widget = BrowserAudio()
     source = widget.source()
     first = asyncio.ensure_future(anext(source))
-    await asyncio.sleep(0.01)
+    await drain_loop()
     assert widget.capturing  # the browser is asked to capture while source() is iterated
     pcm = np.arange(1920, dtype="<i2").tobytes()  # 80 ms at 24 kHz
     in_thread(lambda: from_browser(widget, {"type": "mic", "level": 0.2}, [memoryview(pcm)]))
@@ -163,16 +164,17 @@ async def test_barge_in_uses_the_browsers_played_position():
     seq = sent[-1][0]["content"]["seq"]
     in_thread(lambda: from_browser(widget, {"type": "stopped", "seq": seq, "item_id": "item_1",
                                             "played_ms": 420, "cut": True}))  # fmt: skip
-    assert await asyncio.wait_for(cut, 2) == io.Cut("item_1", 420)
+    assert await asyncio.wait_for(cut, 2) == audio.Cut("item_1", 420)
 
 
 async def test_barge_in_without_a_browser_falls_back_to_the_kernel_clock():
     widget = BrowserAudio(stop_timeout_s=0.05)
+    now = [100.0]
+    widget.clock = audio.PlayClock(lambda: now[0])
     record_sent(widget)
     widget.play("item_1", bytes(48_000 * 2))  # 2 s, "playing" since now
-    await asyncio.sleep(0.2)
-    cut = await widget.interrupt()
-    assert cut is not None and cut.item_id == "item_1" and 150 <= cut.played_ms <= 1000
+    now[0] += 0.25
+    assert await widget.interrupt() == audio.Cut("item_1", 250)
 
 
 # --- sources and sinks -------------------------------------------------------------------------------
@@ -180,26 +182,26 @@ async def test_barge_in_without_a_browser_falls_back_to_the_kernel_clock():
 
 def test_play_clock_tracks_the_item_being_played():
     now = [0.0]
-    clock = io.PlayClock(lambda: now[0])
+    clock = audio.PlayClock(lambda: now[0])
     clock.add("a", 1.0)
     clock.add("b", 1.0)
     now[0] = 1.25
-    assert clock.position() == io.Cut("b", 250)
-    assert clock.stop() == io.Cut("b", 250) and clock.position() is None
+    assert clock.position() == audio.Cut("b", 250)
+    assert clock.stop() == audio.Cut("b", 250) and clock.position() is None
 
 
 def test_pcm_queue_counts_what_the_device_played():
-    queue = io.PcmQueue()
+    queue = audio.PcmQueue()
     queue.push("a", bytes(4800))  # 100 ms
     assert len(queue.pull(2400)) == 2400  # 50 ms played
-    assert queue.clear() == io.Cut("a", 50)
+    assert queue.clear() == audio.Cut("a", 50)
     assert queue.pull(100) == bytes(100) and queue.clear() is None  # underrun is silence
 
 
 async def test_file_source_adds_tail_silence(tmp_path):
     path = tmp_path / "hello.wav"
     write_wav(path, bytes(48_000), rate=SAMPLE_RATE)
-    chunks = [c async for c in io.FileSource(path, realtime=False, tail_silence_s=0.5).source()]
+    chunks = [c async for c in audio.FileSource(path, realtime=False, tail_silence_s=0.5).source()]
     assert sum(len(c) for c in chunks) == 48_000 + 24_000
 
 
@@ -211,14 +213,14 @@ async def test_wav_source_is_the_same_stream_as_the_file_source(tmp_path):
     path = tmp_path / "hello.wav"
     write_wav(path, bytes(48_000), rate=SAMPLE_RATE)
     plain = b"".join([c async for c in wav_source(path, realtime=False)])
-    panel = b"".join([c async for c in io.FileSource(path, realtime=False).source()])
+    panel = b"".join([c async for c in audio.FileSource(path, realtime=False).source()])
     assert plain == panel and len(plain) == 48_000 + int(1.5 * SAMPLE_RATE) * 2
 
 
 def test_local_audio_says_what_is_missing(monkeypatch):
     monkeypatch.setitem(sys.modules, "sounddevice", None)  # import fails like a missing package
-    with pytest.raises(io.AudioUnavailable, match=r"pip install sounddevice.*browser mic"):
-        io.LocalAudio().check()
+    with pytest.raises(audio.AudioUnavailable, match=r"pip install sounddevice.*browser mic"):
+        audio.LocalAudio().check()
 
 
 async def test_local_audio_streams_through_sounddevice(monkeypatch):
@@ -238,7 +240,7 @@ async def test_local_audio_streams_through_sounddevice(monkeypatch):
         RawInputStream=Stream, query_devices=lambda *a, **k: {"default_samplerate": 48000}
     )
     monkeypatch.setitem(sys.modules, "sounddevice", fake)
-    source = io.LocalAudio(chunk_ms=40).source()
+    source = audio.LocalAudio(chunk_ms=40).source()
     chunk = await asyncio.wait_for(anext(source), 2)
     await source.aclose()
     assert len(chunk) == 960 * 2  # 40 ms of PCM16 at 24 kHz
@@ -248,22 +250,37 @@ async def test_local_audio_streams_through_sounddevice(monkeypatch):
 
 
 async def test_barge_in_stops_playback_and_truncates_what_was_not_heard(peer, make_session):
-    sink = io.RecordingSink()
+    now = [100.0]
+    sink = audio.RecordingSink(clock=audio.PlayClock(lambda: now[0]))
     async with make_session() as s:
         AudioBridge(s, sink)
         await peer.connected()
         await peer.user_turn("Tell me a story.")
         reply = await peer.assistant_turn("Once upon a time there was a long story.", audio_s=3.0)
-        await wait_until(lambda: reply.id in sink.audio)
-        await asyncio.sleep(0.3)
+        await wait_until(lambda: len(sink.audio.get(reply.id, b"")) == 3 * SAMPLE_RATE * 2)  # all 3 s
+        now[0] += 0.25  # the user hears 250 ms, then speaks
         await peer.send(
             {"type": "input_audio_buffer.speech_started", "item_id": "item_9", "audio_start_ms": 0}
         )
         await wait_until(lambda: "conversation.item.truncate" in peer.received_types())
     truncate = next(e for e in peer.received if e["type"] == "conversation.item.truncate")
     assert truncate["item_id"] == reply.id and truncate["content_index"] == 0
-    assert 200 <= truncate["audio_end_ms"] < 3000
-    assert sink.cuts[0].item_id == reply.id
+    assert truncate["audio_end_ms"] == 250
+    assert sink.cuts == [audio.Cut(reply.id, 250)]
+
+
+async def test_a_script_can_wait_until_the_reply_was_heard(make_session):
+    now = [100.0]
+    sink = audio.RecordingSink(clock=audio.PlayClock(lambda: now[0]))
+    bridge = AudioBridge(make_session(), sink)
+    sink.play("item_1", bytes(2400))  # 50 ms
+    heard = asyncio.ensure_future(bridge.until_played())
+    await drain_loop()
+    assert not heard.done()  # still playing by the sink's clock
+    now[0] += 0.05
+    await asyncio.wait_for(heard, 2)
+    await asyncio.wait_for(bridge.until_played(), 2)  # idle: at once
+    bridge.close()
 
 
 # --- transcript and chart --------------------------------------------------------------------------
@@ -408,17 +425,21 @@ async def test_stop_mid_reply_truncates_what_was_not_heard(peer, make_session, t
     path = tmp_path / "speech.wav"
     write_wav(path, silence(5.0))
     browser = BrowserAudio(stop_timeout_s=0.05)  # no frontend answers here: the kernel clock decides
+    now = [100.0]
+    browser.clock = audio.PlayClock(lambda: now[0])
     panel = ControlPanel(make_session(), file=path, browser=browser)
     panel.source_select.value = "file"
     panel.start()
     await peer.connected()
     reply = await peer.assistant_turn("A long answer that the user will not hear to the end.", audio_s=3.0)
-    await wait_until(lambda: browser.sent_chunks == 1)
-    await asyncio.sleep(0.3)
+    heard = panel.session.state.log.get
+    await wait_until(lambda: heard(reply.id) is not None and heard(reply.id).audio_s >= 3.0)  # all of it
+    await wait_until(lambda: panel.session.connected)  # a truncate goes only to a confirmed session
+    now[0] += 0.25  # 250 ms heard, then Stop
     in_thread(panel.stop_button.click)
     await wait_until(lambda: "conversation.item.truncate" in peer.received_types())
     truncate = next(e for e in peer.received if e["type"] == "conversation.item.truncate")
-    assert truncate["item_id"] == reply.id and 200 <= truncate["audio_end_ms"] < 3000
+    assert truncate["item_id"] == reply.id and truncate["audio_end_ms"] == 250
     assert panel.truncated and panel.truncated[0].item_id == reply.id
     await panel.close()
 
@@ -514,7 +535,7 @@ async def test_widget_echoes_never_overwrite_a_policy_changed_meanwhile(make_ses
     panel.binding.follow()  # shows them now; the widgets' change events are queued on the loop
     s.policy = SummaryPolicy(trigger_tokens=640, keep_last=1)  # code changes it again before they run
     await wait_until(lambda: panel.trigger_box.value == 640 and panel.keep_slider.value == 1)
-    await asyncio.sleep(0.1)
+    await drain_loop()  # the queued echoes run now
     assert (s.policy.trigger_tokens, s.policy.keep_last) == (640, 1)
     await panel.close()
 
@@ -529,7 +550,7 @@ async def test_trigger_is_log_scale_with_an_exact_box_and_the_truncation_point(m
     assert f"{s.ledger.spec.truncation_at:,}" in panel.controls.limits.value
     in_thread(lambda: setattr(panel.trigger_box, "value", 1234))
     await wait_until(lambda: s.policy.trigger_tokens == 1234)
-    await asyncio.sleep(0.05)  # the slider mirroring the box must not round the typed value
+    await drain_loop()  # the slider mirroring the box must not round the typed value
     assert s.policy.trigger_tokens == 1234 and round(slider.value) == 1234
     in_thread(lambda: setattr(slider, "value", 4321.7))
     await wait_until(lambda: s.policy.trigger_tokens == 4300)  # a drag snaps to a round number

@@ -15,8 +15,8 @@ from .model_table import DEFAULT_REALTIME_MODEL, DEFAULT_TEXT_MODEL
 from .policy import SummaryPolicy
 from .session import Backend, HandoffPolicy, SessionConfig, SessionCore, VoiceSession
 from .session.tools import tool
-from .state import ConversationState, Item, Transcript
-from .summarisers import ExtractiveSummariser, OpenAISummariser
+from .state import ConversationState, Item, TranscriptStatus
+from .summarisers import ChatSummariser, ExtractiveSummariser
 from .tokens import TokenLedger, Usage, count_text_tokens, model_spec
 
 if TYPE_CHECKING:
@@ -26,18 +26,18 @@ __all__ = [
     "DEFAULT_REALTIME_MODEL",
     "DEFAULT_TEXT_MODEL",
     "Backend",
+    "ChatSummariser",
     "ControlPanel",
     "ConversationState",
     "ExtractiveSummariser",
     "HandoffPolicy",
     "Item",
-    "OpenAISummariser",
     "SessionConfig",
     "SessionCore",
     "SessionEvent",
     "SummaryPolicy",
     "TokenLedger",
-    "Transcript",
+    "TranscriptStatus",
     "Usage",
     "VoiceSession",
     "count_text_tokens",

@@ -14,7 +14,7 @@ from .economics import (
     item_tokens,
     summary_budget,
 )
-from .state import ConversationState, Item, Transcript
+from .state import ConversationState, Item, TranscriptStatus
 from .tokens import model_spec
 
 
@@ -159,9 +159,9 @@ class SummaryPolicy:
         for unit in _fold_units(state, self._candidates(state)):
             if remaining is not None and remaining <= (self.target_tokens or 0) and turns >= self.min_turns:
                 break
-            if unit is None or unit[0].status is Transcript.PENDING:
+            if unit is None or unit[0].status is TranscriptStatus.PENDING:
                 break
-            if unit[0].status is Transcript.COMPLETE:
+            if unit[0].status is TranscriptStatus.COMPLETE:
                 chosen += unit
                 turns += sum(1 for i in unit if i.is_turn)
                 if remaining is not None:

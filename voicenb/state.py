@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 
-class Transcript(StrEnum):
+class TranscriptStatus(StrEnum):
     PENDING = "pending"
     COMPLETE = "complete"
     FAILED = "failed"
@@ -32,7 +32,7 @@ class Item:
     role: str  # "user" | "assistant" | "system"
     seq: int  # order of first appearance in the log
     text: str = ""  # text content, or the transcript of audio content
-    status: Transcript = Transcript.COMPLETE
+    status: TranscriptStatus = TranscriptStatus.COMPLETE
     has_audio: bool = False
     audio_s: float = 0.0
     is_summary: bool = False
@@ -151,7 +151,9 @@ class ConversationState:
                 seq=len(self.log),
                 text=text,
                 has_audio=has_audio,
-                status=Transcript.PENDING if pending or role == "assistant" else Transcript.COMPLETE,
+                status=TranscriptStatus.PENDING
+                if pending or role == "assistant"
+                else TranscriptStatus.COMPLETE,
                 is_summary=role == "system" and item_id.startswith(self.SUMMARY_PREFIX),
                 kind=kind,
                 call_id=item.get("call_id"),
@@ -189,11 +191,11 @@ class ConversationState:
         if known.kind == "function_call" and item.get("arguments") is not None:
             known.arguments, known.name = item["arguments"], item.get("name") or known.name
             if item.get("status") != "in_progress":
-                known.status = Transcript.COMPLETE
+                known.status = TranscriptStatus.COMPLETE
         if text:
             known.text = text
-            if known.status is Transcript.PENDING and (known.role == "assistant" or not has_audio):
-                known.status = Transcript.COMPLETE
+            if known.status is TranscriptStatus.PENDING and (known.role == "assistant" or not has_audio):
+                known.status = TranscriptStatus.COMPLETE
 
     def on_item_deleted(self, item_id: str, by: str = "server") -> None:
         """`conversation.item.deleted`: gone from the window, never from the log."""
@@ -221,18 +223,18 @@ class ConversationState:
 
     def on_transcript_delta(self, item_id: str, delta: str) -> None:
         item = self._known(item_id, "transcript delta")
-        if item and item.status is Transcript.PENDING:
+        if item and item.status is TranscriptStatus.PENDING:
             item.text += delta
 
     def on_transcript_done(self, item_id: str, text: str) -> None:
         item = self._known(item_id, "transcript")
         if item:
-            item.text, item.status, item.error = text, Transcript.COMPLETE, None
+            item.text, item.status, item.error = text, TranscriptStatus.COMPLETE, None
 
     def on_transcript_failed(self, item_id: str, error: str) -> None:
         item = self._known(item_id, "transcription failure")
         if item:
-            item.status, item.error = Transcript.FAILED, error
+            item.status, item.error = TranscriptStatus.FAILED, error
 
     def on_assistant_audio(self, item_id: str, duration_s: float) -> None:
         item = self.log.get(item_id)
@@ -246,8 +248,8 @@ class ConversationState:
         gone = list(self.window)
         for item_id in gone:
             item = self.log[item_id]
-            if item.status is Transcript.PENDING:  # its words will never arrive now
-                item.status = Transcript.INTERRUPTED
+            if item.status is TranscriptStatus.PENDING:  # its words will never arrive now
+                item.status = TranscriptStatus.INTERRUPTED
             self.on_item_deleted(item_id, by="handoff")
         self.handoffs.append({"reason": reason, "at_s": round(at_s, 3), "window_before": gone, "seeded": []})
         return gone

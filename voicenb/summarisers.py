@@ -3,11 +3,12 @@
 A summariser is any object with ``async summarise(turns, previous, language) -> str``; ``turns`` are
 ``(role, text)`` pairs in conversation order. Two ship here:
 
-* `OpenAISummariser` -- a text model keeps a fact memory (`voicenb.memory`): a cheap OpenAI model
+* `ChatSummariser` -- a chat model keeps a fact memory (`voicenb.memory`): a cheap OpenAI model
   (`voicenb.model_table.DEFAULT_TEXT_MODEL`) through the SDK, or the offline engine's own model behind
-  its chat endpoint; the model proposes operations in JSON, code applies them;
+  its chat endpoint; the model proposes operations in JSON, code applies them (it was called
+  ``OpenAISummariser``, although it summarises offline too; the old name still works);
 * `ExtractiveSummariser` -- no model: keeps the sentences that carry facts (it was called
-  ``OfflineSummariser``, although the offline session summarises with `OpenAISummariser` on the
+  ``OfflineSummariser``, although the offline session summarises with `ChatSummariser` on the
   engine's own model; the old name still works).
 
 Each sets ``last_fold`` (`voicenb.memory.FoldResult`): what the fold applied, evicted and could not place.
@@ -81,7 +82,7 @@ MIN_COMPLETION_TOKENS = 600  # operations in JSON take more tokens than the summ
 REASONING_HEADROOM_TOKENS = 2000  # a reasoning model's hidden tokens, on top of the summary's own budget
 
 
-class OpenAISummariser:
+class ChatSummariser:
     """Keeps a `FactMemory` with a chat model through ``client.chat.completions`` (AsyncOpenAI).
 
     Each fold asks for operations under a JSON schema (OpenAI's structured outputs; the offline
@@ -228,4 +229,5 @@ class ExtractiveSummariser:
         return text
 
 
-OfflineSummariser = ExtractiveSummariser  # the old name (notebooks written before the rename)
+OfflineSummariser = ExtractiveSummariser  # the old names (notebooks written before the renames)
+OpenAISummariser = ChatSummariser

@@ -206,6 +206,21 @@ class Usage:
         return self.input_tokens == 0
 
     @property
+    def window_input(self) -> int:
+        """The input this response read (totals win over details that miss a part, e.g. image tokens)."""
+        return max(self.input_tokens, self.input_text + self.input_audio)
+
+    @property
+    def window_output(self) -> int:
+        return max(self.output_tokens, self.output_text + self.output_audio)
+
+    @property
+    def window_tokens(self) -> int:
+        """The window after this response: what it read plus its reply, which the next one re-reads.
+        The one definition: the ledger, `voicenb.economics.window_breakdown` and every view use it."""
+        return self.window_input + self.window_output
+
+    @property
     def cached_split(self) -> tuple[int, int]:
         """(cached text, cached audio): the cached subset split by modality, clamped to be consistent."""
         cached_audio = min(self.input_cached_audio, self.input_audio, self.input_cached)
@@ -238,6 +253,12 @@ class ResponseRecord:
     cumulative_cost_usd: float
     at_s: float
 
+    @property
+    def moves_window(self) -> bool:
+        """Only a completed, non-empty response says what the server retains (a cancelled one may
+        still cost output; a 0-token one says nothing)."""
+        return self.status == "completed" and not self.usage.is_empty
+
 
 @dataclass
 class TokenLedger:
@@ -257,10 +278,14 @@ class TokenLedger:
         total = (self.records[-1].cumulative_cost_usd if self.records else 0.0) + cost
         rec = ResponseRecord(response_id, status, usage, cost, total, at_s)
         self.records.append(rec)
-        if status == "completed" and not usage.is_empty:
-            self.window_tokens = usage.input_tokens + usage.output_tokens
+        if rec.moves_window:
+            self.window_tokens = usage.window_tokens
             self.max_window_tokens = max(self.max_window_tokens, self.window_tokens)
         return rec
+
+    def window_records(self) -> list[ResponseRecord]:
+        """The responses that moved the window, in order: the series every window plot draws."""
+        return [r for r in self.records if r.moves_window]
 
     @property
     def cumulative_cost_usd(self) -> float:

@@ -47,11 +47,11 @@ def mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The user's turns spoken by piper, with silence around them so the engine's VAD hears each end."""
     requirements()
     from voicenb.audio import silence, write_wav
-    from voicenb.engine.speech import synthesise
+    from voicenb.engine.speech import synthesize
 
     path = tmp_path_factory.mktemp("mic") / "mic.wav"
     write_wav(
         path,
-        silence(1.0) + synthesise(UTTERANCES[0]) + silence(20.0) + synthesise(UTTERANCES[1]) + silence(4.0),
+        silence(1.0) + synthesize(UTTERANCES[0]) + silence(20.0) + synthesize(UTTERANCES[1]) + silence(4.0),
     )
     return path

@@ -65,10 +65,10 @@ async def real_figures(trials: int) -> dict:
     from tests.engine.bargein import of_type
     from voicenb.audio import chunk_pcm, silence
     from voicenb.engine import EngineConfig, OfflineEngine
-    from voicenb.engine.speech import synthesise
+    from voicenb.engine.speech import synthesize
 
-    ask = silence(0.3) + synthesise("Tell me a long story about a dragon and a castle.") + silence(0.8)
-    stop = silence(0.3) + synthesise("Stop. What is two plus two?") + silence(0.8)
+    ask = silence(0.3) + synthesize("Tell me a long story about a dragon and a castle.") + silence(0.8)
+    stop = silence(0.3) + synthesize("Stop. What is two plus two?") + silence(0.8)
 
     async def say(session: object, pcm: bytes) -> None:
         loop = asyncio.get_running_loop()

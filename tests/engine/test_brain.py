@@ -10,12 +10,12 @@ import shutil
 import pytest
 from openai import AsyncOpenAI
 
-from tests.conftest import require_offline_models
+from tests.conftest import require_offline_models, wait_until
 from tests.engine.fakes import collect_until, connect, next_event
 from tests.engine.test_protocol import add, system_text, user_text
 from voicenb.audio import chunk_pcm, silence
 from voicenb.engine import EngineConfig, MissingExtraError, OfflineEngine
-from voicenb.summarisers import OpenAISummariser
+from voicenb.summarisers import ChatSummariser
 
 pytestmark = pytest.mark.offline
 
@@ -63,8 +63,10 @@ async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_hea
             await add(conn, system_text("Summary: Priya booked a table for five on Friday at 7:30."), "root")
             for item in items[:2]:
                 await conn.conversation.item.delete(item_id=item.id)
-            await asyncio.sleep(0.5)
-            await asyncio.wait_for(engine.connections[-1].prewarmer._task, 120)
+            server = engine.connections[-1]
+            gone = {item.id for item in items[:2]}
+            await wait_until(lambda: not gone & {i.id for i in server.conversation.items}, timeout=30)
+            await asyncio.wait_for(server.prewarmer._task, 120)  # the re-prefill the deletes started
             answer = await ask(conn, "What time is it booked for?")
             assert "7:30" in answer, answer
             assert llm.last_cached_tokens > 0.6 * llm.last_prompt_tokens
@@ -80,7 +82,7 @@ async def test_replies_reuse_the_prefix_summaries_run_offline_and_spanish_is_hea
         with pytest.raises(ContextOverflowError, match="context is 8192"):
             llm._reply.fit([{"role": "user", "content": "word " * 9000}], 60)
 
-        summariser = OpenAISummariser(
+        summariser = ChatSummariser(
             AsyncOpenAI(base_url=engine.chat_base_url, api_key="local"), model="local"
         )
         turns = [("user", "I'm Priya. A table for four on Friday at 7:30, by the window, please."),

@@ -18,7 +18,7 @@ from voicenb.engine import EngineConfig, OfflineEngine
 from voicenb.engine.chat_api import BadRequest, ChatAPI, json_schema, parse_request
 from voicenb.engine.llm import CompletionAbandoned, ContextOverflowError, Scheduler
 from voicenb.memory import UPDATE_SCHEMA
-from voicenb.summarisers import OpenAISummariser
+from voicenb.summarisers import ChatSummariser
 
 
 class EchoCompleter:
@@ -62,7 +62,7 @@ def test_parse_request_rejects_bad_bodies_with_one_line_reasons():
 
 
 async def test_the_memory_summariser_gets_its_schema_through_the_endpoint(chat):
-    summariser = OpenAISummariser(AsyncOpenAI(base_url=chat.base_url, api_key="local"), model="local")
+    summariser = ChatSummariser(AsyncOpenAI(base_url=chat.base_url, api_key="local"), model="local")
     turns = [("user", "A table for four on Friday at 7:30, please."), ("assistant", "Sure."),
              ("user", "Actually, make it five.")]  # fmt: skip
     text = await summariser.summarise(turns, None, "English", 200)
@@ -113,6 +113,14 @@ async def test_a_reply_that_cannot_be_produced_fails_visibly():
         assert "context is 8192" in events[-1].error.message
 
 
+def _waiting_on(scheduler: Scheduler, n: int) -> None:
+    """Until ``n`` threads wait on the scheduler's condition (polled: no guessed delay)."""
+    deadline = time.monotonic() + 5
+    while len(scheduler._cond._waiters) < n:  # type: ignore[attr-defined] (CPython's Condition)
+        assert time.monotonic() < deadline, f"{n} waiting threads not within 5 s"
+        time.sleep(0.001)
+
+
 def test_background_work_yields_to_replies_between_steps():
     scheduler, order = Scheduler(), []
 
@@ -120,15 +128,14 @@ def test_background_work_yields_to_replies_between_steps():
         for step in range(6):
             scheduler.yield_to_replies()
             order.append(f"b{step}")
-            time.sleep(0.01)
 
     with scheduler.reply():
         worker = threading.Thread(target=background)
         worker.start()
-        time.sleep(0.1)
-        order.append("reply")  # the background did not run while the reply was active
+        _waiting_on(scheduler, 1)  # the background job blocks while the reply is active
+        order.append("reply")
     worker.join(5)
-    assert order[0] == "reply" and len(order) == 7
+    assert order == ["reply"] + [f"b{step}" for step in range(6)]
 
 
 async def test_empty_reply_is_a_failed_response_not_silence():
@@ -167,30 +174,39 @@ async def test_streamed_completions_feed_the_engine_from_another_endpoint():
 
 def test_background_work_that_waited_its_patience_goes_before_the_next_reply():
     scheduler, order = Scheduler(patience_s=0.2), []
+    release = threading.Event()
 
     def background():
         with scheduler.background():
             for step in range(3):
                 scheduler.yield_to_replies()
                 order.append(f"b{step}")
-                time.sleep(0.05)
 
-    def replies():
-        for n in range(20):  # back to back, as a script sending turns at once does
-            with scheduler.reply():
-                order.append(f"r{n}")
-                time.sleep(0.05)
+    def reply(name: str, hold: threading.Event | None = None):
+        with scheduler.reply():
+            order.append(name)
+            if hold is not None:
+                hold.wait(5)
 
-    talker = threading.Thread(target=replies)
-    talker.start()
-    time.sleep(0.02)
+    first = threading.Thread(target=reply, args=("r0", release))
+    first.start()
+    deadline = time.monotonic() + 5
+    while not order:  # r0 holds the model
+        assert time.monotonic() < deadline, "the first reply never started"
+        time.sleep(0.001)
     worker = threading.Thread(target=background)
     worker.start()
-    worker.join(5)
-    talker.join(5)
-    first = order.index("b0")
-    assert order[first : first + 3] == ["b0", "b1", "b2"]  # once started it ran to the end
-    assert 2 <= first < 15  # it waited about its patience (0.2 s = ~4 replies), not for all 20
+    deadline = time.monotonic() + 5
+    while not scheduler._urgent:  # its patience ran out while r0 held the model
+        assert time.monotonic() < deadline, "the background job never became urgent"
+        time.sleep(0.001)
+    second = threading.Thread(target=reply, args=("r1",))
+    second.start()
+    _waiting_on(scheduler, 2)  # the job waits for r0, and r1 waits for the job
+    release.set()
+    for thread in (first, worker, second):
+        thread.join(5)
+    assert order == ["r0", "b0", "b1", "b2", "r1"]  # once started it ran to the end, before r1
     with scheduler.reply():  # patience is per job: the next reply is not held back
         order.append("after")
     assert order[-1] == "after"

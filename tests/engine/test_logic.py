@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from voicenb.engine.conversation import Conversation, ConversationError, Item, cut_words, llm_messages
+from voicenb.engine.conversation import Conversation, ConversationError, ServerItem, cut_words, llm_messages
 from voicenb.engine.protocol import ProtocolError, merge_session, parse_client_event, server_event
 from voicenb.engine.sentences import SentenceSplitter, ends_sentence, reply_budget, reply_chunks, speakable
 from voicenb.engine.usage import cached_prefix, items_to_drop, response_usage, window
@@ -15,14 +15,16 @@ from voicenb.tokens import count_text_tokens
 SECOND = 48_000  # bytes of PCM16 at 24 kHz
 
 
-def text_item(item_id: str, role: str, text: str) -> Item:
+def text_item(item_id: str, role: str, text: str) -> ServerItem:
     kind = {"assistant": "output_text"}.get(role, "input_text")
-    return Item(item_id, role, [{"type": kind, "text": text}])
+    return ServerItem(item_id, role, [{"type": kind, "text": text}])
 
 
-def audio_item(item_id: str, role: str, seconds: float, transcript: str = "") -> Item:
+def audio_item(item_id: str, role: str, seconds: float, transcript: str = "") -> ServerItem:
     kind = "output_audio" if role == "assistant" else "input_audio"
-    return Item(item_id, role, [{"type": kind, "transcript": transcript}], audio=bytes(int(seconds * SECOND)))
+    return ServerItem(
+        item_id, role, [{"type": kind, "transcript": transcript}], audio=bytes(int(seconds * SECOND))
+    )
 
 
 def test_conversation_insert_positions_and_errors():

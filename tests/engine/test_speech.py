@@ -22,9 +22,9 @@ SESSION = {
 
 
 def spoken(text: str) -> bytes:
-    from voicenb.engine.speech import synthesise
+    from voicenb.engine.speech import synthesize
 
-    return silence(0.3) + synthesise(text) + silence(0.8)
+    return silence(0.3) + synthesize(text) + silence(0.8)
 
 
 async def stream_live(conn, pcm: bytes, chunk_ms: int = 40) -> None:
@@ -102,9 +102,9 @@ async def test_barge_in_cancels_the_active_response():
 
 async def test_synthesised_speech_is_24khz_pcm16():
     pytest.importorskip("piper", reason="piper-tts missing: pip install 'voicenb[offline]'")
-    from voicenb.engine.speech import synthesise
+    from voicenb.engine.speech import synthesize
 
-    pcm = synthesise("Hello world.")
+    pcm = synthesize("Hello world.")
     assert len(pcm) % 2 == 0 and 0.5 < len(pcm) / 48000 < 3.0
 
 
@@ -120,13 +120,13 @@ def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_fr
     import shutil
 
     from voicenb.engine.components import EspeakTTS, WhisperSTT, resolve_whisper
-    from voicenb.engine.speech import synthesise
+    from voicenb.engine.speech import synthesize
 
     stt = WhisperSTT(resolve_whisper(None).location, 2)  # its own: other tests' engines share the cached one
     encoded: list[int] = []
     full_encode = stt._full_encode
     stt._full_encode = lambda features: encoded.append(features.shape[-1]) or full_encode(features)
-    text, language = stt.transcribe_detect(silence(0.3) + synthesise("What is the capital of France?"))
+    text, language = stt.transcribe_detect(silence(0.3) + synthesize("What is the capital of France?"))
     assert (text, language, encoded) == ("What is the capital of France?", "en", [1000])
     encoded.clear()
     robotic = EspeakTTS(shutil.which("espeak-ng")).synthesize("¿Cuál es la capital de España?", "es")
@@ -137,7 +137,7 @@ def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_fr
     # another numpy): heard as Spanish words of the question, not as another language or a translation
     assert "capital" in text.lower() or "españa" in text.lower(), text
     encoded.clear()
-    short = silence(0.3) + synthesise("What do bees make?") + silence(0.3)  # too short to be sure of English
+    short = silence(0.3) + synthesize("What do bees make?") + silence(0.3)  # too short to be sure of English
     assert stt.transcribe_detect(short) == ("What do bees make?", "en")
     encoded.clear()
     assert stt.transcribe_detect(short, likely="en") == ("What do bees make?", "en") and encoded == [1000]
@@ -149,6 +149,6 @@ def test_clear_speech_is_heard_from_the_short_window_and_unclear_speech_again_fr
 
 
 def test_a_spoken_turn_is_the_same_audio_every_time():
-    from voicenb.engine.speech import synthesise
+    from voicenb.engine.speech import synthesize
 
-    assert synthesise("What is the capital of France?") == synthesise("What is the capital of France?")
+    assert synthesize("What is the capital of France?") == synthesize("What is the capital of France?")

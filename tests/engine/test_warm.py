@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 
+from tests.conftest import drain_loop
 from tests.engine.fakes import LoudnessVAD, ScriptedLLM, ScriptedSTT, ToneTTS, connect, next_event, tone
 from voicenb.audio import silence
 from voicenb.engine import EngineConfig, OfflineEngine
@@ -64,11 +65,15 @@ async def test_no_guess_is_prefilled_when_the_speaker_goes_on():
     async with OfflineEngine(_config(llm)) as eng, connect(eng.url) as conn:
         await conn.session.update(session=session)
         await next_event(conn, "session.updated")
-        await asyncio.sleep(0.5)  # the connection's own warm-up
-        llm.prefills.clear()
-        stt = eng.connections[0].parts.stt
+        server = eng.connections[0]
+        warmed: list[str] = []
+        server.prewarmer.warm_with = warmed.append  # the guesses it would prefill, recorded at once
+        stt = server.parts.stt
         stt.delay_s = 0.3  # the guess arrives after the speaker resumed
         for pcm in (tone(0.6), silence(0.1), tone(0.6)):
             await conn.input_audio_buffer.append(audio=base64.b64encode(pcm).decode())
-        await asyncio.sleep(0.6)
-        assert stt.calls and not llm.prefills  # a guess was made, and not prefilled
+        await _wait_for(lambda: bool(server.input_audio._speculation))
+        guess = server.input_audio._speculation[0]
+        await _wait_for(guess.done)
+        await drain_loop()  # the guess's done callback decides now
+        assert stt.calls and guess.result() and not warmed  # a guess was made, and not prefilled

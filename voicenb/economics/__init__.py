@@ -40,6 +40,7 @@ from .window import (
     item_tokens,
     last_window_usage,
     window_breakdown,
+    window_series,
 )
 
 __all__ = [
@@ -71,4 +72,5 @@ __all__ = [
     "summary_budget",
     "trigger_sweep",
     "window_breakdown",
+    "window_series",
 ]

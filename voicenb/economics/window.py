@@ -66,7 +66,7 @@ def last_window_usage(ledger: TokenLedger) -> Usage:
     """Usage of the last completed, non-empty response: the one that defines the window (a cancelled
     or empty response says nothing about what the server retains)."""
     for record in reversed(ledger.records):
-        if record.status == "completed" and not record.usage.is_empty:
+        if record.moves_window:
             return record.usage
     return Usage()
 
@@ -80,16 +80,20 @@ def window_breakdown(source: TokenLedger | Usage, spec: ModelSpec | None = None)
     else:
         usage = source
     # Totals win over details that miss a part (image tokens, a usage without details): the rest is text.
-    input_total = max(usage.input_tokens, usage.input_text + usage.input_audio)
-    output = max(usage.output_tokens, usage.output_text + usage.output_audio)
+    input_total, output, total = usage.window_input, usage.window_output, usage.window_tokens
     audio = usage.input_audio + usage.output_audio
-    total = input_total + output
     text = total - audio
     cached = min(usage.input_cached, input_total)
     cached_usd, fresh_usd = _reread_costs(text, audio, spec)
     return WindowFigures(
         total, text, audio, cached, total - cached - output, output, False, cached_usd, fresh_usd
     )
+
+
+def window_series(ledger: TokenLedger) -> list[WindowFigures]:
+    """The window after every response that moved it (`TokenLedger.window_records`): what the panel's
+    chart, the notebooks and the eval's plots draw."""
+    return [window_breakdown(r.usage, ledger.spec) for r in ledger.window_records()]
 
 
 def item_tokens(item: Any) -> tuple[int, int]:

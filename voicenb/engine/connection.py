@@ -12,7 +12,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from .config import EngineConfig
-from .conversation import Conversation, Item, new_id
+from .conversation import Conversation, ServerItem, new_id
 from .fairness import FairScheduler
 from .host import EngineHost
 from .input_audio import InputAudio
@@ -114,7 +114,7 @@ class Connection:
         """A user turn's audio becomes a conversation item, transcribed in the background (from the
         ``transcript`` guessed already, when there is one)."""
         self.check_conversation_room(len(pcm))
-        item = Item(item_id, "user", [{"type": "input_audio", "transcript": None}], audio=pcm)
+        item = ServerItem(item_id, "user", [{"type": "input_audio", "transcript": None}], audio=pcm)
         previous = self.conversation.add(item)
         await self.send(
             server_event("input_audio_buffer.committed", item_id=item_id, previous_item_id=previous)
@@ -126,7 +126,7 @@ class Connection:
         self.transcriber.transcribe(item, announce=True, transcript=transcript)
 
     async def on_item_create(self, event: Any) -> None:
-        item = Item.from_api(event.item.model_dump(exclude_unset=True))
+        item = ServerItem.from_api(event.item.model_dump(exclude_unset=True))
         self.check_conversation_room(len(item.audio), event.event_id)
         previous = self.conversation.add(item, event.previous_item_id)
         await self.send(

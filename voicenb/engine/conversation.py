@@ -32,9 +32,10 @@ AUDIO_PART_TYPES = ("input_audio", "output_audio")
 
 
 @dataclass
-class Item:
-    """One conversation message. ``content`` holds GA content parts without audio bytes;
-    the retained audio (PCM16 24 kHz) lives in ``audio`` so windows and truncation can measure it."""
+class ServerItem:
+    """One item of the engine's server-side conversation (the client's own is `voicenb.state.Item`).
+    ``content`` holds GA content parts without audio bytes; the retained audio (PCM16 24 kHz) lives in
+    ``audio`` so windows and truncation can measure it."""
 
     id: str
     role: str
@@ -85,7 +86,7 @@ class Item:
         }  # fmt: skip
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Item:
+    def from_api(cls, data: dict[str, Any]) -> ServerItem:
         """Build from a validated ``conversation.item.create`` item (audio parts decoded and kept aside)."""
         if data.get("type") in TOOL_ITEM_TYPES:
             return _tool_item(data)
@@ -115,7 +116,7 @@ class Item:
 TOOL_ITEM_TYPES = ("function_call", "function_call_output")
 
 
-def _tool_item(data: dict[str, Any]) -> Item:
+def _tool_item(data: dict[str, Any]) -> ServerItem:
     """A function call (a client replaying one) or a call's output, from ``conversation.item.create``."""
     kind = data["type"]
     if not data.get("call_id"):
@@ -124,7 +125,7 @@ def _tool_item(data: dict[str, Any]) -> Item:
     if kind == "function_call" and not data.get("name"):
         raise ConversationError("missing_required_parameter", "Missing required parameter: 'item.name'.",
                                 "item.name")  # fmt: skip
-    return Item(
+    return ServerItem(
         data.get("id") or new_id("item"),
         "assistant" if kind == "function_call" else "tool",
         [],
@@ -137,7 +138,7 @@ def _tool_item(data: dict[str, Any]) -> Item:
     )
 
 
-def _tool_item_api(item: Item) -> dict[str, Any]:
+def _tool_item_api(item: ServerItem) -> dict[str, Any]:
     common = {"id": item.id, "type": item.type, "object": "realtime.item", "status": item.status,
               "call_id": item.call_id}  # fmt: skip
     if item.type == "function_call":
@@ -162,7 +163,7 @@ def output_message_text(output: str) -> str:
     return f"<tool_response>\n{output}\n</tool_response>"
 
 
-def _tool_item_text(item: Item) -> str:
+def _tool_item_text(item: ServerItem) -> str:
     if item.type == "function_call":
         return call_message_text(item.name or "", item.arguments)
     return output_message_text(item.output)
@@ -170,7 +171,7 @@ def _tool_item_text(item: Item) -> str:
 
 @dataclass
 class Conversation:
-    items: list[Item] = field(default_factory=list)
+    items: list[ServerItem] = field(default_factory=list)
 
     def __contains__(self, item_id: str) -> bool:
         return any(i.id == item_id for i in self.items)
@@ -185,10 +186,10 @@ class Conversation:
             param,
         )
 
-    def get(self, item_id: str) -> Item:
+    def get(self, item_id: str) -> ServerItem:
         return self.items[self.index(item_id)]
 
-    def add(self, item: Item, previous_item_id: str | None = None) -> str | None:
+    def add(self, item: ServerItem, previous_item_id: str | None = None) -> str | None:
         """Insert after ``previous_item_id`` ("root": at the start; None: at the end).
         Returns the id of the item now before it (None at the start)."""
         if item.id in self:
@@ -208,7 +209,7 @@ class Conversation:
         at = self.index(item_id)
         return self.items[at - 1].id if at else None
 
-    def delete(self, item_id: str) -> Item:
+    def delete(self, item_id: str) -> ServerItem:
         return self.items.pop(self.index(item_id))
 
     def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
@@ -249,7 +250,7 @@ def cut_words(text: str, fraction: float) -> str:
     return cut.strip()
 
 
-def llm_messages(instructions: str, items: list[Item]) -> list[dict[str, str]]:
+def llm_messages(instructions: str, items: list[ServerItem]) -> list[dict[str, str]]:
     """Exactly the server-side conversation as chat messages: instructions, then each item in order.
     Items with nothing to read (e.g. a failed transcription) are left out rather than sent empty."""
     messages = [{"role": "system", "content": instructions}] if instructions else []

@@ -7,7 +7,7 @@ import base64
 from typing import Any
 
 from ..audio import chunk_pcm
-from .conversation import Item, new_id
+from .conversation import ServerItem, new_id
 from .host import RunningResponse
 from .protocol import server_event
 from .sentences import speakable
@@ -18,7 +18,7 @@ class ReplyItem:
 
     def __init__(self, run: RunningResponse, modality: str) -> None:
         self.run, self.modality = run, modality
-        self.item: Any = None  # the assistant Item once the response has one
+        self.item: Any = None  # the assistant ServerItem once the response has one
         self.text = ""
 
     @property
@@ -28,7 +28,9 @@ class ReplyItem:
     async def open(self) -> None:
         run, conn = self.run, self.run.conn
         part_type = "output_audio" if self.modality == "audio" else "output_text"
-        self.item = Item(new_id("item"), "assistant", [{"type": part_type, self.part_key: ""}], "in_progress")
+        self.item = ServerItem(
+            new_id("item"), "assistant", [{"type": part_type, self.part_key: ""}], "in_progress"
+        )
         previous = None
         if run.in_conversation:
             previous = conn.conversation.add(self.item)

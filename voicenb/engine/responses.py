@@ -23,7 +23,7 @@ from ..audio import pcm_duration_s
 from ..tokens import audio_tokens, count_text_tokens
 from . import tool_calls
 from .config import EngineConfig
-from .conversation import Item, llm_messages, new_id
+from .conversation import ServerItem, llm_messages, new_id
 from .host import ResponseHost
 from .protocol import server_event
 from .reply_item import ReplyItem
@@ -118,7 +118,7 @@ class ResponseRun:
             self.stop_llm = threading.Event()
             await self._stream(tool_calls.asked_to_answer(messages))
 
-    def _context_items(self) -> list[Item]:
+    def _context_items(self) -> list[ServerItem]:
         given = self.params.get("input")
         if given is None:
             return list(self.conn.conversation.items)
@@ -127,7 +127,7 @@ class ResponseRun:
             if data.get("type") == "item_reference" or set(data) <= {"id", "type"}:
                 items.append(self.conn.conversation.get(data["id"]))
             else:
-                items.append(Item.from_api(data))
+                items.append(ServerItem.from_api(data))
         return items
 
     async def _apply_truncation(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from .components import LanguageTTS, PiperTTS, _cached_tts
 
 
-def synthesise(text: str, voice: str | None = None) -> bytes:
+def synthesize(text: str, voice: str | None = None) -> bytes:
     """``text`` spoken by the bundled piper voice (or the ``voice`` .onnx given), as PCM16 mono 24 kHz;
     the same text is the same audio, so a spoken turn is heard the same way on every run.
 

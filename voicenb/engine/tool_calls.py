@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from .conversation import CALL_CLOSE, CALL_OPEN, Item, new_id
+from .conversation import CALL_CLOSE, CALL_OPEN, ServerItem, new_id
 from .host import CallingRun
 from .protocol import server_event
 
@@ -207,7 +207,7 @@ def _generate(
 async def emit_call(run: CallingRun, name: str, arguments: str) -> None:
     """The function call as the API streams one: output item, argument deltas, done."""
     conn = run.conn
-    item = Item(new_id("item"), "assistant", [], "in_progress", type="function_call",
+    item = ServerItem(new_id("item"), "assistant", [], "in_progress", type="function_call",
                 call_id=new_id("call"), name=name)  # fmt: skip
     run.call_item = item
     if run.in_conversation:

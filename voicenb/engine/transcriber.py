@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from .conversation import Item
+from .conversation import ServerItem
 from .host import SpeechHost
 from .protocol import ProtocolError, server_event
 
@@ -45,7 +45,7 @@ class Transcriber:
             )
 
     def transcribe(
-        self, item: Item, *, announce: bool, transcript: asyncio.Future[str] | None = None
+        self, item: ServerItem, *, announce: bool, transcript: asyncio.Future[str] | None = None
     ) -> None:
         """Transcribe in the background; events only when the session asked for transcription (as OpenAI)."""
         wanted = announce and bool(self._settings)
@@ -91,7 +91,7 @@ class Transcriber:
             if pending is task:
                 del self.pending[item_id]
 
-    async def _run(self, item: Item, announce: bool, ready: asyncio.Future[str] | None) -> None:
+    async def _run(self, item: ServerItem, announce: bool, ready: asyncio.Future[str] | None) -> None:
         part = next(p for p in item.content if p.get("type") == "input_audio")
         try:
             if self.host.parts.stt is None:
@@ -106,7 +106,7 @@ class Transcriber:
         if announce:
             await self._announce(item, text)
 
-    async def _announce_failure(self, item: Item, e: Exception) -> None:
+    async def _announce_failure(self, item: ServerItem, e: Exception) -> None:
         error = {"type": "transcription_error", "code": "transcription_failed", "message": str(e)}
         await self.host.send(
             server_event(
@@ -115,7 +115,7 @@ class Transcriber:
             )
         )  # fmt: skip
 
-    async def _announce(self, item: Item, text: str) -> None:
+    async def _announce(self, item: ServerItem, text: str) -> None:
         ids = {"item_id": item.id, "content_index": 0}
         await self.host.send(
             server_event("conversation.item.input_audio_transcription.delta", delta=text, **ids)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..tokens import audio_tokens, count_text_tokens
-from .conversation import Item
+from .conversation import ServerItem
 
 
 @dataclass(frozen=True)
@@ -54,13 +54,13 @@ class Window:
         return self.text_tokens + self.audio_tokens
 
 
-def item_segment(item: Item) -> Segment:
+def item_segment(item: ServerItem) -> Segment:
     text = item.billed_text
     audio = audio_tokens(item.audio_s, item.role) if item.has_audio else 0
     return Segment((item.id, text, len(item.audio)), count_text_tokens(text), audio, item.id)
 
 
-def window(instructions: str, items: Sequence[Item]) -> Window:
+def window(instructions: str, items: Sequence[ServerItem]) -> Window:
     head = Segment(("instructions", instructions), count_text_tokens(instructions), 0)
     return Window((head, *(item_segment(i) for i in items)))
 

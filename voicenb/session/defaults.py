@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..policy import SummaryPolicy
-from ..summarisers import ExtractiveSummariser, OpenAISummariser, Summariser
+from ..summarisers import ChatSummariser, ExtractiveSummariser, Summariser
 from ..tokens import model_spec
 from .backends import Backend
 
@@ -35,4 +35,4 @@ def default_summariser(backend: Backend) -> Summariser:
     client, model = backend.client_for_text()
     if client is None:
         return ExtractiveSummariser()
-    return OpenAISummariser(client, model, fallback=ExtractiveSummariser())
+    return ChatSummariser(client, model, fallback=ExtractiveSummariser())

@@ -16,7 +16,7 @@ from openai.types.realtime import InputAudioBufferAppendEventParam, RealtimeClie
 
 from .. import events as ev
 from ..audio import pcm_duration_s
-from ..state import ConversationState, Item, Transcript, summary_body, summary_item_text
+from ..state import ConversationState, Item, TranscriptStatus, summary_body, summary_item_text
 from .backends import Backend
 from .config import SESSION_ENDING_CODES, HandoffPolicy
 from .connection import Link, Role
@@ -183,7 +183,7 @@ class Handoff:
         core = self.core
         # function calls and outputs among the older turns fold with them (what a tool returned)
         items = [i for i in core.state.window_items() if (i.is_turn or i.is_tool)]
-        items = [i for i in items if i.status is Transcript.COMPLETE]
+        items = [i for i in items if i.status is TranscriptStatus.COMPLETE]
         turns = [i for i in items if i.is_turn]
         keep = self.policy.keep_last if self.policy.keep_last is not None else core.policy.keep_last
         recent = turns[max(0, len(turns) - keep) :]

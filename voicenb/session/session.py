@@ -78,8 +78,8 @@ class VoiceSession(SessionViews):
         self.core = SessionCore(config, policy, recorder=recorder)
         self.link = Link(self.core, confirm_timeout_s)
         self.pruner = Pruner(self.core, self.link, summariser or default_summariser(self.backend))
-        self.handoff = handoff or HandoffPolicy()
-        self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff)
+        self.handoff_policy = handoff or HandoffPolicy()
+        self._handoff = Handoff(self.core, self.link, self.pruner, self.backend, self.handoff_policy)
         self.lifecycle = Lifecycle(
             self.core, self.link, self.pruner, self._handoff, self.backend, own_summariser=summariser is None
         )

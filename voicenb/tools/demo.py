@@ -72,7 +72,7 @@ async def run_demo(
     out: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Speak ``script`` to the bot turn by turn; return the figures the CLI prints as JSON."""
-    from ..engine.speech import synthesise  # offline TTS for the scripted user
+    from ..engine.speech import synthesize  # offline TTS for the scripted user
 
     kwargs: dict[str, Any] = {"backend": Backend.offline()} | (
         session_kwargs or {}
@@ -86,7 +86,7 @@ async def run_demo(
     async with session:
         for text in script:
             responses.clear()
-            speech = synthesise(text) + silence(1.2)  # trailing silence ends the turn (server VAD)
+            speech = synthesize(text) + silence(1.2)  # trailing silence ends the turn (server VAD)
             await session.pump(pcm_source(speech, realtime=realtime))
             try:
                 await asyncio.wait_for(responses.wait(), timeout=60)

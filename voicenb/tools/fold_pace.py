@@ -38,17 +38,15 @@ async def fold_pace(sizes: Sequence[int] = FOLD_SIZES, out: Callable[[str], None
     """Seconds one fold of the default offline summariser (the engine's own model) takes for about
     ``sizes`` tokens of turns, each with a fresh memory, nothing else running. A fold that stops says
     why beside the figures it has."""
-    from ..summarisers import OpenAISummariser
+    from ..summarisers import ChatSummariser
 
     turns, seconds = _bundled_turns(), {}
     async with VoiceSession.offline() as session:
         client, model = session.backend.client_for_text()
         budget = session.policy.summary_budget_tokens
 
-        def fresh() -> (
-            OpenAISummariser
-        ):  # no fallback: a fold the model fails must not time the extractive one
-            return OpenAISummariser(client, model)
+        def fresh() -> ChatSummariser:  # no fallback: a fold the model fails must not time the extractive one
+            return ChatSummariser(client, model)
 
         await _fold_once(fresh(), turns[:2], budget)  # loads and warms the model
         for size in sizes:

@@ -18,7 +18,7 @@ import numpy as np
 from ..audio import SAMPLE_RATE, chunk_pcm, pcm_duration_s, pcm_to_float, silence
 from ..engine.config import EngineConfig
 from ..engine.server import OfflineEngine
-from ..engine.speech import synthesise
+from ..engine.speech import synthesize
 
 QUESTIONS = [
     "What is the capital of France?",
@@ -65,7 +65,7 @@ async def _measure(engine: OfflineEngine, n_turns: int, summary_every: int = 0) 
         await conn.session.update(session={"type": "realtime"})
         summarised = False
         for turn in range(n_turns):
-            pcm = synthesise(QUESTIONS[turn % len(QUESTIONS)])
+            pcm = synthesize(QUESTIONS[turn % len(QUESTIONS)])
             latency = await _one_turn(conn, pcm)
             (after if summarised else samples).append(latency)
             summarised = False
@@ -198,7 +198,7 @@ async def rolling_summary_survival(
 
     from ..engine.chat_api import ChatAPI
     from ..engine.components import _load_llm
-    from ..summarisers import OpenAISummariser
+    from ..summarisers import ChatSummariser
     from . import eval as ev  # a benchmark of the summariser: the eval's loading and scoring
 
     model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
@@ -206,7 +206,7 @@ async def rolling_summary_survival(
     api = ChatAPI(model, "127.0.0.1", token)
     await api.start()
     client = AsyncOpenAI(base_url=api.base_url, api_key=token, timeout=600)
-    summariser = OpenAISummariser(client, model="local")
+    summariser = ChatSummariser(client, model="local")
     results: dict[str, Any] = {"model": how}
     try:
         for path in paths:

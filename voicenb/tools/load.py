@@ -60,9 +60,9 @@ def _stats(samples: list[float]) -> dict[str, float]:
 def default_clip() -> bytes:
     """A spoken question from the bundled voice; 1 s of a quiet tone when no voice is installed."""
     try:
-        from ..engine.speech import synthesise
+        from ..engine.speech import synthesize
 
-        return synthesise("What is the capital of France?")
+        return synthesize("What is the capital of France?")
     except Exception:
         return bytes([0x10, 0x00]) * SAMPLE_RATE
 

@@ -1,7 +1,7 @@
-"""Jupyter widgets for voicenb: the control panel, the browser mic/speaker, and audio sources/sinks.
+"""Jupyter widgets for voicenb: the control panel, the browser mic/speaker, the transcript and chart.
 
-Needs the ``widgets`` extra (ipywidgets, anywidget, bqplot). Names are imported on first use, so
-``voicenb.widgets.io`` (sounddevice and file audio) works without them.
+Needs the ``widgets`` extra (ipywidgets, anywidget, bqplot); names are imported on first use. Audio
+sources and sinks that are not widgets (files, sounddevice, a simulated speaker) are in `voicenb.audio`.
 """
 
 from __future__ import annotations
@@ -18,13 +18,6 @@ _EXPORTS = {
     "truncate_heard": "bridge",
     "LoopHop": "loop",
     "Throttle": "loop",
-    "AudioSource": "io",
-    "AudioSink": "io",
-    "AudioUnavailable": "io",
-    "Cut": "io",
-    "FileSource": "io",
-    "LocalAudio": "io",
-    "RecordingSink": "io",
 }
 
 __all__ = sorted(_EXPORTS)  # pyright: ignore[reportUnsupportedDunderAll] (lazy exports)

@@ -7,12 +7,13 @@ the transcript and the model's memory match what the user heard, not what was ge
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 from .. import events as ev
+from ..audio import AudioSink, Cut, PlayClock
 from ..session import VoiceSession
-from .io import AudioSink, Cut
 
 log = logging.getLogger("voicenb.widgets")
 
@@ -69,6 +70,13 @@ class AudioBridge:
         except Exception as exc:  # the connection may be gone; the dialogue goes on
             log.warning("truncate after barge-in failed: %r", exc)
         return cut
+
+    async def until_played(self) -> None:
+        """Until the sink has played all it was given, by its clock (a script waits for this before it
+        speaks again: speech over a reply is a barge-in). Returns at once for a sink without a clock."""
+        clock = getattr(self.sink, "clock", None)
+        while isinstance(clock, PlayClock) and (left := clock.remaining_s()) > 0:
+            await asyncio.sleep(left)
 
     def close(self, reset: bool = True) -> None:
         """Stop following the session; ``reset`` also silences what is still playing."""

@@ -26,8 +26,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
-from ..audio import BYTES_PER_SAMPLE, SAMPLE_RATE
-from .io import Cut, PlayClock
+from ..audio import BYTES_PER_SAMPLE, SAMPLE_RATE, Cut, PlayClock
 
 MAX_QUEUED_S = 10.0  # a stalled consumer loses the oldest mic audio, not the kernel's memory
 

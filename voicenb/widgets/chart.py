@@ -77,9 +77,7 @@ class ChartData:
     @classmethod
     def from_ledger(cls, ledger: TokenLedger) -> ChartData:
         data = cls()
-        for record in ledger.records:
-            if record.status != "completed" or record.usage.is_empty:
-                continue
+        for record in ledger.window_records():
             text, audio, cached = window_split(record.usage, ledger.spec)
             data.x.append(len(data.x) + 1)
             data.text.append(text)

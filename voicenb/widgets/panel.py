@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import events as ev
+from ..audio import AudioSource, AudioUnavailable, Cut, LocalAudio
 from ..policy import SummaryPolicy
 from ..session import VoiceSession
 from . import registry
@@ -21,7 +22,6 @@ from .bridge import AudioBridge
 from .browser_audio import BrowserAudio
 from .chart import TokenChart
 from .controls import PolicyBinding
-from .io import AudioSource, AudioUnavailable, Cut, LocalAudio
 from .layout import action_buttons, panel_view
 from .loop import LoopHop
 from .sources import SourcePicker

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import ipywidgets as w
 
+from ..audio import AudioSink, AudioSource, AudioUnavailable, FileSource, LocalAudio, check_wav
 from .browser_audio import BrowserAudio
-from .io import AudioSink, AudioSource, AudioUnavailable, FileSource, LocalAudio, check_wav
 from .loop import LoopHop
 
 SOURCES = [("browser mic", "browser"), ("local mic (kernel machine)", "local"), ("WAV file", "file")]

@@ -98,8 +98,8 @@ def status_html(panel: Any) -> str:
         age = time.monotonic() - panel.connected_at  # restarts with each handoff's fresh session
         cls = "vnb-warn" if age > SESSION_CAP_S - 5 * 60 else "vnb-dim"
         age_text = f'session <span class="{cls}">{_clock(age)} / {_clock(SESSION_CAP_S)} cap</span>'
-        if s.handoff.after_s:
-            age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff.after_s)})</span>'
+        if s.handoff_policy.after_s:
+            age_text += f' <span class="vnb-dim">(hand-off at {_clock(s.handoff_policy.after_s)})</span>'
         parts.append(age_text)
     parts.append(window_text(panel.window.figures, s.policy.trigger_tokens))
     parts.append(_plural(s.summaries, "summary") + (" · summarising…" if s.summarising else ""))

@@ -16,7 +16,7 @@ import ipywidgets as w
 
 from .. import events as ev
 from ..session import VoiceSession
-from ..state import ConversationState, Item, Transcript
+from ..state import ConversationState, Item, TranscriptStatus
 from .loop import Throttle
 
 CSS = """<style>
@@ -64,11 +64,11 @@ def _tags(item: Item) -> list[str]:
 
 
 def _text(item: Item) -> str:
-    if item.status is Transcript.FAILED:
+    if item.status is TranscriptStatus.FAILED:
         return f"[transcription failed: {item.error or 'unknown error'}] (the server keeps the audio)"
     if item.text:
         return item.text
-    if item.status is Transcript.PENDING:
+    if item.status is TranscriptStatus.PENDING:
         return "listening…" if item.role == "user" else "…"
     return "(audio)" if item.has_audio else ""
 
@@ -78,9 +78,9 @@ def item_html(item: Item) -> str:
     classes = ["vnb-item", f"vnb-{item.role}"]
     if item.is_summary:
         classes.append("vnb-summary")
-    if item.status is Transcript.PENDING:
+    if item.status is TranscriptStatus.PENDING:
         classes.append("vnb-partial")
-    if item.status is Transcript.FAILED:
+    if item.status is TranscriptStatus.FAILED:
         classes.append("vnb-failed")
     if not item.in_window:
         classes.append("vnb-gone")

@@ -41,7 +41,7 @@ from ...model_table import DEFAULT_REALTIME_MODEL
 from ...policy import SummaryPolicy
 from ...session import Backend, SessionConfig, VoiceSession
 from ...session.defaults import OFFLINE_SUMMARY_TIMEOUT_S
-from ...summarisers import ExtractiveSummariser, OpenAISummariser, Summariser
+from ...summarisers import ChatSummariser, ExtractiveSummariser, Summariser
 from ...tokens import TokenLedger, model_spec
 from ..scripted import EstimatedSpeech, ScriptedReplies
 from .conversations import Conversation
@@ -152,7 +152,7 @@ def make_summariser(name: str) -> Summariser:
     if name == "openai":
         if not get_api_key():
             raise ValueError("--summariser openai needs OPENAI_API_KEY (or use --summariser local)")
-        return OpenAISummariser(fallback=ExtractiveSummariser())
+        return ChatSummariser(fallback=ExtractiveSummariser())
     raise ValueError(f"unknown summariser {name!r} (local | offline | openai)")
 
 
@@ -162,7 +162,7 @@ class LocalModelSummariser:
 
     def __init__(self, model: Any = None) -> None:
         self._model = model
-        self._inner: OpenAISummariser | None = None
+        self._inner: ChatSummariser | None = None
 
     @property
     def last_fold(self) -> Any:
@@ -180,7 +180,7 @@ class LocalModelSummariser:
             api = ChatAPI(await asyncio.to_thread(load_reply_model, self._model), "127.0.0.1", token)
             await api.start()
             client = AsyncOpenAI(base_url=api.base_url, api_key=token, max_retries=0)
-            self._inner = OpenAISummariser(client, "local", fallback=ExtractiveSummariser())
+            self._inner = ChatSummariser(client, "local", fallback=ExtractiveSummariser())
         return await self._inner.summarise(turns, previous, language, budget_tokens)
 
 
@@ -219,9 +219,9 @@ class Replay:
 async def _send_user_turn(session: VoiceSession, text: str, settings: EvalSettings) -> None:
     """One user turn, then ask for the (scripted) reply."""
     if settings.speech:
-        from ...engine.speech import synthesise
+        from ...engine.speech import synthesize
 
-        pcm = await asyncio.to_thread(synthesise, text)
+        pcm = await asyncio.to_thread(synthesize, text)
         await session.send_audio(pcm + silence(0.3))
         await session.commit_audio(respond=True)
         return

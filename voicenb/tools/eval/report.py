@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ...economics import window_breakdown
 from ...tokens import TokenLedger
 from .conversations import Conversation
 from .probes import probe_f1, probe_recall
@@ -69,8 +70,8 @@ class EvalReport:
     max_window_tokens: int
     final_window_tokens: int
     mean_window_tokens: int
-    window_tokens: list[int]  # per response
-    minutes_at_response: list[float]
+    window_tokens: list[int]  # per response of the call that moved the window (`window_breakdown`)
+    minutes_at_response: list[float]  # and the three series below: one point per window_tokens entry
     cumulative_cost_usd: list[float]
     cumulative_cost_uncached_usd: list[float]
     context: list[str]  # what the server holds at the end: summary, then kept turns
@@ -102,7 +103,12 @@ _FIELDS = frozenset(f.name for f in fields(EvalReport))
 def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> EvalReport:
     results = score_facts(run.context, conv.facts)
     totals = run.ledger.totals()
-    windows = [r.usage.input_tokens + r.usage.output_tokens for r in run.ledger.records]
+    # One point per response of the call (not the probes after it) that moved the window, as the panel
+    # draws it (`window_breakdown`), its time and cost beside it.
+    records = run.ledger.records
+    moved = [i for i in range(len(run.minutes_at_response)) if records[i].moves_window]
+    windows = [window_breakdown(records[i].usage, run.ledger.spec).total for i in moved]
+    uncached = _cumulative_uncached(run.ledger)
     pruned = settings.policy in ("summarise", "last-n")
     prune = settings.summary_policy()
     return EvalReport(
@@ -141,9 +147,9 @@ def build_report(conv: Conversation, settings: EvalSettings, run: Replay) -> Eva
         final_window_tokens=run.ledger.window_tokens,
         mean_window_tokens=round(sum(windows) / len(windows)) if windows else 0,
         window_tokens=windows,
-        minutes_at_response=[round(m, 3) for m in run.minutes_at_response],
-        cumulative_cost_usd=[round(r.cumulative_cost_usd, 6) for r in run.ledger.records],
-        cumulative_cost_uncached_usd=_cumulative_uncached(run.ledger),
+        minutes_at_response=[round(run.minutes_at_response[i], 3) for i in moved],
+        cumulative_cost_usd=[round(records[i].cumulative_cost_usd, 6) for i in moved],
+        cumulative_cost_uncached_usd=[uncached[i] for i in moved],
         context=run.context,
         errors=run.errors,
         probe_recall=probe_recall(run.probes),

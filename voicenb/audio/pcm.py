@@ -1,4 +1,4 @@
-"""Audio sources and PCM helpers. The wire format is PCM16 little-endian mono at 24 kHz.
+"""The wire format (PCM16 little-endian mono at 24 kHz), WAV files and paced sources.
 
 A *source* is any async iterator of PCM16 24 kHz byte chunks: a microphone, a file, a browser
 widget, or a test script. The session pumps whatever it is given.

@@ -1,16 +1,13 @@
-"""Helpers the workshop notebooks share: plotting, the threshold lab's widgets, a spoken script for
-running without a microphone. Kept here so the notebooks' cells show only what they teach; what each
+"""Helpers the workshop notebooks share: plotting and the threshold lab's widgets. Kept here so the
+notebooks' cells show only what they teach (the session, its log and window, the window series); what each
 notebook promises is checked by the tests (`tests/notebook_checks.py`), not in its cells."""
 
 from __future__ import annotations
 
-import asyncio
 import io
-import tempfile
 import textwrap
 from collections.abc import Awaitable, Callable, Sequence
 from html import escape
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
@@ -32,81 +29,32 @@ def wrap(text: str, width: int = 96) -> str:
     return textwrap.fill(text, width, subsequent_indent="    ")
 
 
-# --- 02: a spoken script instead of a microphone --------------------------------------------------------
+# --- 02 and 04: the window per response --------------------------------------------------------------
 
 
-async def play_script(panel: Any, lines: Sequence[str], reply_timeout_s: float = 120.0) -> None:
-    """Speak ``lines`` (piper) one at a time through ``panel``'s WAV-file source, in real time, each after
-    the reply to the one before; the source selection is put back afterwards so Start uses the mic."""
-    from voicenb.audio import write_wav
-    from voicenb.engine.speech import synthesise
+def plot_window(windows: Sequence[Any], trigger: int) -> None:
+    """Bars of ``windows`` (`voicenb.economics.window_series`: text and audio, the cached part as a line)
+    against the summary ``trigger``, in the panel's colours."""
+    from voicenb.widgets.chart import COLORS
 
-    session, folder = panel.session, Path(tempfile.mkdtemp(prefix="voicenb-script-"))
-    before = panel.source_select.value
-    panel.source_select.value = "file"
-    try:
-        for n, line in enumerate(lines):
-            wav = folder / f"line{n}.wav"
-            write_wav(wav, synthesise(line))
-            panel.file_path.value = str(wav)
-            responses = len(session.ledger.records)
-            panel.start()
-            if not panel.running:
-                raise RuntimeError(panel.error or "the panel did not start")
-            await panel.task
-            await _until(lambda r=responses: len(session.ledger.records) > r, reply_timeout_s)
-            await session.wait_idle(quiet_s=1.0)
-    finally:
-        panel.source_select.value = before
-
-
-async def _until(condition: Callable[[], bool], timeout_s: float) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError(f"no reply within {timeout_s:.0f} s")
-        await asyncio.sleep(0.1)
-
-
-def print_log(session: Any) -> None:
-    """Every item in the full log, and whether the server still holds it."""
-    print(wrap(f"server window ({len(session.state.window)} items): {', '.join(session.state.window)}"))
-    print()
-    for item in session.state.log.values():
-        where = "in window" if item.in_window else f"deleted ({item.deleted_by})"
-        label = "SUMMARY" if item.is_summary else item.role
-        text = item.text if len(item.text) <= 60 else item.text[:59] + "…"
-        print(f"{label:>9} | {where:<18} | {text}")
-
-
-def window_series(ledger: Any) -> list[Any]:
-    """The window of every completed response, from `voicenb.economics.window_breakdown`: the very
-    function the panel's chart and status line use (input + output: what the next response re-reads)."""
-    from voicenb import economics
-
-    return [economics.window_breakdown(r.usage, ledger.spec) for r in ledger.records
-            if r.status == "completed" and not r.usage.is_empty]  # fmt: skip
-
-
-def plot_window(session: Any) -> None:
-    windows = window_series(session.ledger)
     n = range(1, len(windows) + 1)
     text, audio = [w.text for w in windows], [w.audio for w in windows]
     _fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.bar(n, text, label="text")
-    ax.bar(n, audio, bottom=text, label="audio")
-    ax.plot(n, [w.cached for w in windows], "o-", color="grey", label="of which read from the cache")
-    trigger, top = session.policy.trigger_tokens, max((w.text + w.audio for w in windows), default=0)
+    ax.bar(n, text, color=COLORS["text"], label="text")
+    ax.bar(n, audio, bottom=text, color=COLORS["audio"], label="audio")
+    ax.plot(
+        n, [w.cached for w in windows], "o-", color=COLORS["cached"], label="of which read from the cache"
+    )
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # responses are whole numbers
+    top = max((w.text + w.audio for w in windows), default=0)
     if top and trigger > 1.5 * top:  # a trigger far out of reach would flatten the bars: name it instead
-        ax.plot([], [], ls="--", color="C3", label=f"trigger {trigger:,} (above the chart)")
+        ax.plot([], [], ls="--", color=COLORS["trigger"], label=f"trigger {trigger:,} (above the chart)")
     else:
-        ax.axhline(trigger, ls="--", color="C3", label="trigger")
+        ax.axhline(trigger, ls="--", color=COLORS["trigger"], label="trigger")
     ax.set(xlabel="response", ylabel="tokens (window: input + reply)",
            title="The window per response (as the panel shows it): a summary bends it down")  # fmt: skip
     ax.legend(fontsize=8)
     plt.show()
-    if windows:
-        print(windows[-1].describe())
 
 
 # --- 03: the threshold lab -----------------------------------------------------------------------------

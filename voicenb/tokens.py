@@ -183,7 +183,9 @@ class Usage:
         """
         if usage is None:
             return cls()
-        u = usage if isinstance(usage, dict) else usage.model_dump()
+        u = (
+            usage if isinstance(usage, dict) else usage.model_dump(warnings=False)
+        )  # unvalidated: may hold junk
         if not isinstance(u, dict):
             raise ValueError(f"invalid usage from server: expected an object, got {type(u).__name__}")
         ind = _details(u, "input_token_details")

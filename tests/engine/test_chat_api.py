@@ -212,6 +212,53 @@ def test_background_work_that_waited_its_patience_goes_before_the_next_reply():
     assert order[-1] == "after"
 
 
+def _until(condition, what: str) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within 5 s"
+        time.sleep(0.001)
+
+
+def test_background_work_past_its_patience_runs_in_slices_with_replies_between():
+    now = [0.0]
+    scheduler, order = Scheduler(patience_s=0.0, slice_s=1.0, clock=lambda: now[0]), []
+    steps = [threading.Event() for _ in range(3)]
+    release = threading.Event()
+    steps[0].set()
+
+    def background():
+        with scheduler.background():
+            for step, go in enumerate(steps):
+                go.wait(5)
+                scheduler.yield_to_replies()
+                order.append(f"b{step}")
+
+    def reply(name: str, hold: threading.Event | None = None):
+        with scheduler.reply():
+            order.append(name)
+            if hold is not None:
+                hold.wait(5)
+
+    threads = [threading.Thread(target=reply, args=("r0", release))]
+    threads[0].start()
+    _until(lambda: order == ["r0"], "the first reply")
+    threads.append(threading.Thread(target=background))
+    threads[1].start()
+    _until(lambda: scheduler._urgent, "the job out of patience")
+    threads.append(threading.Thread(target=reply, args=("r1",)))
+    threads[2].start()
+    _until(lambda: scheduler._waiting == 1, "the second reply waiting")
+    release.set()  # r0 ends: the job's first slice starts at t=0
+    _until(lambda: "b0" in order, "the job's first step")
+    steps[1].set()  # still within its slice: r1 waits
+    _until(lambda: "b1" in order, "the job's second step")
+    now[0] = 1.0  # the slice is over: r1 goes before the job's next step
+    steps[2].set()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["r0", "b0", "b1", "r1", "b2"]
+
+
 class EndlessCompleter:
     """complete() runs until it is told that nobody waits for it any more."""
 

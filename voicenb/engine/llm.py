@@ -7,7 +7,8 @@
 * ``complete`` (the chat-completions endpoint, i.e. summaries) runs on a second context over the same
   memory-mapped weights, and pauses between chunks and tokens while any reply is active: a reply
   waits behind a summary for at most one chunk, unless the summary has already waited
-  ``BACKGROUND_PATIENCE_S`` (then the next reply waits for it, so summaries cannot starve).
+  ``BACKGROUND_PATIENCE_S``: then it runs in ``BACKGROUND_SLICE_S`` slices and a reply waits for the
+  rest of one slice (so summaries cannot starve, and replies never wait for a whole summary).
 * When the text fed exceeds the context, the oldest turns are dropped (as the Realtime server trims);
   when even the newest turn does not fit, ``ContextOverflowError`` says so instead of a silent failure.
 """
@@ -34,6 +35,7 @@ PREFILL_CHUNK = 32  # tokens per background eval step: the most a reply can wait
 REPLY_PREFILL_CHUNK = 512
 DEFAULT_N_CTX = 8192
 BACKGROUND_PATIENCE_S = 20.0  # the most a summary waits for replies in all before it goes first
+BACKGROUND_SLICE_S = 1.0  # then it runs this long at a time; a reply waits for the rest of one slice
 
 
 class ContextOverflowError(RuntimeError):
@@ -46,21 +48,33 @@ class CompletionAbandoned(RuntimeError):
 
 class Scheduler:
     """Replies first, but background work (summaries) is never starved: it waits while a reply is
-    active, and once it has waited ``patience_s`` in all it takes the model between two replies and the
-    next reply waits for it. A fast talker (or a script sending turns back to back) would otherwise
-    keep every summary waiting while the window grows past the engine's limit."""
+    active, and once it has waited ``patience_s`` in all it runs in slices of ``slice_s`` between
+    replies: a reply that comes meanwhile waits for the rest of one slice, then the job its next one.
+    A fast talker (or a script sending turns back to back) would otherwise keep every summary waiting
+    while the window grows past the engine's limit; a job that kept the model to its end would make
+    replies wait for the whole summary (tens of seconds on two cores)."""
 
-    def __init__(self, patience_s: float = BACKGROUND_PATIENCE_S) -> None:
-        self.patience_s = patience_s
+    def __init__(
+        self, patience_s: float = BACKGROUND_PATIENCE_S, slice_s: float = BACKGROUND_SLICE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:  # fmt: skip
+        self.patience_s, self.slice_s, self.clock = patience_s, slice_s, clock
         self._cond = threading.Condition()
-        self._replies = 0
+        self._replies = 0  # running
+        self._waiting = 0  # replies waiting for the background job's slice to end
+        self._passes = 0  # of those, how many may go before the job's next slice
         self._waited = 0.0  # by the running background job, in all
-        self._urgent = False  # it has waited long enough: new replies wait for it
+        self._urgent = False  # it has waited long enough: it runs in slices, replies between them
+        self._slice_started = 0.0
 
     @contextlib.contextmanager
     def reply(self) -> Iterator[None]:
         with self._cond:
-            self._cond.wait_for(lambda: not self._urgent)
+            self._waiting += 1
+            self._cond.wait_for(lambda: not self._urgent or self._passes > 0)
+            self._waiting -= 1
+            if self._urgent:
+                self._passes -= 1
             self._replies += 1
         try:
             yield
@@ -76,7 +90,7 @@ class Scheduler:
             yield
         finally:
             with self._cond:
-                self._waited, self._urgent = 0.0, False
+                self._waited, self._urgent, self._passes = 0.0, False, 0
                 self._cond.notify_all()
 
     @property
@@ -84,18 +98,27 @@ class Scheduler:
         return self._replies > 0
 
     def yield_to_replies(self) -> None:
-        """Block while a reply is active (called between background chunks and tokens); once patience
-        runs out, only until the active reply ends."""
+        """Called between background chunks and tokens. Blocks while a reply is active until the job
+        has waited ``patience_s``; from then on, lets the replies that wait go at the end of each slice."""
         with self._cond:
-            if self._urgent or self._replies == 0:
+            if self._urgent:
+                if self._waiting and self.clock() - self._slice_started >= self.slice_s:
+                    self._passes = self._waiting  # those go now; later ones wait for the next slice
+                    self._cond.notify_all()
+                    self._cond.wait_for(lambda: self._passes == 0 and self._replies == 0)
+                    self._slice_started = self.clock()
+                return
+            if self._replies == 0:
                 return
             started = time.monotonic()
             idle = self._cond.wait_for(lambda: self._replies == 0, max(0.0, self.patience_s - self._waited))
             self._waited += time.monotonic() - started
             if not idle:
                 self._urgent = True
-                log.info("a background job waited %.0f s: the next reply waits for it", self._waited)
+                log.info("a background job waited %.0f s: it now runs in %.1f s slices", self._waited,
+                         self.slice_s)  # fmt: skip
                 self._cond.wait_for(lambda: self._replies == 0)
+                self._slice_started = self.clock()
 
 
 class _Context:

@@ -252,7 +252,9 @@ def test_background_work_past_its_patience_runs_in_slices_with_replies_between()
     _until(lambda: "b0" in order, "the job's first step")
     steps[1].set()  # still within its slice: r1 waits
     _until(lambda: "b1" in order, "the job's second step")
+    assert not scheduler.should_yield()  # a long prefill goes on within the slice
     now[0] = 1.0  # the slice is over: r1 goes before the job's next step
+    assert scheduler.should_yield()  # and a prefill stops at its next chunk for it
     steps[2].set()
     for thread in threads:
         thread.join(5)

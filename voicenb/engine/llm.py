@@ -97,6 +97,13 @@ class Scheduler:
     def reply_pending(self) -> bool:
         return self._replies > 0
 
+    def should_yield(self) -> bool:
+        """Whether a background step should stop now: a reply runs, or one waits and the slice is over
+        (a long prefill checks this between its chunks, then calls `yield_to_replies`)."""
+        with self._cond:
+            over = self._urgent and self._waiting and self.clock() - self._slice_started >= self.slice_s
+            return self._replies > 0 or bool(over)
+
     def yield_to_replies(self) -> None:
         """Called between background chunks and tokens. Blocks while a reply is active until the job
         has waited ``patience_s``; from then on, lets the replies that wait go at the end of each slice."""
@@ -297,7 +304,7 @@ class LlamaCppLLM:
             with scheduler.background():
                 while _remaining(ctx, tokens) > 0 and not gone.is_set():
                     scheduler.yield_to_replies()
-                    ctx.prefill(tokens, lambda: scheduler.reply_pending or gone.is_set())
+                    ctx.prefill(tokens, lambda: scheduler.should_yield() or gone.is_set())
                 for chunk in ctx.generate(tokens, stops, max_tokens, self.repeat_penalty, grammar):
                     if gone.is_set():
                         break

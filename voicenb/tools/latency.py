@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
 import statistics
 from typing import Any
 
@@ -184,52 +183,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-async def rolling_summary_survival(
-    paths: list[str], llm: str | None = None, fold_turns: int = 12, keep_last: int = 4, budget: int = 500
-) -> dict[str, Any]:
-    """Fact survival of the local model's rolling summary, independent of session timing: the turns
-    before the last ``keep_last`` are folded ``fold_turns`` at a time (each fold also gets the previous
-    summary), through the engine's chat-completions endpoint and the OpenAI summariser's prompt."""
-    import time
-
-    from openai import AsyncOpenAI
-
-    from ..engine.chat_api import ChatAPI
-    from ..engine.components import _load_llm
-    from ..summarisers import ChatSummariser
-    from . import eval as ev  # a benchmark of the summariser: the eval's loading and scoring
-
-    model, how = await asyncio.to_thread(_load_llm, llm, EngineConfig())
-    token = secrets.token_urlsafe(24)  # a real credential for this loopback listener
-    api = ChatAPI(model, "127.0.0.1", token)
-    await api.start()
-    client = AsyncOpenAI(base_url=api.base_url, api_key=token, timeout=600)
-    summariser = ChatSummariser(client, model="local")
-    results: dict[str, Any] = {"model": how}
-    try:
-        for path in paths:
-            conv = ev.load_conversation(path)
-            folded, kept = conv.turns[:-keep_last], [t for _, t in conv.turns[-keep_last:]]
-            summary, seconds, added = None, [], []
-            for start in range(0, len(folded), fold_turns):
-                began = time.monotonic()
-                summary = await summariser.summarise(
-                    folded[start : start + fold_turns], summary, None, budget
-                )
-                seconds.append(round(time.monotonic() - began, 1))
-                fold = summariser.last_fold
-                added += [f"{s.value} (turn {start + s.turn})" for s in fold.unplaced] if fold else []
-            scored = ev.score_facts([summary or "", *kept], conv.facts)
-            results[conv.name] = {
-                "fact_survival": round(ev.fact_survival(scored), 3),
-                "facts_lost": [r.id for r in scored if not r.survived],
-                "superseded_flagged": [r.id for r in scored if r.superseded_flag],
-                "unplaced": added,  # values the user stated that no memory entry holds
-                "fold_seconds": seconds,
-                "summary": summary,
-            }
-    finally:
-        await api.stop()
-    return results

@@ -172,21 +172,27 @@ async def test_streamed_completions_feed_the_engine_from_another_endpoint():
         await api.stop()
 
 
+def _replying(scheduler: Scheduler, order: list[str]):
+    """A reply thread's body: it records its name once it has the model, and holds it until ``hold``."""
+
+    def reply(name: str, hold: threading.Event | None = None) -> None:
+        with scheduler.reply():
+            order.append(name)
+            if hold is not None:
+                hold.wait(5)
+
+    return reply
+
+
 def test_background_work_that_waited_its_patience_goes_before_the_next_reply():
     scheduler, order = Scheduler(patience_s=0.2), []
-    release = threading.Event()
+    release, reply = threading.Event(), _replying(scheduler, order)
 
     def background():
         with scheduler.background():
             for step in range(3):
                 scheduler.yield_to_replies()
                 order.append(f"b{step}")
-
-    def reply(name: str, hold: threading.Event | None = None):
-        with scheduler.reply():
-            order.append(name)
-            if hold is not None:
-                hold.wait(5)
 
     first = threading.Thread(target=reply, args=("r0", release))
     first.start()
@@ -223,7 +229,7 @@ def test_background_work_past_its_patience_runs_in_slices_with_replies_between()
     now = [0.0]
     scheduler, order = Scheduler(patience_s=0.0, slice_s=1.0, clock=lambda: now[0]), []
     steps = [threading.Event() for _ in range(3)]
-    release = threading.Event()
+    release, reply = threading.Event(), _replying(scheduler, order)
     steps[0].set()
 
     def background():
@@ -232,12 +238,6 @@ def test_background_work_past_its_patience_runs_in_slices_with_replies_between()
                 go.wait(5)
                 scheduler.yield_to_replies()
                 order.append(f"b{step}")
-
-    def reply(name: str, hold: threading.Event | None = None):
-        with scheduler.reply():
-            order.append(name)
-            if hold is not None:
-                hold.wait(5)
 
     threads = [threading.Thread(target=reply, args=("r0", release))]
     threads[0].start()

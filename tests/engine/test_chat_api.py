@@ -154,7 +154,7 @@ async def test_empty_reply_is_a_failed_response_not_silence():
 
 async def test_streamed_completions_feed_the_engine_from_another_endpoint():
     """ChatEndpointLLM (an engine whose replies come from a URL) reads this endpoint's stream."""
-    from voicenb.engine.components import ChatEndpointLLM
+    from voicenb.engine.endpoints import ChatEndpointLLM
 
     class Words:
         def stream(self, messages, max_tokens, stop):

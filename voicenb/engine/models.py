@@ -295,9 +295,22 @@ def bundled_whisper_base() -> Path | None:
     return target
 
 
-def main() -> None:
-    """``python -m voicenb.engine.models``: join and verify every installed model, print where each is."""
+def main(argv: list[str] | None = None) -> None:
+    """``python -m voicenb.engine.models``: join and verify every installed model, print where each is.
+    ``--path NAME`` prints only that model's GGUF path (for another server, e.g. ``llama_cpp.server``)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--path", choices=list(LLMS), default=None, help="print this model's GGUF path")
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.path:
+        path = bundled_llm_path(LLMS[args.path])
+        if path is None:
+            sys.exit(f"{args.path} is not installed ({LLMS[args.path].pip})")
+        print(path)
+        return
     for model in LLMS.values():
         path = bundled_llm_path(model)
         print(f"{model.name:14} {path or 'not installed (' + model.pip + ')'}")

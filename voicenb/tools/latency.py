@@ -55,11 +55,25 @@ async def _measure(engine: OfflineEngine, n_turns: int, summary_every: int = 0) 
     """Every ``summary_every`` turns (0: never) a summary replaces the older turns, as the session's
     summariser does (a system item at the root, older items deleted), and the next turn is timed
     separately: its prompt prefix changed, so it relies on the engine's background prefill."""
+    return {
+        **await spoken_turns(engine.url, None, n_turns, summary_every, engine),
+        "models": engine.models_used,
+    }
+
+
+async def spoken_turns(
+    url: str, token: str | None, n_turns: int, summary_every: int = 0, engine: OfflineEngine | None = None
+) -> dict[str, Any]:
+    """v2v p50/p95 and samples of ``n_turns`` spoken questions on one connection to the server at ``url``
+    (``token``: its bearer token; the fake summaries need the in-process ``engine``)."""
     from openai import AsyncOpenAI
 
     samples: list[float] = []
     after: list[float] = []
-    client = AsyncOpenAI(websocket_base_url=engine.url, _enforce_credentials=False)  # the engine wants no key
+    if token:
+        client = AsyncOpenAI(api_key=token, websocket_base_url=url)
+    else:
+        client = AsyncOpenAI(websocket_base_url=url, _enforce_credentials=False)  # a server that wants no key
     async with client.realtime.connect(model="gpt-realtime") as conn:
         await conn.session.update(session={"type": "realtime"})
         summarised = False
@@ -68,7 +82,7 @@ async def _measure(engine: OfflineEngine, n_turns: int, summary_every: int = 0) 
             latency = await _one_turn(conn, pcm)
             (after if summarised else samples).append(latency)
             summarised = False
-            if summary_every and turn % summary_every == summary_every - 1 and turn < n_turns - 1:
+            if engine and summary_every and turn % summary_every == summary_every - 1 and turn < n_turns - 1:
                 await _fake_summary(conn, engine, turn)
                 summarised = True
     return {
@@ -76,7 +90,6 @@ async def _measure(engine: OfflineEngine, n_turns: int, summary_every: int = 0) 
         "samples_s": samples,
         "after_summary": percentiles(after) if after else None,
         "after_summary_samples_s": after,
-        "models": engine.models_used,
     }
 
 
@@ -118,40 +131,19 @@ async def concurrent_sessions(
         }
 
 
-async def concurrent_sessions_remote(
-    n_sessions: int, n_turns: int = 3, model: str | None = None
-) -> dict[str, Any]:
-    """The same with the reply model behind an OpenAI-compatible endpoint in another process
-    (``python -m voicenb.engine.chat_api``), so the model and the speech parts use separate processes."""
-    import subprocess
-    import sys
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "voicenb.engine.chat_api", *(["--model", model] if model else [])],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        url = await asyncio.to_thread(proc.stdout.readline)  # type: ignore[union-attr]
-        if not url.startswith("http"):
-            raise RuntimeError("the chat endpoint process did not start")
-        result = await concurrent_sessions(n_sessions, n_turns, config=EngineConfig(llm=url.strip()))
-        return {**result, "endpoint": url.strip()}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 async def _one_turn(conn: Any, pcm: bytes) -> float:
     """Stream lead-in silence, the question and then silence like a live mic until the reply is done."""
     loop = asyncio.get_running_loop()
     first_audio = loop.create_future()
     done = asyncio.Event()
+    ended: list[Any] = []  # the response.done, to say why a reply had no audio
 
     async def read() -> None:
         async for event in conn:
             if event.type == "response.output_audio.delta" and not first_audio.done():
                 first_audio.set_result(loop.time())
             elif event.type == "response.done":
+                ended.append(event.response)
                 done.set()
                 return
 
@@ -168,7 +160,8 @@ async def _one_turn(conn: Any, pcm: bytes) -> float:
         await asyncio.sleep(max(0.0, start + sent - loop.time()))
     await reader
     if not first_audio.done():
-        raise RuntimeError("the response produced no audio")
+        why = f"status {ended[0].status}: {ended[0].status_details}" if ended else "no response.done"
+        raise RuntimeError(f"the response produced no audio ({why})")
     return first_audio.result() - speech_end_at
 
 

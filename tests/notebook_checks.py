@@ -25,6 +25,13 @@ def check_live_bot(session: Any, script: Sequence[str]) -> None:
     assert session.state.window[0] == summary.id, "the summary sits at the root of the window"
 
 
+def check_app(session: Any, panel: Any) -> None:
+    """What the app page promises: a panel, and no engine or connection before a visitor presses Start."""
+    assert not session.connected, "the app connects only on Start"
+    assert session.backend.kind == "offline" and session.backend._engine is None, "no engine before Start"
+    assert panel.start_button.description == "Start" and not panel.start_button.disabled, "Start is offered"
+
+
 def check_policies(reports: Sequence[Report]) -> None:
     """What notebook 03's long call shows."""
     by_policy = {r["policy"]: r for r in reports}

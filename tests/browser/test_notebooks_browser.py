@@ -1,4 +1,4 @@
-"""The three workshop notebooks in a real JupyterLab, as a learner meets them: Run All, then every control
+"""The four workshop notebooks in a real JupyterLab, as a learner meets them: Run All, then every control
 the notebook invites the learner to touch, each checked by what it shows.
 
 The notebooks are copied into the lab's folder (running them there leaves the checkout untouched). One
@@ -225,6 +225,52 @@ def test_03_lab_run_button_shows_a_new_result(lab: Lab, playwright: Any, noteboo
         wait_for(shown, 240, f"the result for {title!r}", lambda: lab_view.inner_text())
         assert output.locator("table tbody tr").count() == len(POLICIES)  # one row per policy
         assert run.is_enabled() and run.inner_text().strip() == "Run"
+    finally:
+        browser.close()
+
+
+# --- 04: Run All books a table through the bot, folds it away and recalls it; the panel shows the calls ---
+
+
+@pytest.mark.timeout(600)
+def test_04_tool_calls_show_in_the_panel_and_recall_reads_a_folded_turn(
+    lab: Lab, playwright: Any, notebooks: Path
+) -> None:
+    browser = launch_chromium(playwright)
+    try:
+        page = _page(browser)
+        open_notebook(page, lab, "notebooks/04_tools_and_recall.ipynb")
+        # The lab's kernels default to the 135M for speed; it answers a forced tool_choice in words, so
+        # this notebook gets the model a learner's machine picks (the engine starts at the first ask)
+        kernel_exec(page, "import os; os.environ.pop('VOICENB_LLM', None)")
+        run_all(page, 480)
+        _assert_clean(page)
+        spec = _cell_outputs(page, "book_table.spec()")
+        assert "'people'" in spec and "'integer'" in spec, spec  # the schema, from the type hints
+        assert _says_offline_backend(_cell_outputs(page, "panel = ControlPanel(session)"))
+        booked = _cell_outputs(page, 'tool="book_table"')
+        assert "bookings: [{" in booked, booked  # the model's call reached the learner's function
+
+        # The panel's transcript shows each call compactly: name, arguments, result (folded ones too).
+        tools = page.locator(".voicenb-panel .vnb-transcript .vnb-tool")
+        rows = lambda: [t or "" for t in tools.evaluate_all("els => els.map(e => e.textContent)")]  # noqa: E731
+        wait_for(
+            lambda: any("book_table(name=" in r for r in rows()), 30, "the booking call in the panel", rows
+        )
+        assert any("Tool result" in r and "BK-48" in r for r in rows()), rows()  # and what it returned
+        assert any("recall(query=" in r for r in rows()), rows()
+        # What recall returned comes from the full log: turns the fold took out of the server's window.
+        folded = kernel_exec(page, """
+call = [i for i in session.state.log.values() if i.kind == "function_call" and i.name == "recall"][-1]
+said = session.state.tool_output(call.call_id).text
+print(any(i.text and i.text[:30] in said for i in session.state.log.values() if not i.in_window))
+""")  # fmt: skip
+        assert folded.strip() == "True", folded
+        plot = _cell_outputs(page, "plot_window(window_series")
+        assert (
+            page.locator(".jp-CodeCell").filter(has_text="plot_window(window_series").locator("img").count()
+        )
+        assert "Error" not in plot
     finally:
         browser.close()
 

@@ -96,10 +96,13 @@ class Room:
             if proc.poll() is not None:
                 raise RuntimeError(f"room server {i} exited ({proc.returncode}): {self.log_tail(i)}")
             try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
             except OSError:
                 await asyncio.sleep(0.5)
                 continue
+            # A whole HTTP request (answered 404 by each): a bare connect makes the engine log a traceback
+            writer.write(b"GET /ready HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            await reader.read(64)
             writer.close()
             return
         raise TimeoutError(f"room server {i} did not listen on {port} in {START_TIMEOUT_S:.0f} s")

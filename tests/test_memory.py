@@ -160,16 +160,17 @@ def test_a_summary_it_did_not_write_reads_back_as_entries():
     ]
 
 
-def test_values_the_user_stated_that_no_entry_holds_are_found():
+def test_values_stated_that_no_entry_holds_are_found_but_not_in_the_assistants_questions():
     turns = [
         ("user", "Me and Hannah said twenty-five grand. The ceiling is 2.35 metres."),
-        ("assistant", "Noted, 3 things."),
+        ("assistant", "Would 3 or 4 coats do? My own van is the blue one."),
     ]
     memory = FactMemory()
     memory.apply(ops(("add", "budget", "£25,000")), turns, "en", DAY)
     assert [(s.value, s.kind, s.turn) for s in memory.unplaced(turns, "en")] == [
         ("hannah", "name", 0),
         ("2.35", "number", 0),
+        ("blue", "colour", 1),  # the assistant states it (a person in a chat between two)
     ]
 
 
@@ -240,3 +241,24 @@ def test_a_stamp_inside_a_turn_dates_it_and_a_note_keeps_its_relative_day_as_a_d
     memory.keep_unplaced(memory.unplaced(turns, "en"), turns, "en")
     notes = [e.value for e in memory.entries]
     assert "I printed my first screenplay last Friday (21 January 2022)." in notes
+
+
+def test_a_value_one_update_gives_to_three_subjects_is_a_loop_and_kept_once():
+    memory = FactMemory()
+    turns = [("user", "We bought the floor from Marley Flooring, and the studio is in Paris.")]
+    looped = ops(
+        ("add", "company", "Marley Flooring"),
+        ("add", "location", "Paris"),
+        ("add", "store", "Marley Flooring"),
+        ("add", "team", "Marley Flooring"),
+    )
+    memory.apply(looped, turns, "en", DAY)
+    assert [(e.subject, e.value) for e in memory.entries] == [
+        ("company", "Marley Flooring"),
+        ("location", "Paris"),
+    ]
+    # two subjects may share a value (two things on one day)
+    memory.apply(
+        ops(("add", "start", "May 9"), ("add", "delivery", "May 9")), [("user", "Both on May 9.")], "en", DAY
+    )
+    assert [e.subject for e in memory.entries][-2:] == ["start", "delivery"]

@@ -59,15 +59,16 @@ def chat():
 
 async def test_openai_summariser_prompt(chat):
     text = await ChatSummariser(chat.client()).summarise(TURNS, "- mood: caller is angry", "French", 300)
-    # the model's operations applied to the previous summary's entries (every value the user stated
-    # is held, so nothing is asked again)
+    # the model's operations applied to the previous summary's entries; the day the assistant offered
+    # was in no entry (asked about once more, then kept as a note in its words)
     assert text.splitlines() == [
         "About: An engineer visit for order HH-30518.",
         "- mood: caller is angry",
         "- order: HH-30518",
         "- name: Priya Sethi",
+        "- I can book an engineer for Thursday the 14th of March.",
     ]
-    body = chat.requests[-1]["body"]
+    body = chat.requests[0]["body"]
     # the default is a current reasoning model: room for its hidden reasoning, low effort, no temperature
     assert body["model"] == "gpt-5.4-mini" and body["max_completion_tokens"] == 600 + 2000
     assert body["reasoning_effort"] == "low" and "temperature" not in body and "max_tokens" not in body
@@ -162,3 +163,28 @@ async def test_a_slow_first_answer_skips_the_second_question_and_keeps_the_value
         server.close()
     assert len(bodies) == 1 and summariser.last_fold is not None
     assert summariser.last_fold.unplaced == [] and "£25,000" in summariser.memory.entries[0].value
+
+
+async def test_a_model_that_gives_no_answer_in_time_leaves_the_memory_and_the_values_as_notes():
+    import threading
+
+    release = threading.Event()
+
+    def answer(body: dict) -> str:
+        release.wait(10)  # the model is still prefilling when the fold's time is up
+        return json.dumps({"gist": "", "ops": []})
+
+    server = FakeChat(answer)
+    try:
+        summariser = ChatSummariser(server.client(), model="local")
+        summariser.answer_within_s = 0.3
+        first = "- budget: £25,000"
+        text = await summariser.summarise(
+            [("user", "The ceiling is 2.35 metres, Hannah says.")], first, "en", 300
+        )
+    finally:
+        release.set()
+        server.close()
+    assert len(server.requests) == 1  # no retry and no second question
+    assert text.splitlines() == ["- budget: £25,000", "- The ceiling is 2.35 metres, Hannah says."]
+    assert summariser.last_fold is not None and summariser.last_fold.unplaced == []

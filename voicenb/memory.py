@@ -16,6 +16,7 @@ import copy
 import difflib
 import json
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +32,7 @@ from .unplaced import notes_for, unplaced_spans
 Turn = tuple[str, str]
 GIST_PREFIX = "About: "
 DATE_PREFIX = "Latest session date: "
+LOOP_REPEATS = 3  # one update giving a value to this many subjects is a decoding loop
 VALUE_CHARS = 200  # a value longer than this is cut (a runaway list, not a fact)
 LINE = re.compile(r"^\s*[-•*]\s*(?:([^:\n]{1,60}?):\s+)?(.+?)\s*$")
 
@@ -189,7 +191,7 @@ class FactMemory:
         first_turn = self.turns_seen if first_fold else self.turns_seen - len(turns)  # counted already
         applied = []
         said = said_in(" ".join(t for _, t in turns) + "\n" + self.text_of_all(), language)
-        for op in update.ops:
+        for op in _without_loops(update.ops):
             subject, value = op.subject.strip()[:80], op.value.strip()[:VALUE_CHARS]
             if not subject or (not value and op.op != "delete") or invented(value, said, language):
                 continue
@@ -307,6 +309,21 @@ class FactMemory:
 
 
 _COMMON = {"the", "a", "an", "and", "of", "to", "in", "on", "at", "el", "la", "de", "y", "le", "der", "die"}
+
+
+def _without_loops(ops: Sequence[Operation]) -> list[Operation]:
+    """``ops`` less the repeats of a value one update gives to three subjects or more: a small model
+    decoding greedily falls into such loops ("store", "team", "customer": one company); the first
+    stays."""
+    counts = Counter(key(op.value) for op in ops if op.op != "delete")
+    seen: set[str] = set()
+    kept = []
+    for op in ops:
+        value = key(op.value)
+        if op.op == "delete" or counts[value] < LOOP_REPEATS or value not in seen:
+            kept.append(op)
+        seen.add(value)
+    return kept
 
 
 def _source_turn(value: str, turns: Sequence[Turn], language: str) -> int:

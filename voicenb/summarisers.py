@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, Protocol
 
+from openai import APITimeoutError
+
 from . import extractive
 from .facts import Span, language_of
 from .memory import RESPONSE_FORMAT, FactMemory, FoldResult, MemoryUpdate, parse_update
@@ -52,7 +54,8 @@ SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user a
 list of facts. The memory replaces the older turns: whatever it leaves out is forgotten.
 A fact is a subject (what it is about, in two or three words: "budget", "ceiling height", "builder", \
 "start date", "allergy") and a short value in the words the conversation used, with its unit \
-("£25,000", "2.35 metres", "Nadia Brookes", "28 April").
+("£25,000", "2.35 metres", "Nadia Brookes", "28 April"). A fact may be either speaker's own or about \
+someone else: when it is not the user's, the subject says whose ("assistant's dog", "Sam's school").
 Go through the new turns one by one and return an operation for every fact they state:
 - "add" a fact with a new subject;
 - "update" a current fact the turns changed or corrected: its subject exactly as listed, and ONLY the \
@@ -69,13 +72,16 @@ Answer with JSON only, in this form (a dentist's call, for example):
 {{"op": "update", "subject": "appointment", "value": "Tuesday at 3 pm"}}], "gist": "Booking a check-up."}}
 Write the values in {language}."""
 
-RECHECK_PROMPT = """These values were said by the user but are in no fact. For each one that may matter \
+RECHECK_PROMPT = """These values were said in the turns but are in no fact. For each one that may matter \
 later, add the fact it belongs to, or update the fact it changes; leave out small talk:
 {spans}"""
 MAX_RECHECK_SPANS = 12  # one more question per fold, about at most this many values
 # The second question only when the first answer came this fast: on two busy cores a fold of two
 # questions took 150-180 s (the offline session's limit is 180 s), and a late fold is a failed one.
 RECHECK_WITHIN_S = 45.0
+# A fold's questions end by this long after it starts, answered or not (what is unanswered stays as
+# notes): a fold that runs into the offline session's 180 s limit keeps nothing of its turns.
+ANSWER_WITHIN_S = 120.0
 MIN_COMPLETION_TOKENS = 600  # operations in JSON take more tokens than the summary they make
 
 
@@ -109,6 +115,7 @@ class ChatSummariser:
         self.fallback = fallback  # used when the model does not answer (e.g. the extractive one)
         self.today = today  # the turns' own day where the conversation gives none
         self.recheck_within_s = RECHECK_WITHIN_S
+        self.answer_within_s = ANSWER_WITHIN_S
         self.memory = FactMemory()
         self.last_fold: FoldResult | None = None
         self._rendered: str | None = None  # the text the memory last rendered
@@ -130,11 +137,20 @@ class ChatSummariser:
             {"role": "user", "content": user},
         ]
 
-    async def _ask(self, messages: list[dict], budget_tokens: int) -> tuple[MemoryUpdate, str]:
+    async def _ask(
+        self, messages: list[dict], budget_tokens: int, within_s: float
+    ) -> tuple[MemoryUpdate, str]:
+        """The model's operations; none (and a warning) when it gives no answer within ``within_s``."""
         limit = min(self.max_tokens, max(budget_tokens, MIN_COMPLETION_TOKENS))
-        resp = await self.client.chat.completions.create(
-            model=self.model, messages=messages, response_format=RESPONSE_FORMAT, **self._sampling(limit)
-        )
+        try:  # one try: a retry would start the same long answer again
+            resp = await self.client.with_options(
+                max_retries=0, timeout=max(within_s, 1.0)
+            ).chat.completions.create(
+                model=self.model, messages=messages, response_format=RESPONSE_FORMAT, **self._sampling(limit)
+            )
+        except APITimeoutError:
+            log.warning("the memory's model gave no answer within %.0f s: the values stay as notes", within_s)
+            return MemoryUpdate(ops=[]), ""
         text = (resp.choices[0].message.content or "").strip()
         return parse_update(text), text
 
@@ -163,10 +179,10 @@ class ChatSummariser:
     ) -> FoldResult:
         messages = self.messages(turns, memory, language)
         started = time.monotonic()
-        update, said = await self._ask(messages, budget)
+        update, said = await self._ask(messages, budget, self.answer_within_s)
         applied = memory.apply(update, turns, lang, self.today())
         missing = memory.unplaced(turns, lang)
-        if missing and time.monotonic() - started < self.recheck_within_s:
+        if missing and said and time.monotonic() - started < self.recheck_within_s:
             # the same conversation, one question more: the model's cache holds the prefix
             listed = "\n".join(
                 f"- {s.value!r} in: {_sentence_of(s, turns, lang)}" for s in missing[:MAX_RECHECK_SPANS]
@@ -175,7 +191,7 @@ class ChatSummariser:
                 {"role": "assistant", "content": said},
                 {"role": "user", "content": RECHECK_PROMPT.format(spans=listed)},
             ]
-            second, _ = await self._ask(messages, budget)
+            second, _ = await self._ask(messages, budget, self.answer_within_s - (time.monotonic() - started))
             applied += memory.apply(second, turns, lang, self.today(), first_fold=False)
             missing = memory.unplaced(turns, lang)
         memory.keep_unplaced(missing, turns, lang)  # what the model still left out stays, as notes

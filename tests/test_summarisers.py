@@ -59,16 +59,15 @@ def chat():
 
 async def test_openai_summariser_prompt(chat):
     text = await ChatSummariser(chat.client()).summarise(TURNS, "- mood: caller is angry", "French", 300)
-    # the model's operations applied to the previous summary's entries; the day the assistant offered
-    # was in no entry (asked about once more, then kept as a note in its words)
+    # the model's operations applied to the previous summary's entries (every value the user stated
+    # is held, so nothing is asked again)
     assert text.splitlines() == [
         "About: An engineer visit for order HH-30518.",
         "- mood: caller is angry",
         "- order: HH-30518",
         "- name: Priya Sethi",
-        "- I can book an engineer for Thursday the 14th of March.",
     ]
-    body = chat.requests[0]["body"]
+    body = chat.requests[-1]["body"]
     # the default is a current reasoning model: room for its hidden reasoning, low effort, no temperature
     assert body["model"] == "gpt-5.4-mini" and body["max_completion_tokens"] == 600 + 2000
     assert body["reasoning_effort"] == "low" and "temperature" not in body and "max_tokens" not in body

@@ -54,8 +54,7 @@ SYSTEM_PROMPT = """You keep the memory of a spoken conversation between a user a
 list of facts. The memory replaces the older turns: whatever it leaves out is forgotten.
 A fact is a subject (what it is about, in two or three words: "budget", "ceiling height", "builder", \
 "start date", "allergy") and a short value in the words the conversation used, with its unit \
-("£25,000", "2.35 metres", "Nadia Brookes", "28 April"). A fact may be either speaker's own or about \
-someone else: when it is not the user's, the subject says whose ("assistant's dog", "Sam's school").
+("£25,000", "2.35 metres", "Nadia Brookes", "28 April").
 Go through the new turns one by one and return an operation for every fact they state:
 - "add" a fact with a new subject;
 - "update" a current fact the turns changed or corrected: its subject exactly as listed, and ONLY the \
@@ -72,7 +71,7 @@ Answer with JSON only, in this form (a dentist's call, for example):
 {{"op": "update", "subject": "appointment", "value": "Tuesday at 3 pm"}}], "gist": "Booking a check-up."}}
 Write the values in {language}."""
 
-RECHECK_PROMPT = """These values were said in the turns but are in no fact. For each one that may matter \
+RECHECK_PROMPT = """These values were said by the user but are in no fact. For each one that may matter \
 later, add the fact it belongs to, or update the fact it changes; leave out small talk:
 {spans}"""
 MAX_RECHECK_SPANS = 12  # one more question per fold, about at most this many values

@@ -13,9 +13,8 @@ from .facts import SENTENCE, Span, known_names, spans, unstamped, values_in
 
 Turn = tuple[str, str]
 
-# What the assistant says that the caller relies on later even when it asks: the day and time it
-# offers or booked, the price it quoted, the reference it gave. Its other values count where it states
-# them (a person in a chat between two speaks of themselves), not in its questions.
+# What the assistant says that the caller relies on later: the day and time it booked, the price it
+# quoted, the reference it gave (its other numbers and names are mostly chatter).
 ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
 
@@ -30,19 +29,11 @@ def unplaced_spans(held_text: str, turns: Sequence[Turn], language: str) -> list
     for n, (role, text) in enumerate(turns):
         if role not in ("user", "assistant"):
             continue
-        for statement, asked in _sentences(unstamped(text)):  # a session's stamp is its clock
-            for span in spans(statement, language, n, names):
-                # a booking, a price, a reference, and what the assistant says of itself or the world
-                # (a person in a chat between two); a question the assistant asks states nothing
-                given = role == "user" or span.kind in ASSISTANT_GIVES or not asked
-                if given and span.value not in held and span.value not in missing:
-                    missing[span.value] = span
+        for span in spans(unstamped(text), language, n, names):  # a session's stamp is its clock
+            given = role == "user" or span.kind in ASSISTANT_GIVES  # a booking, a price, a reference
+            if given and span.value not in held and span.value not in missing:
+                missing[span.value] = span
     return list(missing.values())
-
-
-def _sentences(text: str) -> list[tuple[str, bool]]:
-    """(sentence, is it a question) for each sentence of ``text``."""
-    return [(s, s.rstrip().endswith("?")) for s in SENTENCE.split(text) if s.strip()]
 
 
 def sentence_of(span: Span, turns: Sequence[Turn], language: str) -> tuple[int, str] | None:

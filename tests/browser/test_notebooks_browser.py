@@ -51,9 +51,14 @@ def _cell_outputs(page: Any, containing: str) -> str:
     does not render cells far off screen, as a learner would scroll to read one)."""
     show_cell(page, containing)
     cell = page.locator(".jp-CodeCell").filter(has=page.locator(".jp-InputArea", has_text=containing)).first
-    # Lab renders a cell's outputs after the kernel reports it done: on a cold machine that lags Run All
-    cell.locator(".jp-OutputArea-output").first.wait_for(state="attached", timeout=60_000)
-    return " ".join(cell.locator(".jp-OutputArea").all_inner_texts())
+
+    # Lab renders a cell's outputs after the kernel reports it done, and re-renders a cell scrolled back
+    # into view, each a moment after the output node is attached: wait for its text or image, not the node
+    def rendered() -> str:
+        text = " ".join(cell.locator(".jp-OutputArea").all_inner_texts()).strip()
+        return text or (" " if cell.locator(".jp-OutputArea img").count() else "")
+
+    return wait_for(rendered, 60, f"the output of the cell with {containing!r}")
 
 
 def _says_offline_backend(output: str) -> bool:

@@ -22,7 +22,7 @@ from voicenb.tools.eval import (
     load_conversation,
     score_facts,
 )
-from voicenb.tools.eval.probes import ProbeResult, is_correct, probe_recall
+from voicenb.tools.eval.probes import ProbeResult, ask_probes, is_correct, probe_recall
 from voicenb.tools.eval.replay import pairs
 
 COLOUR = Fact("f3", "What colour?", ("graphite",), "correction", superseded=("white",))
@@ -216,6 +216,40 @@ async def test_probes_ask_the_bot_after_the_policy_and_leave_the_context_as_it_w
     assert kept["probe_recall"] > dropped["probe_recall"]  # the summary still answers; dropped turns don't
     assert kept["probe_recall"] == kept["fact_survival"]  # the echo knows exactly what the context holds
     assert kept["responses"] == len(pairs(conv.turns)) + len(conv.facts)
+
+
+async def test_a_probe_leaves_nothing_the_next_probes_recall_can_find():
+    """Probes are asked against the same context: one probe's question, recall call and answer are not
+    turns the next probe's recall can return (on LoCoMo the bot answered the probe before)."""
+    from tests.conftest import wait_until
+    from tests.engine.fakes import ToneTTS
+    from tests.tool_fakes import ToolCallingLLM
+    from voicenb.engine import EngineConfig, OfflineEngine
+    from voicenb.policy import SummaryPolicy
+    from voicenb.session import SessionConfig, VoiceSession
+    from voicenb.summarisers import ExtractiveSummariser
+
+    llm = ToolCallingLLM([], reply=lambda output: f"Found: {output}")
+    config = SessionConfig(output_modalities=["text"], turn_detection=False)
+    policy = SummaryPolicy(trigger_tokens=100_000, keep_last=0, min_turns=1)
+    facts = [
+        Fact("f1", "What is the order number?", ("30518",)),
+        Fact("f2", "Which order did I give?", ("30518",)),
+    ]
+    async with OfflineEngine(EngineConfig(load_models=False, llm=llm, tts=ToneTTS())) as engine:
+        session = VoiceSession(config, policy=policy, summariser=ExtractiveSummariser(), recall=True,
+                               websocket_base_url=engine.url, api_key="local")  # fmt: skip
+        async with session:
+            await session.send_text("My order number is 30518.")
+            await wait_until(lambda: len(session.state.turns()) == 2 and not session.core.response_active)
+            await session.summarise_now()
+            llm.calls = [{"name": "recall", "arguments": {"query": "order number"}} for _ in facts]
+            results = await ask_probes(session, facts, session.send_text, timeout_s=10)
+    assert [r.calls for r in results] == [("recall(query='order number')",)] * 2
+    assert all(r.correct for r in results), results
+    assert "the user] My order number is 30518." in results[1].answer  # the folded turn, found again
+    assert "What is the order number" not in results[1].answer  # and not the first probe's question
+    assert not any("order" in i.text for i in session.state.window_items() if not i.is_summary)
 
 
 # --- spoken user turns (speech models) ---------------------------------------------------------------

@@ -2,7 +2,7 @@
 session and score the bot's own answer. This is the number users care about: does the bot still know?
 
 Each probe is asked against the same context: its question and answer are deleted again before the
-next one, and no summary runs meanwhile.
+next one (from the window and from the log recall searches), and no summary runs meanwhile.
 """
 
 from __future__ import annotations
@@ -80,7 +80,17 @@ async def ask_probes(
         calls = tuple(i.text for i in added if i.kind == "function_call")
         results.append(ProbeResult(fact.id, fact.question, answer, correct, round(f1, 4), missed, calls))
         await session.link.delete_items([i.id for i in added if i.id in session.state.window])
+        _forget(session, added)
     return results
+
+
+def _forget(session: VoiceSession, items: Sequence[Any]) -> None:
+    """A probe leaves the log too: deleted from the window, its question, recall call and answer would
+    be turns no longer in the window, which is what the next probe's recall searches (on LoCoMo the bot
+    answered the question before). A deletion the server did not confirm stays, as it is still read."""
+    for item in items:
+        if not item.in_window:
+            session.state.log.pop(item.id, None)
 
 
 async def _answered(session: VoiceSession, before: set[str], limit_s: float) -> None:

@@ -30,6 +30,19 @@ def test_the_readme_shows_the_recipe_this_test_runs():
         assert command in text, command
 
 
+def _words(text: str) -> set[str]:
+    return {w.strip("?.,!").lower() for w in text.split()}
+
+
+def _closest(heard: str) -> str:
+    """The question whose words the transcript shares most (whisper may mishear one word of synthesised
+    speech, "capital of friends"; the test asks that each learner's own question reached the server);
+    "" when none shares half its words."""
+    shares = {q: len(_words(q) & _words(heard)) / len(_words(q)) for q in QUESTIONS}
+    best = max(shares, key=shares.__getitem__)
+    return best if shares[best] >= 0.5 else ""  # most of its words, or it was not heard
+
+
 async def learner(url: str, token: str, question: str) -> VoiceSession:
     session = VoiceSession.connect_to(url, SessionConfig(), api_key=token)
     async with session:
@@ -49,7 +62,7 @@ async def test_four_learners_are_answered_by_one_engine_whose_models_are_servers
         users = [t for t in session.state.turns() if t.role == "user"]
         replies = [t for t in session.state.turns() if t.role == "assistant"]
         assert len(users) == 1 and len(replies) == 1, session.errors  # one turn, one answer
-        assert question.split()[-1].rstrip("?").lower() in users[0].text.lower()  # heard by the speech server
+        assert _closest(users[0].text) == question, users[0].text  # its own question, heard by the server
         assert replies[0].text and replies[0].has_audio, session.state.turns()  # spoken by the speech server
         assert not session.errors
     # All three parts are the servers' (the engine's start line lists them), and the engine holds no model.

@@ -10,8 +10,15 @@ from dataclasses import replace
 
 import pytest
 
+from tests.conftest import wait_until
+from tests.engine.fakes import ToneTTS
+from tests.tool_fakes import ToolCallingLLM
 from voicenb import cli
 from voicenb.audio import spoken_seconds
+from voicenb.engine import EngineConfig, OfflineEngine
+from voicenb.policy import SummaryPolicy
+from voicenb.session import SessionConfig, VoiceSession
+from voicenb.summarisers import ExtractiveSummariser
 from voicenb.tools.eval import (
     Conversation,
     EvalSettings,
@@ -221,14 +228,6 @@ async def test_probes_ask_the_bot_after_the_policy_and_leave_the_context_as_it_w
 async def test_a_probe_leaves_nothing_the_next_probes_recall_can_find():
     """Probes are asked against the same context: one probe's question, recall call and answer are not
     turns the next probe's recall can return (on LoCoMo the bot answered the probe before)."""
-    from tests.conftest import wait_until
-    from tests.engine.fakes import ToneTTS
-    from tests.tool_fakes import ToolCallingLLM
-    from voicenb.engine import EngineConfig, OfflineEngine
-    from voicenb.policy import SummaryPolicy
-    from voicenb.session import SessionConfig, VoiceSession
-    from voicenb.summarisers import ExtractiveSummariser
-
     llm = ToolCallingLLM([], reply=lambda output: f"Found: {output}")
     config = SessionConfig(output_modalities=["text"], turn_detection=False)
     policy = SummaryPolicy(trigger_tokens=100_000, keep_last=0, min_turns=1)

@@ -16,6 +16,7 @@ from typing import Any
 from ... import events as ev
 from ...engine.models import OFFLINE_N_CTX
 from ...session import VoiceSession
+from ...state import Item
 from ...tokens import count_text_tokens
 from .conversations import Fact
 from .locomo import token_f1
@@ -84,7 +85,7 @@ async def ask_probes(
     return results
 
 
-def _forget(session: VoiceSession, items: Sequence[Any]) -> None:
+def _forget(session: VoiceSession, items: Sequence[Item]) -> None:
     """A probe leaves the log too: deleted from the window, its question, recall call and answer would
     be turns no longer in the window, which is what the next probe's recall searches (on LoCoMo the bot
     answered the question before). A deletion the server did not confirm stays, as it is still read."""

@@ -261,3 +261,19 @@ def test_a_value_one_update_gives_to_three_subjects_is_a_loop_and_kept_once():
         ops(("add", "start", "May 9"), ("add", "delivery", "May 9")), [("user", "Both on May 9.")], "en", DAY
     )
     assert [e.subject for e in memory.entries][-2:] == ["start", "delivery"]
+
+
+def test_a_code_the_model_gave_other_letters_is_not_kept():
+    """A 1.5B rewrote a model number's letters beside a colour it had heard; the same code written
+    another way is still the conversation's."""
+    turns = [("user", "My flight is BA2490 and the booking code is QX-7781."), ("assistant", "Got them.")]
+    memory = FactMemory()
+    memory.apply(
+        ops(("add", "flight", "LH2490"), ("add", "booking code", "qx 7781"), ("add", "return", "BA-2491"),
+            ("add", "outbound flight", "ba-2490")),
+        turns, "en", DAY,
+    )  # fmt: skip
+    assert [(e.subject, e.value) for e in memory.entries] == [
+        ("booking code", "qx 7781"),
+        ("outbound flight", "ba-2490"),
+    ]

@@ -24,9 +24,22 @@ def said_in(text: str, language: str) -> set[str]:
 def invented(value: str, said: set[str], language: str) -> bool:
     """Whether a value states numbers, dates, times or codes of which nothing `said_in` the conversation
     holds any (the 1.5B added 'Tuesday at 6pm' to a call about a table tonight): the model's, not the
-    conversation's. A value that states none of those (a paraphrase, a place) is not judged here."""
-    stated = {s.value for s in spans(value, language)} - _YEARS  # a year is often reckoned ("last year")
-    return bool(stated) and not (stated | {n for v in stated for n in numbers_of(v)}) & said
+    conversation's; so is a code it gave other letters (`_changed_code`). A value that states none of
+    those (a paraphrase, a place) is not judged here."""
+    found = spans(value, language)
+    stated = {s.value for s in found} - _YEARS  # a year is often reckoned ("last year")
+    changed = any(_changed_code(s.value, said) for s in found if s.kind == "code")
+    return changed or (bool(stated) and not (stated | {n for v in stated for n in numbers_of(v)}) & said)
+
+
+def _changed_code(value: str, said: set[str]) -> bool:
+    """Whether ``value`` is a code whose digits the conversation said in a code with other letters: a
+    model number or reference the model rewrote (BW8140 kept as "GD8140" beside the colour graphite)."""
+    letters, digits = re.sub(r"[^a-z]", "", value), re.sub(r"\D", "", value)
+    if not (letters and digits) or value in said:
+        return False
+    codes = {(re.sub(r"[^a-z]", "", s), re.sub(r"\D", "", s)) for s in said}
+    return any(d == digits and c and c != letters for c, d in codes)
 
 
 def numbers_of(value: str) -> set[str]:

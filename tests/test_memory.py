@@ -263,6 +263,46 @@ def test_a_value_one_update_gives_to_three_subjects_is_a_loop_and_kept_once():
     assert [e.subject for e in memory.entries][-2:] == ["start", "delivery"]
 
 
+def test_room_the_entries_leave_holds_the_statements_that_add_most_and_leaves_first():
+    """A fold of chit-chat yields few entries and its facts are descriptions ("dyed his hair purple"):
+    the room left in the budget holds the fold's statements that add the most words the memory
+    lacks; questions and chit-chat are not kept; they are the first to go when entries need room."""
+    turns = [
+        ("user", "Wow Nate! How did the tournament go?"),
+        ("assistant", "I won my seventh tournament, playing Street Fighter with a borrowed controller."),
+        ("user", "Amazing. I dyed my hair purple yesterday, and my sister thinks it looks fantastic."),
+        ("assistant", "Purple suits you."),
+    ]
+    memory = FactMemory()
+    memory.apply(ops(("add", "tournament", "Street Fighter")), turns, "en", DAY)
+    memory.fill(turns, 80, "en")
+    assert [(e.value, e.spare) for e in memory.entries] == [
+        ("Street Fighter", False),
+        ("Assistant: I won my seventh tournament, playing Street Fighter with a borrowed controller.", True),
+        ("User: I dyed my hair purple yesterday, and my sister thinks it looks fantastic.", True),
+    ]
+    assert count_text_tokens(memory.render(80)[0]) <= 80
+    more = [("user", "So purple it is, and she says it looks fantastic.")]
+    memory.apply(
+        ops(("add", "hair colour", "purple"), ("add", "sister's view", "looks fantastic")), more, "en", DAY
+    )
+    text, evicted = memory.render(25)
+    assert evicted == [] and "tournament: Street Fighter" in text  # room filled, not a fact, left
+    assert [e.spare for e in memory.entries] == [False, False, False]
+
+
+def test_each_folds_spare_sentences_take_at_least_half_the_room_the_entries_leave():
+    memory = FactMemory()
+    first = [("user", f"My neighbour painted the garden fence bright orange, number {n}.") for n in range(8)]
+    memory.apply(ops(), first, "en", DAY)
+    memory.fill(first, 100, "en")
+    later = [("user", "Tomorrow the whole family travels north to celebrate grandmother's birthday.")]
+    memory.apply(ops(), later, "en", DAY)
+    memory.fill(later, 100, "en")
+    text, _ = memory.render(100)
+    assert "grandmother's birthday" in text and "garden fence" in text  # the newest in, an older one kept
+
+
 def test_a_code_the_model_gave_other_letters_is_not_kept():
     """A 1.5B rewrote a model number's letters beside a colour it had heard; the same code written
     another way is still the conversation's."""
@@ -277,3 +317,15 @@ def test_a_code_the_model_gave_other_letters_is_not_kept():
         ("booking code", "qx 7781"),
         ("outbound flight", "ba-2490"),
     ]
+
+
+def test_a_value_only_a_spare_sentence_holds_is_still_unplaced():
+    """Spare sentences leave first, so a value one of them holds must still get a note of its own."""
+    said = "Our cousins arrive from Toronto on the ninth, bringing their enormous labrador."
+    memory = FactMemory()
+    memory.apply(ops(), [("user", "Hello there.")], "en", DAY)
+    memory.entries.append(FactMemory.from_text(f"- User: {said}").entries[0])
+    memory.entries[-1].spare = True
+    again = [("user", "So yes, the ninth.")]
+    memory.apply(ops(), again, "en", DAY)
+    assert [s.value for s in memory.unplaced(again, "en")] == ["9"]

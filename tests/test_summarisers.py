@@ -60,12 +60,14 @@ def chat():
 async def test_openai_summariser_prompt(chat):
     text = await ChatSummariser(chat.client()).summarise(TURNS, "- mood: caller is angry", "French", 300)
     # the model's operations applied to the previous summary's entries (every value the user stated
-    # is held, so nothing is asked again)
+    # is held, so nothing is asked again), then the room left holds more of what was said
     assert text.splitlines() == [
         "About: An engineer visit for order HH-30518.",
         "- mood: caller is angry",
         "- order: HH-30518",
         "- name: Priya Sethi",
+        "- User: Um, hi, yeah, I'm ringing about my order.",
+        "- Assistant: I can book an engineer for Thursday the 14th of March.",
     ]
     body = chat.requests[-1]["body"]
     # the default is a current reasoning model: room for its hidden reasoning, low effort, no temperature
@@ -187,3 +189,23 @@ async def test_a_model_that_gives_no_answer_in_time_leaves_the_memory_and_the_va
     assert len(server.requests) == 1  # no retry and no second question
     assert text.splitlines() == ["- budget: £25,000", "- The ceiling is 2.35 metres, Hannah says."]
     assert summariser.last_fold is not None and summariser.last_fold.unplaced == []
+
+
+async def test_sentences_kept_in_spare_room_are_not_the_models_to_change():
+    bodies: list[dict] = []
+
+    def answer(body: dict) -> str:
+        bodies.append(body)
+        return json.dumps({"gist": "", "ops": [{"op": "add", "subject": "fence", "value": "orange"}]})
+
+    server = FakeChat(answer)
+    said = "My neighbour painted the garden fence bright orange without asking anybody."
+    try:
+        summariser = ChatSummariser(server.client(), model="local")
+        first = await summariser.summarise([("user", said)], None, "en", 300)
+        await summariser.summarise([("user", "Anyway, the weather turned lovely.")], first, "en", 300)
+    finally:
+        server.close()
+    assert f"- User: {said}" in first.splitlines()
+    facts = bodies[-1]["messages"][-1]["content"].split("New turns:")[0]
+    assert "fence: orange" in facts and "neighbour" not in facts

@@ -5,8 +5,9 @@ After each fold the model proposes operations against the current entries (`Memo
 update, delete, keep; a JSON schema the local model is constrained to and OpenAI's structured outputs
 follow), and `FactMemory.apply` carries them out: an update replaces the entry's value, so the latest
 value wins by construction. The summary item is `FactMemory.render`: the current entries by subject,
-compactly ("ceiling height: 2.35 m"), within a token budget; when it is full the least recently used
-entries leave the item (they stay in the full log). Days said relative to a turn ("yesterday") are
+compactly ("ceiling height: 2.35 m"), within a token budget; room the entries leave holds more of what
+the fold's turns said (`FactMemory.fill`); when it is full those spare sentences go first, then the least
+recently used entries leave the item (they stay in the full log). Days said relative to a turn ("yesterday") are
 stored with their date against that turn's own day.
 """
 
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict
 from .facts import Span, anchor_dates, format_date, session_date, values_in
 from .grounding import gist_of, invented, said_in
 from .tokens import count_text_tokens
-from .unplaced import notes_for, unplaced_spans
+from .unplaced import notes_for, spare_sentences, unplaced_spans
 
 Turn = tuple[str, str]
 GIST_PREFIX = "About: "
@@ -120,6 +121,7 @@ class Entry:
     turn: int  # the conversation turn it came from (counted over every fold)
     replaced: list[str] = field(default_factory=list)  # earlier values, oldest first
     used: int = 0  # the fold that last added, changed, kept or mentioned it (least recently used leave first)
+    spare: bool = False  # a sentence kept in room the entries left (`FactMemory.fill`): it leaves first
 
     def line(self) -> str:
         return f"- {self.subject}: {self.value}" if self.subject else f"- {self.value}"
@@ -241,7 +243,7 @@ class FactMemory:
         ``turns`` (the turns of the fold just applied), and the amounts, dates, times and codes the
         assistant gave, that no entry holds, current or replaced; one span per value, its turn an
         index into ``turns`` (`voicenb.unplaced`)."""
-        return unplaced_spans(self.text_of_all(), turns, language)
+        return unplaced_spans(self.text_of_all(spare=False), turns, language)  # spare ones leave first
 
     def keep_unplaced(self, missing: Sequence[Span], turns: Sequence[Turn], language: str) -> None:
         """Values the user stated that no operation placed stay, as short notes in their own words (the
@@ -256,11 +258,20 @@ class FactMemory:
             if all(note != e.value for e in self.entries):
                 self.entries.append(Entry("", note, first_turn + turn, used=self.folds))
 
-    def text_of_all(self) -> str:
-        return (
-            "\n".join(f"{e.subject} {e.value} {' '.join(e.replaced)}" for e in [*self.entries, *self.history])
-            + f"\n{self.gist}"
-        )
+    def fill(self, turns: Sequence[Turn], budget_tokens: int, language: str) -> None:
+        """Room the entries leave in ``budget_tokens`` holds the fold's statements that add the most
+        words the memory lacks (`voicenb.unplaced.spare_sentences`), at least half the room the
+        entries leave: each fold's spare sentences push out the older ones, which `render` drops
+        first (earlier folds keep a share that halves with each fold)."""
+        first_turn = self.turns_seen - len(turns)
+        room = budget_tokens - count_text_tokens(self._text(language, spare=False))
+        free = budget_tokens - count_text_tokens(self._text(language))
+        for turn, line in spare_sentences(self.text_of_all(), turns, max(free, room // 2)):
+            self.entries.append(Entry("", line, first_turn + turn, used=self.folds, spare=True))
+
+    def text_of_all(self, spare: bool = True) -> str:
+        every = [e for e in [*self.entries, *self.history] if spare or not e.spare]
+        return "\n".join(f"{e.subject} {e.value} {' '.join(e.replaced)}" for e in every) + f"\n{self.gist}"
 
     # --- the summary item ---------------------------------------------------------------------------
 
@@ -272,15 +283,16 @@ class FactMemory:
             text = self._text(language)
             if count_text_tokens(text) <= budget_tokens or not self.entries:
                 return text, evicted
-            victim = min(self.entries, key=lambda e: (e.used, e.turn))
+            victim = min(self.entries, key=lambda e: (not e.spare, e.used, e.turn))
             self.entries.remove(victim)
-            self.history.append(victim)
-            evicted.append(victim)
+            if not victim.spare:  # a spare sentence was room filled, not a fact the memory held
+                self.history.append(victim)
+                evicted.append(victim)
 
-    def _text(self, language: str) -> str:
+    def _text(self, language: str, spare: bool = True) -> str:
         head = [GIST_PREFIX + self.gist] if self.gist else []
         head += [DATE_PREFIX + format_date(self.day, language)] if self.day else []
-        return "\n".join([*head, *(e.line() for e in self.entries)])
+        return "\n".join([*head, *(e.line() for e in self.entries if spare or not e.spare)])
 
     @classmethod
     def from_text(cls, text: str | None) -> FactMemory:

@@ -129,7 +129,7 @@ class ChatSummariser:
 
     def messages(self, turns: Sequence[Turn], memory: FactMemory, language: str | None) -> list[dict]:
         lang = language or "the same language the conversation is in"
-        facts = "\n".join(e.line() for e in memory.entries) or "(none)"
+        facts = "\n".join(e.line() for e in memory.entries if not e.spare) or "(none)"  # its own entries
         user = f"Current facts:\n{facts}\n\nNew turns:\n{format_turns(turns)}"
         return [
             {"role": "system", "content": SYSTEM_PROMPT.format(language=lang)},
@@ -194,6 +194,7 @@ class ChatSummariser:
             applied += memory.apply(second, turns, lang, self.today(), first_fold=False)
             missing = memory.unplaced(turns, lang)
         memory.keep_unplaced(missing, turns, lang)  # what the model still left out stays, as notes
+        memory.fill(turns, budget, lang)  # and room left over holds more of what was said
         return FoldResult(applied, [], memory.unplaced(turns, lang))
 
 

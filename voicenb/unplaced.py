@@ -1,15 +1,20 @@
-"""Values the user stated that no memory entry holds, and the notes that keep them. Pure, no I/O.
+"""What no memory entry holds: values the user stated, kept as notes, and the sentences that fill the
+room the entries leave. Pure, no I/O.
 
 A small model under a schema writes fewer facts than were said; after each fold `unplaced_spans` finds the
 numbers, dates, names ... the fold's entries left out, and `notes_for` cuts the words around each one
-from its sentence, so `voicenb.memory.FactMemory.keep_unplaced` can keep them as notes.
+from its sentence, so `voicenb.memory.FactMemory.keep_unplaced` can keep them as notes;
+`spare_sentences` picks the statements that add the most words the memory lacks, for
+`voicenb.memory.FactMemory.fill`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .facts import SENTENCE, Span, known_names, spans, unstamped, values_in
+from .tokens import count_text_tokens
 
 Turn = tuple[str, str]
 
@@ -17,6 +22,8 @@ Turn = tuple[str, str]
 # quoted, the reference it gave (its other numbers and names are mostly chatter).
 ASSISTANT_GIVES = frozenset({"amount", "time", "date", "code"})
 NOTE_WORDS_BEFORE, NOTE_WORDS_AFTER = 10, 6  # enough to keep "does not want ... X" with its X
+CONTENT = re.compile(r"\w{5,}")  # a content word, in any language, near enough
+SPARE_MIN_NEW_WORDS = 2  # a sentence that adds fewer is chit-chat ("Wow Nate!")
 
 
 def unplaced_spans(held_text: str, turns: Sequence[Turn], language: str) -> list[Span]:
@@ -64,3 +71,26 @@ def notes_for(missing: Sequence[Span], turns: Sequence[Turn], language: str) -> 
         (turn, " ".join(words if len(words) <= NOTE_WORDS_BEFORE + NOTE_WORDS_AFTER else words[lo:hi]))
         for (turn, _), (lo, hi, words) in windows.items()
     ]
+
+
+def spare_sentences(held_text: str, turns: Sequence[Turn], budget_tokens: int) -> list[tuple[int, str]]:
+    """(turn, "Role: sentence") for the statements of ``turns`` that add the most words the memory
+    lacks, within ``budget_tokens``, in conversation order: room the entries left is filled with what
+    was said rather than left empty (a fold of many turns of chit-chat yields few entries, and its
+    facts are descriptions, not values). No word list: a word of five letters or more is content."""
+    known = set(CONTENT.findall(held_text.lower()))
+    candidates = [
+        (n, f"{role.capitalize()}: {sentence}", set(CONTENT.findall(sentence.lower())))
+        for n, (role, text) in enumerate(turns)
+        if role in ("user", "assistant")
+        for sentence in SENTENCE.split(unstamped(text))
+        if not sentence.rstrip().endswith("?")  # a question states nothing yet
+    ]
+    chosen: list[tuple[int, str]] = []
+    for n, line, words in sorted(candidates, key=lambda c: -len(c[2] - known)):
+        cost = count_text_tokens(line) + 2  # "- " and its newline
+        if len(words - known) >= SPARE_MIN_NEW_WORDS and cost <= budget_tokens:
+            chosen.append((n, line))
+            known |= words
+            budget_tokens -= cost
+    return sorted(chosen)

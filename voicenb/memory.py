@@ -7,8 +7,8 @@ follow), and `FactMemory.apply` carries them out: an update replaces the entry's
 value wins by construction. The summary item is `FactMemory.render`: the current entries by subject,
 compactly ("ceiling height: 2.35 m"), within a token budget; room the entries leave holds more of what
 the fold's turns said (`FactMemory.fill`); when it is full those spare sentences go first, then the least
-recently used entries leave the item (they stay in the full log). Days said relative to a turn ("yesterday") are
-stored with their date against that turn's own day.
+recently used entries leave the item (they stay in the full log). Days said relative to a turn
+("yesterday") are stored with their date against that turn's own day.
 """
 
 from __future__ import annotations
